@@ -1,0 +1,22 @@
+"""Test-wide isolation: no test reads or writes the developer's real Jupyter, IPython or tutornb state.
+
+The variables are set at import time, before any Jupyter module reads them, and are inherited by every
+kernel, server and browser subprocess the tests start.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+
+_ISOLATED = Path(tempfile.mkdtemp(prefix="tutornb-tests-"))
+for _name in ("HOME", "JUPYTER_CONFIG_DIR", "JUPYTER_DATA_DIR", "JUPYTER_RUNTIME_DIR", "IPYTHONDIR"):
+    _dir = _ISOLATED / _name.lower()
+    _dir.mkdir()
+    os.environ[_name] = str(_dir)
+# Kernels started by nbval write their sessions here, never into the repository's notebooks/ folder.
+os.environ.setdefault("TUTORNB_STORE_DIR", str(_ISOLATED / "store"))
+os.environ.setdefault("JUPYTER_PLATFORM_DIRS", "1")
+
+IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
