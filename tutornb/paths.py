@@ -1,0 +1,58 @@
+"""Where the store lives and whom it belongs to, decided the same way by the server, kernels and the CLI.
+
+The server extension exports ``TUTORNB_ROOT_DIR`` and ``TUTORNB_STORE_DIR`` into its environment, so every
+kernel it starts (which inherits that environment) writes to the very same store as the server.
+"""
+
+from __future__ import annotations
+
+import getpass
+import os
+from pathlib import Path
+
+STORE_DIR_ENV = "TUTORNB_STORE_DIR"
+ROOT_DIR_ENV = "TUTORNB_ROOT_DIR"
+STORE_FOLDER = ".tutornb"
+
+
+def resolve_store_dir(root_dir: Path | None = None, *, start: Path | None = None) -> Path:
+    """The store folder: ``$TUTORNB_STORE_DIR``, else ``<root>/.tutornb``.
+
+    Without a known root (a kernel outside jupyter-server, the CLI), the nearest existing ``.tutornb``
+    above ``start`` is used, so a notebook in a sub-folder finds its course's store; failing that, the
+    folder is created next to ``start``.
+    """
+    explicit = os.environ.get(STORE_DIR_ENV)
+    if explicit:
+        return Path(explicit).expanduser().resolve()
+    if root_dir is None and os.environ.get(ROOT_DIR_ENV):
+        root_dir = Path(os.environ[ROOT_DIR_ENV])
+    if root_dir is not None:
+        return Path(root_dir).expanduser().resolve() / STORE_FOLDER
+    here = (start or Path.cwd()).expanduser().resolve()
+    for folder in (here, *here.parents):
+        if (folder / STORE_FOLDER).is_dir():
+            return folder / STORE_FOLDER
+    return here / STORE_FOLDER
+
+
+def resolve_root_dir(start: Path | None = None) -> Path:
+    """The server root as the kernel or CLI sees it: ``$TUTORNB_ROOT_DIR``, else the store's parent."""
+    if os.environ.get(ROOT_DIR_ENV):
+        return Path(os.environ[ROOT_DIR_ENV]).expanduser().resolve()
+    return resolve_store_dir(start=start).parent
+
+
+def default_owner() -> str:
+    """The single user of a personal server: the hub user on JupyterHub, else the OS account.
+
+    Every browser of a single-user server, and every kernel it starts, maps to this owner, so they all
+    see the same history.
+    """
+    hub_user = os.environ.get("JUPYTERHUB_USER")
+    if hub_user:
+        return hub_user
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):
+        return "learner"
