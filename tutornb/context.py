@@ -1,0 +1,386 @@
+"""Where the kernel is: which notebook runs it, which course and module that notebook belongs to.
+
+The kernel side of tutornb (the chat panel's comm transport and the ``%tutor`` magics) needs the
+notebook's ``metadata.tutornb`` to tie a session to its course. jupyter-server tells a kernel its
+notebook through ``JPY_SESSION_NAME``; when that is missing or stale (the notebook was renamed) the
+server's own sessions API answers, found through the runtime files every jupyter-server writes. A
+notebook without tutornb metadata still gets a general context, with a note that says so.
+
+This module also owns the kernel's process-wide :class:`~tutornb.service.TutorService` and the event
+loop it runs on (see :class:`KernelRuntime` for why that loop is a thread of its own).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import atexit
+import concurrent.futures
+import json
+import logging
+import os
+import threading
+import urllib.parse
+import urllib.request
+from collections.abc import Awaitable, Callable, Coroutine, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from tutornb.models import CourseContext, QuizQuestion
+from tutornb.paths import default_owner, resolve_root_dir
+
+if TYPE_CHECKING:
+    from tutornb.service import TutorService
+
+T = TypeVar("T")
+
+SESSION_NAME_ENV = "JPY_SESSION_NAME"
+TUTOR_ENV = "TUTORNB_TUTOR"
+NO_METADATA_NOTE = (
+    "This notebook has no tutornb course metadata: the tutor answers with a general context."
+)
+NO_NOTEBOOK_NOTE = (
+    "tutornb could not tell which notebook this kernel belongs to: the tutor answers with a "
+    "general context."
+)
+
+
+@dataclass(frozen=True)
+class NotebookContext:
+    """A notebook's place in its course, as the kernel sees it.
+
+    ``course`` is what a session stores; ``objectives`` and ``quiz`` are there for display and for
+    callers that want them (the tutor reads the notebook itself, server-side). ``note`` is the human
+    explanation when something is missing, empty otherwise.
+    """
+
+    course: CourseContext
+    notebook_file: Path | None = None
+    objectives: tuple[str, ...] = ()
+    quiz: tuple[QuizQuestion, ...] = ()
+    has_metadata: bool = False
+    note: str = ""
+    metadata: Mapping[str, Any] = field(default_factory=dict)
+
+    @property
+    def notebook_path(self) -> str | None:
+        return self.course.notebook_path
+
+    def as_dict(self) -> dict[str, Any]:
+        """The JSON-able shape the panel syncs: the course context plus the display extras."""
+        data: dict[str, Any] = self.course.model_dump(mode="json")
+        data["objectives"] = list(self.objectives)
+        data["quiz_questions"] = len(self.quiz)
+        data["has_metadata"] = self.has_metadata
+        data["note"] = self.note
+        return data
+
+
+# --------------------------------------------------------------------------------------------------
+# Finding the notebook
+
+
+def find_notebook(explicit: str | os.PathLike[str] | None = None) -> Path | None:
+    """The notebook file this kernel runs, or ``None`` when nothing says.
+
+    Order: an explicit path (absolute, relative to the server root, or relative to the working
+    folder), then ``JPY_SESSION_NAME`` when it names an existing file, then the server's sessions
+    API.
+    """
+    if explicit is not None:
+        return _resolve_explicit(Path(explicit))
+    from_env = os.environ.get(SESSION_NAME_ENV)
+    if from_env:
+        candidate = Path(from_env).expanduser()
+        if not candidate.is_absolute():
+            candidate = resolve_root_dir(start=Path.cwd()) / candidate
+        if candidate.is_file():
+            return candidate.resolve()
+    return _notebook_from_server()
+
+
+def _resolve_explicit(path: Path) -> Path:
+    path = path.expanduser()
+    if path.is_absolute():
+        return path.resolve()
+    root_candidate = resolve_root_dir(start=Path.cwd()) / path
+    if root_candidate.exists():
+        return root_candidate.resolve()
+    return (Path.cwd() / path).resolve()
+
+
+def _kernel_id() -> str | None:
+    """The id jupyter-server gave this kernel, read from its connection file name
+    (``kernel-<id>.json``).
+    """
+    try:
+        from ipykernel.connect import get_connection_file
+
+        name = Path(get_connection_file()).name
+    except Exception:  # not in a kernel, or no connection file
+        return None
+    if name.startswith("kernel-") and name.endswith(".json"):
+        return name[len("kernel-") : -len(".json")]
+    return None
+
+
+def _server_infos() -> list[dict[str, Any]]:
+    """Running jupyter-servers, from the ``jpserver-*.json`` runtime files they write."""
+    try:
+        from jupyter_core.paths import jupyter_runtime_dir
+    except ImportError:  # pragma: no cover - jupyter_core ships with jupyter-server
+        return []
+    infos: list[dict[str, Any]] = []
+    runtime = Path(jupyter_runtime_dir())
+    for info_file in sorted(runtime.glob("jpserver-*.json")):
+        try:
+            info = json.loads(info_file.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            continue
+        if isinstance(info, dict) and isinstance(info.get("url"), str):
+            infos.append(info)
+    return infos
+
+
+def _notebook_from_server(timeout: float = 2.0) -> Path | None:
+    """Asks each local jupyter-server which session owns this kernel; the first that knows wins."""
+    kernel_id = _kernel_id()
+    if kernel_id is None:
+        return None
+    for info in _server_infos():
+        url = urllib.parse.urljoin(info["url"], "api/sessions")
+        if not url.startswith(("http://127.0.0.1", "http://localhost", "http://[::1]")):
+            continue  # only loopback servers: the token must never leave this machine
+        request = urllib.request.Request(url)  # noqa: S310 - loopback http only, checked above
+        if info.get("token"):
+            request.add_header("Authorization", f"token {info['token']}")
+        try:
+            with urllib.request.urlopen(request, timeout=timeout) as response:  # noqa: S310
+                sessions = json.load(response)
+        except (OSError, ValueError):
+            continue
+        for session in sessions if isinstance(sessions, list) else []:
+            kernel = session.get("kernel") or {}
+            if kernel.get("id") == kernel_id and isinstance(session.get("path"), str):
+                root = Path(str(info.get("root_dir") or info.get("notebook_dir") or "."))
+                found: Path = (root / str(session["path"])).resolve()
+                return found
+    return None
+
+
+# --------------------------------------------------------------------------------------------------
+# Reading its course metadata
+
+
+def relative_notebook_path(notebook: Path, root_dir: Path) -> str:
+    """The notebook as the server names it (relative, ``/``-separated); its file name when outside
+    root.
+    """
+    try:
+        return notebook.resolve().relative_to(root_dir.resolve()).as_posix()
+    except ValueError:
+        return notebook.name
+
+
+def _text(value: object) -> str | None:
+    if isinstance(value, str) and value.strip():
+        return value.strip()[:500]
+    return None
+
+
+def _nested(meta: Mapping[str, Any], key: str, sub: str) -> object:
+    inner = meta.get(key)
+    return inner.get(sub) if isinstance(inner, Mapping) else None
+
+
+def _objectives(raw: object) -> tuple[str, ...]:
+    found: list[str] = []
+    for item in raw if isinstance(raw, list) else []:
+        if isinstance(item, str):
+            found.append(item)
+        elif isinstance(item, Mapping):
+            text = item.get("text") or item.get("title") or item.get("id")
+            if isinstance(text, str):
+                found.append(text)
+    return tuple(found)
+
+
+def _quiz(raw: object) -> tuple[QuizQuestion, ...]:
+    questions: list[QuizQuestion] = []
+    for item in raw if isinstance(raw, list) else []:
+        try:
+            questions.append(QuizQuestion.model_validate(item))
+        except ValueError:
+            continue  # one malformed question must not hide the others
+    return tuple(questions)
+
+
+def read_context(notebook: Path, root_dir: Path | None = None) -> NotebookContext:
+    """Reads ``metadata.tutornb`` of ``notebook`` (flat ``course_id`` … keys, or ``course: {id,
+    title}``).
+    """
+    import nbformat
+
+    read_notebook: Callable[..., Any] = nbformat.read
+    root = root_dir if root_dir is not None else resolve_root_dir(start=notebook.parent)
+    rel = relative_notebook_path(notebook, root)
+    try:
+        node = read_notebook(str(notebook), as_version=4)
+    except (OSError, ValueError) as exc:
+        reason = "is missing" if isinstance(exc, OSError) else "is not a readable notebook"
+        return NotebookContext(
+            course=CourseContext(notebook_path=rel),
+            notebook_file=notebook,
+            note=f"The notebook {rel} {reason}: the tutor answers with a general context.",
+        )
+    meta = node.get("metadata", {}).get("tutornb")
+    if not isinstance(meta, Mapping) or not meta:
+        return NotebookContext(
+            course=CourseContext(notebook_path=rel), notebook_file=notebook, note=NO_METADATA_NOTE
+        )
+    course = CourseContext(
+        course_id=_text(meta.get("course_id")) or _text(_nested(meta, "course", "id")),
+        course_title=_text(meta.get("course_title")) or _text(_nested(meta, "course", "title")),
+        module_id=_text(meta.get("module_id")) or _text(_nested(meta, "module", "id")),
+        module_title=_text(meta.get("module_title")) or _text(_nested(meta, "module", "title")),
+        notebook_path=rel,
+    )
+    return NotebookContext(
+        course=course,
+        notebook_file=notebook,
+        objectives=_objectives(meta.get("objectives")),
+        quiz=_quiz(meta.get("quiz")),
+        has_metadata=True,
+        metadata=dict(meta),
+    )
+
+
+def current_context(notebook_path: str | os.PathLike[str] | None = None) -> NotebookContext:
+    """The context of this kernel's notebook (or ``notebook_path``); a general one when unknown."""
+    notebook = find_notebook(notebook_path)
+    if notebook is None:
+        return NotebookContext(course=CourseContext(), note=NO_NOTEBOOK_NOTE)
+    return read_context(notebook, resolve_root_dir(start=notebook.parent))
+
+
+# --------------------------------------------------------------------------------------------------
+# The kernel's service and its loop
+
+
+class KernelRuntime:
+    """The kernel's one :class:`TutorService`, driven by one event loop on a thread of its own.
+
+    Why not the kernel's own asyncio loop: a cell running ``%tutor ask`` blocks that loop until the
+    turn is done, so a turn scheduled on it could never run. A dedicated loop lets the magics wait
+    for a result and lets the panel's comm handler return at once, and since every service call
+    (sync or async) runs on that one thread, the service never sees two threads. Frames go back
+    through the widget comm, whose sends are thread-safe (ipykernel hands them to its IOPub thread).
+    """
+
+    def __init__(self, service_factory: Callable[[], TutorService]) -> None:
+        self._factory = service_factory
+        self._service: TutorService | None = None
+        self._loop = asyncio.new_event_loop()
+        self._thread = threading.Thread(target=self._run, name="tutornb-kernel-loop", daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        asyncio.set_event_loop(self._loop)
+        self._loop.run_forever()
+
+    @property
+    def loop(self) -> asyncio.AbstractEventLoop:
+        return self._loop
+
+    @property
+    def service(self) -> TutorService:
+        """The service, opened lazily on the loop thread's first use (opening reads the store)."""
+        if self._service is None:
+            self._service = self._factory()
+        return self._service
+
+    def submit(
+        self, work: Callable[[TutorService], Awaitable[T] | T]
+    ) -> concurrent.futures.Future[T]:
+        """Runs ``work(service)`` on the loop thread; awaits it when it returns an awaitable."""
+
+        async def runner() -> T:
+            result = work(self.service)
+            if asyncio.iscoroutine(result) or isinstance(result, asyncio.Future):
+                return await result  # type: ignore[no-any-return]
+            return result  # type: ignore[return-value]
+
+        return asyncio.run_coroutine_threadsafe(runner(), self._loop)
+
+    def call(self, work: Callable[[TutorService], Awaitable[T] | T], timeout: float = 120.0) -> T:
+        """Like :meth:`submit` but waits for the result (or re-raises the domain error) in this
+        thread.
+        """
+        if threading.current_thread() is self._thread:
+            raise RuntimeError("KernelRuntime.call from the loop thread would deadlock; use submit")
+        return self.submit(work).result(timeout)
+
+    def spawn(self, coro: Coroutine[Any, Any, T]) -> concurrent.futures.Future[T]:
+        return asyncio.run_coroutine_threadsafe(coro, self._loop)
+
+    def close(self) -> None:
+        if self._service is not None:
+            service, self._service = self._service, None
+            try:
+                asyncio.run_coroutine_threadsafe(_close_service(service), self._loop).result(10)
+            except Exception as exc:  # closing at exit must never raise
+                logging.getLogger("tutornb").debug("closing the kernel service: %s", exc)
+        if self._loop.is_running():
+            self._loop.call_soon_threadsafe(self._loop.stop)
+            self._thread.join(5)
+
+
+async def _close_service(service: TutorService) -> None:
+    service.close()
+
+
+_runtime: KernelRuntime | None = None
+_runtime_lock = threading.Lock()
+
+
+def _open_kernel_service() -> TutorService:
+    from tutornb.service import TutorService
+
+    notebook = find_notebook()
+    root = resolve_root_dir(start=notebook.parent if notebook else Path.cwd())
+    return TutorService.open(root_dir=root, tutor=os.environ.get(TUTOR_ENV) or "course")
+
+
+def kernel_runtime() -> KernelRuntime:
+    """The process-wide runtime (created on first use, closed at interpreter exit)."""
+    global _runtime
+    with _runtime_lock:
+        if _runtime is None:
+            _runtime = KernelRuntime(_open_kernel_service)
+            atexit.register(_runtime.close)
+        return _runtime
+
+
+def kernel_service() -> TutorService:
+    """The kernel's process-wide :class:`TutorService` (same store as the server: see
+    ``tutornb.paths``).
+
+    Call its async methods through :func:`kernel_runtime` (``runtime.call(lambda s: s.ask(...))``),
+    so they run on the runtime's loop.
+    """
+    runtime = kernel_runtime()
+    return runtime.call(lambda service: service)
+
+
+def reset_kernel_runtime() -> None:
+    """Closes the runtime (tests switch stores between cases; a kernel never needs this)."""
+    global _runtime
+    with _runtime_lock:
+        runtime, _runtime = _runtime, None
+    if runtime is not None:
+        runtime.close()
+
+
+def kernel_owner() -> str:
+    """Whom the kernel's sessions belong to: the same owner the server maps every browser to."""
+    return default_owner()

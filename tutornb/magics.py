@@ -1,0 +1,393 @@
+"""The ``%tutor`` line magic (``%load_ext tutornb``).
+
+Every sub-command goes through the kernel's :class:`~tutornb.service.TutorService` (see
+:func:`tutornb.context.kernel_runtime`), exactly like the panel's comm transport. Errors are one
+line on stderr, never a traceback: a learner running a notebook should see what to do, not where it
+broke.
+"""
+
+from __future__ import annotations
+
+import argparse
+import shlex
+import sys
+from collections.abc import Callable, Sequence
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Literal, NoReturn
+
+from tutornb.context import (
+    KernelRuntime,
+    NotebookContext,
+    current_context,
+    kernel_owner,
+    kernel_runtime,
+)
+from tutornb.errors import TutorNBError
+from tutornb.models import (
+    Message,
+    SessionSummary,
+    Status,
+    is_valid_session_id,
+)
+
+if TYPE_CHECKING:
+    from IPython.core.interactiveshell import InteractiveShell
+
+    from tutornb.service import TutorService
+
+USAGE = (
+    "usage: %tutor [resume [ID] | history [QUERY] [--course ID] [--module ID] [--status S]"
+    " [--limit N] | ask TEXT | pause | close | export [--format json|markdown|ipynb] [PATH]"
+    " | status]"
+)
+HISTORY_COLUMNS = ("ID", "STATUS", "PHASE", "MSGS", "LAST ACTIVE (UTC)", "COURSE / MODULE", "TITLE")
+TITLE_WIDTH = 40
+
+
+class UsageError(Exception):
+    """Bad arguments: shown as the usage line plus what was wrong."""
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse that raises instead of printing and exiting the kernel."""
+
+    def error(self, message: str) -> NoReturn:
+        raise UsageError(message)
+
+    def exit(self, status: int = 0, message: str | None = None) -> NoReturn:
+        raise UsageError(message or "")
+
+
+def _history_parser() -> _Parser:
+    parser = _Parser(prog="%tutor history", add_help=False)
+    parser.add_argument("query", nargs="*")
+    parser.add_argument("--course")
+    parser.add_argument("--module")
+    parser.add_argument("--status")
+    parser.add_argument("--limit", type=int, default=20)
+    return parser
+
+
+def _export_parser() -> _Parser:
+    parser = _Parser(prog="%tutor export", add_help=False)
+    parser.add_argument("--format", choices=["json", "markdown", "ipynb"], default="json")
+    parser.add_argument("path", nargs="?")
+    return parser
+
+
+def _fmt_time(value: datetime) -> str:
+    return value.astimezone(timezone.utc).strftime("%Y-%m-%d %H:%M")
+
+
+def _clip(text: str, width: int) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= width else text[: width - 1] + "…"
+
+
+def history_table(sessions: Sequence[SessionSummary]) -> str:
+    """A plain-text table with fixed columns (same input, same text: scripts and nbval can compare
+    it).
+    """
+    rows = [HISTORY_COLUMNS]
+    for s in sessions:
+        where = " / ".join(x for x in (s.context.course_id, s.context.module_id) if x) or "-"
+        rows.append(
+            (
+                s.id,
+                s.status.value,
+                s.phase.value,
+                str(s.message_count),
+                _fmt_time(s.last_active_at),
+                where,
+                _clip(s.title or "-", TITLE_WIDTH),
+            )
+        )
+    widths = [max(len(row[i]) for row in rows) for i in range(len(HISTORY_COLUMNS))]
+    lines = [
+        "  ".join(cell.ljust(widths[i]) for i, cell in enumerate(row)).rstrip() for row in rows
+    ]
+    return "\n".join(lines)
+
+
+def message_text(message: Message) -> str:
+    """A tutor message as plain text: its Markdown, then the quiz choices and the cited cells."""
+    lines = [message.text.rstrip()]
+    if message.quiz is not None:
+        quiz = message.quiz
+        if quiz.question not in message.text:
+            lines.append(quiz.question)
+        lines.extend(f"  {chr(65 + i)}) {choice}" for i, choice in enumerate(quiz.choices))
+    if message.citations:
+        lines.append(
+            "Sources: "
+            + "; ".join(
+                " · ".join(
+                    x for x in (Path(c.notebook_path).name, f"cell {c.cell_index}", c.heading) if x
+                )
+                for c in message.citations
+            )
+        )
+    return "\n".join(lines)
+
+
+class TutorMagic:
+    """``%tutor`` and its sub-commands; one instance per shell."""
+
+    def __init__(
+        self,
+        shell: InteractiveShell | None = None,
+        *,
+        runtime: Callable[[], KernelRuntime] = kernel_runtime,
+        context: Callable[[], NotebookContext] = current_context,
+    ) -> None:
+        self.shell = shell
+        self._runtime = runtime
+        self._context = context
+        self.owner = kernel_owner()
+
+    # -- entry point
+    # ------------------------------------------------------------------------------------
+
+    def __call__(self, line: str) -> None:
+        try:
+            args = shlex.split(line)
+        except ValueError as exc:
+            self._usage(f"could not read the arguments ({exc})")
+            return
+        command, rest = (args[0], args[1:]) if args else ("open", [])
+        handler = self._commands().get(command)
+        if handler is None:
+            self._usage(f"unknown command {command!r}")
+            return
+        try:
+            handler(rest)
+        except UsageError as exc:
+            self._usage(str(exc).strip())
+        except TutorNBError as exc:
+            self._fail(exc.message)
+        except TimeoutError:
+            self._fail("the tutor did not answer in time; try again.")
+        except Exception as exc:  # one clear line, never a traceback in a learner's notebook
+            self._fail(f"unexpected {type(exc).__name__}; nothing was lost, try again.")
+
+    def _commands(self) -> dict[str, Callable[[list[str]], None]]:
+        return {
+            "open": self.open,
+            "resume": self.resume,
+            "history": self.history,
+            "ask": self.ask,
+            "pause": self.pause,
+            "close": self.close,
+            "export": self.export,
+            "status": self.status,
+            "help": lambda _args: print(USAGE),
+        }
+
+    def _usage(self, problem: str) -> None:
+        print(f"tutornb: {problem}\n{USAGE}" if problem else USAGE, file=sys.stderr)
+
+    def _fail(self, message: str) -> None:
+        print(f"tutornb: {message}", file=sys.stderr)
+
+    # -- helpers
+    # ----------------------------------------------------------------------------------------
+
+    @property
+    def runtime(self) -> KernelRuntime:
+        return self._runtime()
+
+    def _call(self, work: Callable[[TutorService], Any]) -> Any:
+        return self.runtime.call(work)
+
+    def _notebook(self) -> NotebookContext:
+        return self._context()
+
+    def _sessions(
+        self, notebook: NotebookContext, statuses: str, limit: int = 1
+    ) -> list[SessionSummary]:
+        params = {"status": statuses, "limit": str(limit)}
+        if notebook.notebook_path:
+            params["notebook_path"] = notebook.notebook_path
+        page = self._call(lambda s: s.list_sessions(self.owner, params))
+        return list(page.sessions)
+
+    def _current(
+        self, notebook: NotebookContext, statuses: str = "active,paused"
+    ) -> SessionSummary | None:
+        found = self._sessions(notebook, statuses)
+        return found[0] if found else None
+
+    def _where(self, notebook: NotebookContext) -> str:
+        return notebook.notebook_path or "this notebook"
+
+    @staticmethod
+    def _no_args(args: list[str], command: str) -> None:
+        if args:
+            raise UsageError(f"%tutor {command} takes no arguments")
+
+    def _display(self, obj: object) -> None:
+        from IPython.display import display
+
+        show: Callable[[object], object] = display
+        show(obj)
+
+    # -- commands
+    # ---------------------------------------------------------------------------------------
+
+    def open(self, args: list[str]) -> None:
+        from tutornb.widget import panel_for
+
+        notebook = self._notebook()
+        self._display(panel_for(notebook, runtime=self.runtime))
+
+    def resume(self, args: list[str]) -> None:
+        if len(args) > 1:
+            raise UsageError("%tutor resume takes at most one session id")
+        from tutornb.widget import panel_for
+
+        notebook = self._notebook()
+        if args:
+            if not is_valid_session_id(args[0]):
+                raise UsageError(f"{args[0]!r} is not a session id")
+            session: SessionSummary = self._call(lambda s: s.get_session(self.owner, args[0]))
+            if session.status is Status.CLOSED:
+                self._fail(f"session {session.id} is closed; %tutor history lists the others.")
+                return
+        else:
+            found = self._current(notebook)
+            if found is None:
+                print(f"No session to resume for {self._where(notebook)}: run %tutor to start one.")
+                return
+            session = found
+        self._display(
+            panel_for(notebook, session_id=session.id, auto_resume=True, runtime=self.runtime)
+        )
+
+    def history(self, args: list[str]) -> None:
+        opts = _history_parser().parse_args(args)
+        if not 1 <= opts.limit <= 200:
+            raise UsageError("--limit must be between 1 and 200")
+        params: dict[str, str] = {"limit": str(opts.limit)}
+        if opts.query:
+            params["q"] = " ".join(opts.query)
+        for key, value in (
+            ("course_id", opts.course),
+            ("module_id", opts.module),
+            ("status", opts.status),
+        ):
+            if value:
+                params[key] = value
+        if opts.status:
+            bad = [x for x in opts.status.split(",") if x not in {s.value for s in Status}]
+            if bad:
+                raise UsageError("--status takes active, paused, closed (comma-separated)")
+        page = self._call(lambda s: s.list_sessions(self.owner, params))
+        if not page.sessions:
+            print("No sessions match.")
+            return
+        print(history_table(page.sessions))
+        if page.total > len(page.sessions):
+            print(f"({len(page.sessions)} of {page.total}; use --limit to see more)")
+
+    def ask(self, args: list[str]) -> None:
+        text = " ".join(args).strip()
+        if not text:
+            raise UsageError("%tutor ask needs a question")
+        notebook = self._notebook()
+
+        async def turn(service: TutorService) -> Message:
+            page = service.list_sessions(self.owner, self._current_params(notebook))
+            if page.sessions:
+                session_id = page.sessions[0].id
+                if page.sessions[0].status is Status.PAUSED:
+                    await service.change_status(self.owner, session_id, "resume")
+            else:
+                body = {"context": notebook.course.model_dump(exclude_none=True)}
+                session_id = service.create_session(self.owner, body).id
+            return await service.ask(self.owner, session_id, text)
+
+        message: Message = self._call(turn)
+        print(message_text(message))
+
+    def _current_params(self, notebook: NotebookContext) -> dict[str, str]:
+        params = {"status": "active,paused", "limit": "1"}
+        if notebook.notebook_path:
+            params["notebook_path"] = notebook.notebook_path
+        return params
+
+    def _change(
+        self, args: list[str], action: Literal["pause", "close"], statuses: str, verb: str
+    ) -> None:
+        self._no_args(args, action)
+        notebook = self._notebook()
+        found = self._current(notebook, statuses)
+        if found is None:
+            kind = "active" if statuses == "active" else "open"
+            print(f"No {kind} session for {self._where(notebook)}.")
+            return
+        session = self._call(lambda s: s.change_status(self.owner, found.id, action))
+        print(f"{verb} session {session.id} ({session.title or 'untitled'}).")
+
+    def pause(self, args: list[str]) -> None:
+        self._change(args, "pause", "active", "Paused")
+
+    def close(self, args: list[str]) -> None:
+        self._change(args, "close", "active,paused", "Closed")
+
+    def export(self, args: list[str]) -> None:
+        opts = _export_parser().parse_args(args)
+        notebook = self._notebook()
+        found = self._current(notebook) or self._current(notebook, "closed")
+        if found is None:
+            print(f"No session to export for {self._where(notebook)}.")
+            return
+        exported = self._call(lambda s: s.export_session(self.owner, found.id, opts.format))
+        target = Path(opts.path) if opts.path else Path(exported.filename)
+        if target.is_dir():
+            target = target / exported.filename
+        target.write_bytes(exported.body)
+        print(f"Exported session {found.id} ({opts.format}) to {target}.")
+
+    def status(self, args: list[str]) -> None:
+        self._no_args(args, "status")
+        notebook = self._notebook()
+        info = self._call(lambda s: s.status())
+        store = info.get("store", {})
+        tutor = info.get("tutor", {})
+        course = notebook.course
+        where = " \u203a ".join(
+            x
+            for x in (
+                course.course_title or course.course_id,
+                course.module_title or course.module_id,
+            )
+            if x
+        )
+        current = self._current(notebook)
+        lines = [
+            f"tutornb {info.get('version', '?')}",
+            f"notebook: {notebook.notebook_path or '(unknown)'}" + (f" — {where}" if where else ""),
+            f"store: {store.get('path', '?')} — {store.get('sessions', 0)} sessions, "
+            f"{store.get('messages', 0)} messages, {store.get('bytes', 0)} bytes",
+            f"tutor: {tutor.get('name', '?')}"
+            + (f" ({tutor['model']})" if tutor.get("model") else ""),
+            "session: "
+            + (
+                f"{current.id} ({current.status.value}, {current.phase.value}, "
+                f"{current.message_count} messages)"
+                if current
+                else "none"
+            ),
+        ]
+        if notebook.note:
+            lines.append(f"note: {notebook.note}")
+        print("\n".join(lines))
+
+
+def register(ipython: InteractiveShell) -> TutorMagic:
+    """Registers ``%tutor`` on ``ipython`` (what ``%load_ext tutornb`` calls)."""
+    magic = TutorMagic(ipython)
+    shell: Any = ipython  # IPython's decorated signature confuses type checkers
+    shell.register_magic_function(magic, magic_kind="line", magic_name="tutor")
+    return magic
