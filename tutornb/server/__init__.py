@@ -1,0 +1,1 @@
+"""tutornb's Jupyter server extension: REST routes and the chat WebSocket over TutorService."""

@@ -1,0 +1,163 @@
+"""The tutornb Jupyter server extension: configuration, the service's lifetime, and the route
+table."""
+
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+from typing import Any
+
+from jupyter_server.extension.application import ExtensionApp
+from tornado.ioloop import PeriodicCallback
+from traitlets import CaselessStrEnum, Dict, Float, Int, Unicode
+
+from tutornb import __version__
+from tutornb.errors import TutorNBError
+from tutornb.paths import ROOT_DIR_ENV, STORE_DIR_ENV, STORE_FOLDER
+from tutornb.server.base import OWNER_MODE_SETTING, SERVICE_SETTING
+from tutornb.server.chat import ChatSocketHandler
+from tutornb.server.handlers import (
+    CloseHandler,
+    ExportHandler,
+    ImportHandler,
+    MessagesHandler,
+    NotFoundHandler,
+    PauseHandler,
+    ResumeHandler,
+    SessionHandler,
+    SessionsHandler,
+    StatusHandler,
+)
+from tutornb.service import ServiceConfig, TutorService
+
+#: Every route, as the OpenAPI document spells it (``{session_id}`` is a path parameter). Order
+#: matters: ``/sessions/import`` before ``/sessions/{session_id}``, and the JSON 404 catch-all last.
+ROUTES: list[tuple[str, type[Any]]] = [
+    ("/status", StatusHandler),
+    ("/sessions", SessionsHandler),
+    ("/sessions/import", ImportHandler),
+    ("/sessions/{session_id}", SessionHandler),
+    ("/sessions/{session_id}/messages", MessagesHandler),
+    ("/sessions/{session_id}/pause", PauseHandler),
+    ("/sessions/{session_id}/resume", ResumeHandler),
+    ("/sessions/{session_id}/close", CloseHandler),
+    ("/sessions/{session_id}/export", ExportHandler),
+    ("/sessions/{session_id}/chat", ChatSocketHandler),
+]
+#: Path parameters match any single segment; the service validates ids, so a malformed id gets a
+#: clear ``INVALID_REQUEST`` rather than falling through to the catch-all.
+_PARAM = re.compile(r"\{([a-z_]+)\}")
+
+
+def route_pattern(name: str, template: str) -> str:
+    return rf"/{name}/api" + _PARAM.sub(r"(?P<\1>[^/]+)", template)
+
+
+def route_table(name: str) -> list[tuple[str, type[Any]]]:
+    table = [(route_pattern(name, template), handler) for template, handler in ROUTES]
+    table.append((rf"/{name}/api(?:/.*)?", NotFoundHandler))
+    return table
+
+
+class TutorNBApp(ExtensionApp):
+    name = "tutornb"
+    load_other_extensions = True
+
+    store_dir = Unicode(
+        "",
+        config=True,
+        help="Store folder. Default: $TUTORNB_STORE_DIR, else <root_dir>/.tutornb.",
+    )
+    tutor = Unicode("course", config=True, help="Tutor entry point name (group 'tutornb.tutors').")
+    tutor_options = Dict(config=True, help="Options passed to the tutor factory.")
+    session_expiry_days = Float(
+        30.0, config=True, help="Sessions idle longer than this are closed (0 disables expiry)."
+    )
+    max_message_chars = Int(16_000, config=True, help="Longest learner message, in characters.")
+    quota_bytes = Int(200 * 1024 * 1024, config=True, help="Store size limit in bytes.")
+    rate_limit_per_minute = Int(
+        120, config=True, help="Learner messages a minute per session (0 disables the limit)."
+    )
+    rate_limit_burst = Int(20, config=True, help="Messages a session may send at once.")
+    owner_mode = CaselessStrEnum(
+        ["auto", "single", "user"],
+        default_value="auto",
+        config=True,
+        help=(
+            "Who owns a session: 'single' = the server's one user (every browser sees the same "
+            "history); 'user' = the identity provider's username; 'auto' = 'single' with "
+            "jupyter-server's built-in identity providers, else 'user'."
+        ),
+    )
+    expiry_check_minutes = Float(
+        60.0, config=True, help="How often idle sessions are checked for expiry."
+    )
+
+    service: TutorService | None = None
+    _expiry_timer: PeriodicCallback | None = None
+
+    def _resolved_store_dir(self, root: Path) -> Path:
+        if self.store_dir:
+            return Path(self.store_dir).expanduser().resolve()
+        if os.environ.get(STORE_DIR_ENV):
+            return Path(os.environ[STORE_DIR_ENV]).expanduser().resolve()
+        return root / STORE_FOLDER
+
+    def initialize_settings(self) -> None:
+        assert self.serverapp is not None
+        root = Path(self.serverapp.root_dir).expanduser().resolve()
+        store_dir = self._resolved_store_dir(root)
+        # Kernels started by this server inherit these, so the widget and magics use the same store.
+        os.environ[ROOT_DIR_ENV] = str(root)
+        os.environ[STORE_DIR_ENV] = str(store_dir)
+        config = ServiceConfig(
+            max_message_chars=self.max_message_chars,
+            session_expiry_days=self.session_expiry_days,
+            rate_limit_per_minute=self.rate_limit_per_minute,
+            rate_limit_burst=self.rate_limit_burst,
+        )
+        try:
+            self.service = TutorService.open(
+                root_dir=root,
+                store_dir=store_dir,
+                tutor=self.tutor,
+                tutor_options=dict(self.tutor_options),
+                config=config,
+                quota_bytes=self.quota_bytes,
+                logger=self.log,
+            )
+        except TutorNBError as exc:
+            # The server keeps running; tutornb routes answer 503 with the code until this is fixed.
+            self.log.error("tutornb: the store could not be opened (%s): %s", exc.code, exc.message)
+            self.service = None
+        self.settings[SERVICE_SETTING] = self.service
+        self.settings[OWNER_MODE_SETTING] = self.owner_mode
+        if self.service is not None:
+            self._expire_idle()
+            interval_ms = max(1.0, self.expiry_check_minutes) * 60_000
+            self._expiry_timer = PeriodicCallback(self._expire_idle, interval_ms)
+            self._expiry_timer.start()
+            self.log.info("tutornb %s: store ready, tutor %r", __version__, self.tutor)
+
+    def initialize_handlers(self) -> None:
+        self.handlers.extend(route_table(self.name))
+
+    def _expire_idle(self) -> None:
+        if self.service is None:
+            return
+        try:
+            closed = self.service.expire_idle()
+        except TutorNBError as exc:
+            self.log.warning("tutornb: expiry check failed (%s)", exc.code)
+            return
+        if closed:
+            self.log.info("tutornb: closed %d idle session(s)", len(closed))
+
+    async def stop_extension(self) -> None:
+        if self._expiry_timer is not None:
+            self._expiry_timer.stop()
+            self._expiry_timer = None
+        if self.service is not None:
+            self.service.close()
+            self.service = None

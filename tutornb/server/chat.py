@@ -1,0 +1,103 @@
+"""The chat WebSocket ``/tutornb/api/sessions/{id}/chat``: frames in, ``TutorService.receive``,
+frames out.
+
+Security mirrors jupyter-server's kernel socket: ``@ws_authenticated``, an authorizer check (action
+``execute`` on resource ``tutornb``, as jupyter-server's authorizers expect for sockets), and
+``WebSocketMixin.check_origin`` (a cookie-authenticated socket from a foreign Origin is refused,
+token-authenticated scripts are exempt). Frames above 64 KiB close the socket with 1009 (tornado's
+``max_message_size``); everything smaller but malformed is answered by an error frame from the
+service.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from typing import Any
+
+from jupyter_core.utils import ensure_async
+from jupyter_server.auth.decorator import ws_authenticated
+from jupyter_server.base.handlers import JupyterHandler
+from jupyter_server.base.websocket import WebSocketMixin
+from jupyter_server.extension.handler import ExtensionHandlerMixin
+from tornado import web
+from tornado.websocket import WebSocketClosedError, WebSocketHandler
+
+from tutornb.errors import InvalidRequest, TutorNBError
+from tutornb.server.base import TutorNBMixin
+from tutornb.service import ChatConnection, check_session_id
+
+MAX_FRAME_BYTES = 64 * 1024
+
+#: Disconnects scheduled from tornado's synchronous on_close, kept referenced until they finish.
+_CLOSING: set[asyncio.Future[Any]] = set()
+
+
+def _consume(future: asyncio.Future[Any]) -> None:
+    """Retrieve a write's outcome so a peer that vanished mid-write leaves no 'never retrieved'
+    noise."""
+    if not future.cancelled():
+        future.exception()
+
+
+class ChatSocketHandler(
+    TutorNBMixin, ExtensionHandlerMixin, WebSocketMixin, WebSocketHandler, JupyterHandler
+):  # type: ignore[misc]
+    conn: ChatConnection | None = None
+
+    def set_default_headers(self) -> None:
+        """jupyter-server's API headers make no sense on a socket (as in its kernel socket)."""
+
+    def get_compression_options(self) -> dict[str, Any] | None:
+        return None
+
+    @property
+    def max_message_size(self) -> int:
+        # Per handler, not the application-wide setting: kernel sockets keep their own limit.
+        return MAX_FRAME_BYTES
+
+    @ws_authenticated
+    async def get(self, session_id: str) -> None:
+        allowed = await ensure_async(
+            self.authorizer.is_authorized(self, self.current_user, "execute", self.auth_resource)
+        )
+        if not allowed:
+            raise web.HTTPError(403)
+        origin = self.get_origin()
+        if origin is not None and not self.check_origin(origin):
+            # Checked before looking the session up, so a foreign page cannot probe for ids.
+            raise web.HTTPError(403)
+        if self.request.headers.get("Upgrade", "").lower() != "websocket":
+            raise InvalidRequest("This endpoint speaks WebSocket only.")
+        check_session_id(session_id)
+        self.session_owner = self.owner
+        self.service.get_session(self.session_owner, session_id)  # 404 before the upgrade
+        await super().get(session_id)
+
+    async def open(self, session_id: str) -> None:  # type: ignore[override]
+        super().open()  # starts jupyter-server's keep-alive pings
+        self.set_nodelay(True)
+        try:
+            self.conn = await self.service.connect(self.session_owner, session_id, self._sink)
+        except TutorNBError as exc:
+            await self._sink({"type": "error", **exc.to_dict()})
+            self.close(1011 if exc.http_status >= 500 else 1008, exc.code)
+
+    async def on_message(self, message: str | bytes) -> None:
+        if self.conn is not None:
+            await self.service.receive(self.conn, message)
+
+    def on_close(self) -> None:
+        conn, self.conn = self.conn, None
+        if conn is not None:
+            future = asyncio.ensure_future(self.service.disconnect(conn))
+            _CLOSING.add(future)
+            future.add_done_callback(_CLOSING.discard)
+
+    async def _sink(self, frame: dict[str, Any]) -> None:
+        """Queues one frame; not awaiting the flush keeps one slow socket from stalling a
+        broadcast."""
+        if self.ws_connection is None or self.ws_connection.is_closing():
+            raise WebSocketClosedError()
+        future = self.write_message(json.dumps(frame))
+        future.add_done_callback(_consume)

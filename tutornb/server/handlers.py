@@ -1,0 +1,170 @@
+"""REST handlers: each method turns an HTTP request into one TutorService call and its result into
+JSON.
+
+No session logic lives here. Every method is ``@web.authenticated`` then ``@authorized`` (resource
+``tutornb``), in that order, which is also what jupyter-server's startup check looks for.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from jupyter_server.auth.decorator import authorized
+from jupyter_server.base.handlers import APIHandler
+from jupyter_server.extension.handler import ExtensionHandlerMixin
+from pydantic import BaseModel
+from tornado import web
+
+from tutornb.errors import InvalidRequest, NotFound, PayloadTooLarge
+from tutornb.server.base import TutorNBMixin
+
+#: REST bodies above this are refused with 413 before any parsing.
+MAX_BODY_BYTES = 1024 * 1024
+
+
+class TutorNBHandler(TutorNBMixin, ExtensionHandlerMixin, APIHandler):
+    """Base of the REST handlers."""
+
+    async def prepare(self) -> None:  # type: ignore[override]
+        await super().prepare()
+        length = self.request.headers.get("Content-Length")
+        too_long = length is not None and length.isdigit() and int(length) > MAX_BODY_BYTES
+        if too_long or len(self.request.body or b"") > MAX_BODY_BYTES:
+            raise PayloadTooLarge("Request bodies are limited to 1 MiB.")
+
+    def query_params(self) -> dict[str, str]:
+        return {name: self.get_query_argument(name) for name in self.request.query_arguments}
+
+    def json_body(self) -> Any:
+        body = self.request.body
+        if not body or not body.strip():
+            return None
+        try:
+            return json.loads(body)
+        except (ValueError, RecursionError):
+            raise InvalidRequest("The body must be valid JSON.") from None
+
+    def reply(self, payload: BaseModel | dict[str, Any], status: int = 200) -> None:
+        data = payload.model_dump(mode="json") if isinstance(payload, BaseModel) else payload
+        self.set_status(status)
+        self.set_header("Cache-Control", "no-store")
+        self.finish(json.dumps(data))
+
+
+class StatusHandler(TutorNBHandler):
+    @web.authenticated
+    @authorized
+    async def get(self) -> None:
+        self.reply(self.service.status())
+
+
+class SessionsHandler(TutorNBHandler):
+    @web.authenticated
+    @authorized
+    async def get(self) -> None:
+        self.reply(self.service.list_sessions(self.owner, self.query_params()))
+
+    @web.authenticated
+    @authorized
+    async def post(self) -> None:
+        session = self.service.create_session(self.owner, self.json_body())
+        self.set_header("Location", self.request.path.rstrip("/") + "/" + session.id)
+        self.reply(session, 201)
+
+
+class ImportHandler(TutorNBHandler):
+    @web.authenticated
+    @authorized
+    async def post(self) -> None:
+        session = self.service.import_session(self.owner, self.request.body)
+        self.reply(session, 201)
+
+
+class SessionHandler(TutorNBHandler):
+    @web.authenticated
+    @authorized
+    async def get(self, session_id: str) -> None:
+        self.reply(self.service.get_session(self.owner, session_id))
+
+    @web.authenticated
+    @authorized
+    async def delete(self, session_id: str) -> None:
+        await self.service.delete_session(self.owner, session_id)
+        self.set_status(204)
+        self.finish()
+
+
+class MessagesHandler(TutorNBHandler):
+    @web.authenticated
+    @authorized
+    async def get(self, session_id: str) -> None:
+        messages = self.service.list_messages(self.owner, session_id, self.query_params())
+        self.reply({"messages": [m.model_dump(mode="json") for m in messages]})
+
+
+class _StatusChangeHandler(TutorNBHandler):
+    action: str = ""
+
+    @web.authenticated
+    @authorized
+    async def put(self, session_id: str) -> None:
+        if self.action == "pause":
+            session = await self.service.change_status(self.owner, session_id, "pause")
+        elif self.action == "resume":
+            session = await self.service.change_status(self.owner, session_id, "resume")
+        else:
+            session = await self.service.change_status(self.owner, session_id, "close")
+        self.reply(session)
+
+
+class PauseHandler(_StatusChangeHandler):
+    action = "pause"
+
+
+class ResumeHandler(_StatusChangeHandler):
+    action = "resume"
+
+
+class CloseHandler(_StatusChangeHandler):
+    action = "close"
+
+
+class ExportHandler(TutorNBHandler):
+    @web.authenticated
+    @authorized
+    async def get(self, session_id: str) -> None:
+        fmt = self.get_query_argument("format", "json")
+        export = self.service.export_session(self.owner, session_id, fmt)
+        self.set_header("Content-Disposition", f'attachment; filename="{export.filename}"')
+        self.set_header("Cache-Control", "no-store")
+        self.finish(export.body, set_content_type=export.media_type)
+
+
+class NotFoundHandler(TutorNBHandler):
+    """Anything else under ``tutornb/api``: a JSON 404, never jupyter-server's HTML page."""
+
+    @web.authenticated
+    @authorized
+    async def get(self) -> None:
+        raise NotFound("No such tutornb endpoint.")
+
+    @web.authenticated
+    @authorized
+    async def post(self) -> None:
+        raise NotFound("No such tutornb endpoint.")
+
+    @web.authenticated
+    @authorized
+    async def put(self) -> None:
+        raise NotFound("No such tutornb endpoint.")
+
+    @web.authenticated
+    @authorized
+    async def patch(self) -> None:
+        raise NotFound("No such tutornb endpoint.")
+
+    @web.authenticated
+    @authorized
+    async def delete(self) -> None:
+        raise NotFound("No such tutornb endpoint.")

@@ -1,0 +1,868 @@
+"""TutorService: the one place where session logic lives.
+
+Every transport (REST handlers, the chat WebSocket, the widget's kernel comm, the ``%tutor`` magic,
+the CLI) translates its input into calls on this class and sends back the frames it produces.
+Keeping validation, lifecycle, idempotency, rate limiting and tutor turns here means every transport
+behaves the same, and the transports stay thin enough to review at a glance.
+
+Ordering promises (DESIGN.md): a learner message is acknowledged only once it is durable; the sender
+gets its ``ack`` before anyone gets the ``message`` frame; tutor turns on one session are serialized
+by a per-session lock, while acknowledgements never wait for a tutor turn.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import re
+import uuid
+from collections.abc import Awaitable, Callable, Coroutine, Mapping
+from dataclasses import dataclass
+from itertools import count
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import ValidationError
+
+from tutornb import __version__
+from tutornb.errors import (
+    InvalidRequest,
+    InvalidSessionState,
+    PayloadTooLarge,
+    RateLimited,
+    SessionNotFound,
+    TutorNBError,
+    TutorUnavailable,
+)
+from tutornb.lifecycle import (
+    accepts_messages,
+    can_change_phase,
+    check_status_change,
+    is_expired,
+    status_for_action,
+)
+from tutornb.models import (
+    CLIENT_FRAME,
+    SESSION_ID_RE,
+    ActionLogEntry,
+    AnswerFrame,
+    Citation,
+    ControlFrame,
+    CreateSessionRequest,
+    Message,
+    MessageFrame,
+    QuizPrompt,
+    Role,
+    Session,
+    SessionDetail,
+    SessionExport,
+    SessionPage,
+    Status,
+    utcnow,
+)
+from tutornb.paths import resolve_store_dir
+from tutornb.ratelimit import RateLimiter
+from tutornb.render import render_markdown
+from tutornb.store.api import NewMessage, SessionQuery, SessionStoreAPI
+from tutornb.tutors.base import (
+    ActionEvent,
+    CitationEvent,
+    ErrorEvent,
+    QuizAnswerInput,
+    QuizEvent,
+    StateUpdate,
+    TextDelta,
+    TurnKind,
+    Tutor,
+    TutorTurn,
+)
+
+FrameSink = Callable[[dict[str, Any]], Awaitable[None]]
+StatusAction = Literal["pause", "resume", "close"]
+
+EXPORT_FORMATS = ("json", "markdown", "ipynb")
+_EXPORT_EXTENSIONS = {"json": "json", "markdown": "md", "ipynb": "ipynb"}
+_SAFE_FILENAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,150}$")
+_CLIENT_ID = re.compile(r"^[A-Za-z0-9_.:-]{1,80}$")
+_ERROR_CODE = re.compile(r"^[A-Z][A-Z0-9_]{1,40}$")
+_MAX_CURSOR_CHARS = 512
+_MAX_FILTER_CHARS = 1024
+_CONNECTION_IDS = count(1)
+
+
+@dataclass(frozen=True)
+class ServiceConfig:
+    max_message_chars: int = 16_000
+    session_expiry_days: float = 30.0
+    rate_limit_per_minute: int = 120
+    rate_limit_burst: int = 20
+
+
+@dataclass(frozen=True)
+class ExportFile:
+    filename: str
+    media_type: str
+    body: bytes
+
+
+class ChatConnection:
+    """One socket or one comm panel attached to a session; opaque to transports."""
+
+    __slots__ = ("closed", "id", "owner", "session_id", "sink")
+
+    def __init__(self, owner: str, session_id: str, sink: FrameSink) -> None:
+        self.id = next(_CONNECTION_IDS)
+        self.owner = owner
+        self.session_id = session_id
+        self.sink = sink
+        self.closed = False
+
+    def __repr__(self) -> str:
+        return f"ChatConnection(id={self.id}, session_id={self.session_id!r})"
+
+
+class TutorTurnFailed(TutorUnavailable):
+    """A tutor turn ended in an error event; carries the tutor's own code (e.g. a model's rate
+    limit)."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message[:500] or "The tutor could not answer.")
+        if _ERROR_CODE.fullmatch(code):
+            self.code = code
+
+
+# --------------------------------------------------------------------------------------------------
+# Small pure helpers
+
+
+def validation_errors(exc: ValidationError) -> list[dict[str, Any]]:
+    """Pydantic errors without the offending input: never reflect arbitrary client data back."""
+    out: list[dict[str, Any]] = []
+    for err in exc.errors(include_url=False, include_input=False, include_context=False)[:20]:
+        loc = [part if isinstance(part, int) else str(part)[:64] for part in err.get("loc", ())]
+        out.append(
+            {"loc": loc, "msg": str(err.get("msg", ""))[:200], "type": str(err.get("type", ""))}
+        )
+    return out
+
+
+def check_session_id(session_id: object) -> str:
+    if not isinstance(session_id, str) or SESSION_ID_RE.fullmatch(session_id) is None:
+        raise InvalidRequest("Invalid session id: use 1-64 letters, digits, '-' or '_'.")
+    return session_id
+
+
+def _summary(session: Session) -> dict[str, Any]:
+    return session.model_dump(mode="json", exclude={"state", "messages"})
+
+
+def _message_dict(message: Message) -> dict[str, Any]:
+    return message.model_dump(mode="json")
+
+
+def _error_frame(exc: TutorNBError, client_id: str | None = None) -> dict[str, Any]:
+    frame: dict[str, Any] = {"type": "error", **exc.to_dict()}
+    if client_id:
+        frame["client_id"] = client_id
+    return frame
+
+
+def _client_id_of(frame: object) -> str | None:
+    """The frame's client_id, only when it is a well-formed id (it is echoed in error frames)."""
+    if isinstance(frame, Mapping):
+        value = frame.get("client_id")
+        if isinstance(value, str) and _CLIENT_ID.fullmatch(value):
+            return value
+    return None
+
+
+def _display_path(path: Path, root_dir: Path) -> str:
+    """A store location for ``/status`` that never reveals the absolute layout of the machine."""
+    try:
+        rel = path.resolve().relative_to(root_dir.resolve())
+        return "<root>" if str(rel) == "." else f"<root>/{rel.as_posix()}"
+    except (ValueError, OSError):
+        pass
+    try:
+        return f"~/{path.resolve().relative_to(Path.home().resolve()).as_posix()}"
+    except (ValueError, OSError, RuntimeError):
+        return f"<external>/{path.name}"
+
+
+def _parse_int(params: Mapping[str, str], name: str, default: int, lo: int, hi: int) -> int:
+    raw = params.get(name)
+    if raw is None:
+        return default
+    try:
+        value = int(str(raw).strip())
+    except ValueError:
+        raise InvalidRequest(f"'{name}' must be an integer from {lo} to {hi}.") from None
+    if not lo <= value <= hi:
+        raise InvalidRequest(f"'{name}' must be an integer from {lo} to {hi}.")
+    return value
+
+
+def _parse_filter(params: Mapping[str, str], name: str) -> str | None:
+    value = params.get(name)
+    if value is None or value == "":
+        return None
+    if len(value) > _MAX_FILTER_CHARS:
+        raise InvalidRequest(f"'{name}' is too long.")
+    return str(value)
+
+
+def _parse_statuses(raw: str | None) -> frozenset[Status] | None:
+    if raw is None or raw.strip() == "":
+        return None
+    statuses: set[Status] = set()
+    for part in raw.split(","):
+        try:
+            statuses.add(Status(part.strip()))
+        except ValueError:
+            raise InvalidRequest("'status' is a comma list of active, paused, closed.") from None
+    return frozenset(statuses)
+
+
+# --------------------------------------------------------------------------------------------------
+
+
+class TutorService:
+    def __init__(
+        self,
+        store: SessionStoreAPI,
+        tutor: Tutor,
+        *,
+        root_dir: Path,
+        config: ServiceConfig | None = None,
+        logger: logging.Logger | None = None,
+    ) -> None:
+        self.store = store
+        self.tutor = tutor
+        self.root_dir = Path(root_dir)
+        self.config = config or ServiceConfig()
+        self.log = logger or logging.getLogger("tutornb")
+        self._limiter = RateLimiter(self.config.rate_limit_per_minute, self.config.rate_limit_burst)
+        self._connections: dict[str, dict[int, ChatConnection]] = {}
+        self._locks: dict[str, asyncio.Lock] = {}
+        self._tasks: set[asyncio.Task[Any]] = set()
+        #: Learner message ids whose tutor turn is queued or running (a retry must not start a
+        #: second one).
+        self._pending_replies: set[str] = set()
+        self._closed = False
+
+    @classmethod
+    def open(
+        cls,
+        *,
+        root_dir: Path,
+        store_dir: Path | None = None,
+        tutor: str = "course",
+        tutor_options: dict[str, Any] | None = None,
+        config: ServiceConfig | None = None,
+        quota_bytes: int | None = None,
+        logger: logging.Logger | None = None,
+    ) -> TutorService:
+        from tutornb.store import SessionStore
+        from tutornb.tutors import load_tutor
+
+        root = Path(root_dir).expanduser().resolve()
+        folder = Path(store_dir).expanduser().resolve() if store_dir else resolve_store_dir(root)
+        store: SessionStoreAPI
+        if quota_bytes is None:
+            store = SessionStore(folder)
+        else:
+            store = SessionStore(folder, quota_bytes=quota_bytes)
+        try:
+            tutor_obj = load_tutor(tutor, root_dir=root, options=dict(tutor_options or {}))
+        except BaseException:
+            store.close()
+            raise
+        return cls(store, tutor_obj, root_dir=root, config=config, logger=logger)
+
+    def close(self) -> None:
+        """Stops pending tutor turns and closes the store. Acknowledged messages are already
+        durable."""
+        if self._closed:
+            return
+        self._closed = True
+        for task in list(self._tasks):
+            task.cancel()
+        self._connections.clear()
+        self.store.close()
+
+    async def drain(self) -> None:
+        """Waits until every background tutor turn has finished (for shutdown, tests and
+        scripts)."""
+        while self._tasks:
+            await asyncio.gather(*list(self._tasks), return_exceptions=True)
+
+    # ----------------------------------------------------------------------------------------------
+    # REST-shaped calls
+
+    def status(self) -> dict[str, Any]:
+        stats = self.store.stats()
+        shown = (
+            stats.path
+            if stats.path.startswith(("<", "~"))
+            else _display_path(Path(stats.path), self.root_dir)
+        )
+        body: dict[str, Any] = {
+            "version": __version__,
+            "store": {
+                "path": shown,
+                "sessions": stats.sessions,
+                "messages": stats.messages,
+                "bytes": stats.bytes,
+                "quota_bytes": stats.quota_bytes,
+            },
+            "tutor": {"name": self.tutor.name, "model": self.tutor.model},
+        }
+        if stats.recovered:
+            body["recovered"] = [self._scrub(line) for line in stats.recovered]
+        return body
+
+    def create_session(self, owner: str, body: Mapping[str, Any] | None) -> Session:
+        if body is None:
+            body = {}
+        if not isinstance(body, Mapping):
+            raise InvalidRequest("The body must be a JSON object.")
+        try:
+            request = CreateSessionRequest.model_validate(dict(body))
+        except ValidationError as exc:
+            raise InvalidRequest("Invalid session.", errors=validation_errors(exc)) from None
+        return self.store.create_session(owner, request.context, request.title)
+
+    def list_sessions(self, owner: str, params: Mapping[str, str]) -> SessionPage:
+        cursor = _parse_filter(params, "cursor")
+        if cursor is not None and len(cursor) > _MAX_CURSOR_CHARS:
+            raise InvalidRequest("Invalid cursor.")
+        query = SessionQuery(
+            owner=owner,
+            q=_parse_filter(params, "q"),
+            course_id=_parse_filter(params, "course_id"),
+            module_id=_parse_filter(params, "module_id"),
+            notebook_path=_parse_filter(params, "notebook_path"),
+            statuses=_parse_statuses(params.get("status")),
+            limit=_parse_int(params, "limit", 30, 1, 200),
+            cursor=cursor,
+        )
+        return self.store.list_sessions(query)
+
+    def get_session(self, owner: str, session_id: str) -> SessionDetail:
+        return self.store.get_detail(check_session_id(session_id), owner=owner)
+
+    def get_messages(
+        self, owner: str, session_id: str, *, after_seq: int = 0, limit: int | None = None
+    ) -> list[Message]:
+        self.store.get_session(check_session_id(session_id), owner=owner)
+        if after_seq < 0:
+            raise InvalidRequest("'after_seq' must be 0 or more.")
+        if limit is not None and not 1 <= limit <= 1000:
+            raise InvalidRequest("'limit' must be an integer from 1 to 1000.")
+        return self.store.messages(session_id, after_seq=after_seq, limit=limit)
+
+    def list_messages(
+        self, owner: str, session_id: str, params: Mapping[str, str]
+    ) -> list[Message]:
+        """:meth:`get_messages` with its query string parsed here, so transports need not."""
+        after_seq = _parse_int(params, "after_seq", 0, 0, 2**53)
+        limit = _parse_int(params, "limit", 0, 1, 1000) if params.get("limit") is not None else None
+        return self.get_messages(owner, session_id, after_seq=after_seq, limit=limit)
+
+    async def change_status(self, owner: str, session_id: str, action: StatusAction) -> Session:
+        session = await self._apply_status(owner, session_id, action)
+        if action == "resume":
+            # Waiting for the "where we left off" turn keeps every transport deterministic; its
+            # failure is reported as an error frame and does not undo the resume.
+            await self._turn_reporting_errors(session.id, "resume")
+            session = self.store.get_session(session.id, owner=owner)
+        return session
+
+    async def delete_session(self, owner: str, session_id: str) -> None:
+        self.store.get_session(check_session_id(session_id), owner=owner)
+        self.store.delete_session(session_id)
+        self._limiter.forget(session_id)
+        connections = self._connections.pop(session_id, {})
+        gone = _error_frame(SessionNotFound(session_id))
+        for conn in list(connections.values()):
+            await self._send(conn, gone)
+
+    def export_session(self, owner: str, session_id: str, fmt: str) -> ExportFile:
+        if fmt not in EXPORT_FORMATS:
+            raise InvalidRequest("'format' must be json, markdown or ipynb.")
+        self.store.get_session(check_session_id(session_id), owner=owner)
+        document = self.store.export_session(session_id)
+        from tutornb.export import render_export
+
+        filename, media_type, body = render_export(document, fmt)
+        if not isinstance(filename, str) or not _SAFE_FILENAME.fullmatch(filename):
+            # The name is always ours: never a path, never something taken from the session's text.
+            filename = f"tutornb-{session_id}.{_EXPORT_EXTENSIONS[fmt]}"
+        data = body.encode("utf-8") if isinstance(body, str) else bytes(body)
+        return ExportFile(filename=filename, media_type=media_type, body=data)
+
+    def import_session(self, owner: str, body: bytes | str | Mapping[str, Any]) -> Session:
+        try:
+            if isinstance(body, Mapping):
+                document = SessionExport.model_validate(dict(body))
+            else:
+                from tutornb.export import parse_import
+
+                document = parse_import(body)
+        except TutorNBError:
+            raise
+        except ValidationError as exc:
+            raise InvalidRequest(
+                "This is not a tutornb session export.", errors=validation_errors(exc)
+            ) from None
+        except (ValueError, TypeError, RecursionError):
+            raise InvalidRequest("This is not a tutornb session export.") from None
+        return self.store.import_session(document, owner=owner)
+
+    def expire_idle(self) -> list[str]:
+        """Closes sessions idle past ``session_expiry_days``; connected sockets learn it by a state
+        frame."""
+        closed = self.store.expire_idle(self.config.session_expiry_days)
+        for session_id in closed:
+            if session_id in self._connections:
+                self._spawn(self._broadcast_state_of(session_id))
+        return closed
+
+    # ----------------------------------------------------------------------------------------------
+    # Chat
+
+    async def connect(self, owner: str, session_id: str, sink: FrameSink) -> ChatConnection:
+        check_session_id(session_id)
+        detail = self.store.get_detail(session_id, owner=owner)
+        if is_expired(
+            detail.status, detail.last_active_at, utcnow(), self.config.session_expiry_days
+        ):
+            self.store.set_status(session_id, Status.CLOSED)
+            detail = self.store.get_detail(session_id, owner=owner)
+        conn = ChatConnection(owner, session_id, sink)
+        self._connections.setdefault(session_id, {})[conn.id] = conn
+        await self._send(conn, {"type": "session", "session": detail.model_dump(mode="json")})
+        return conn
+
+    async def disconnect(self, conn: ChatConnection) -> None:
+        conn.closed = True
+        peers = self._connections.get(conn.session_id)
+        if peers is None:
+            return
+        peers.pop(conn.id, None)
+        if peers:
+            return
+        del self._connections[conn.session_id]
+        try:
+            session = self.store.get_session(conn.session_id, owner=conn.owner)
+            if session.status is Status.ACTIVE:
+                self.store.set_status(conn.session_id, Status.PAUSED)
+        except TutorNBError as exc:
+            # Deleted meanwhile, or the store is failing: nothing to pause, nobody to tell.
+            self.log.debug("tutornb: auto-pause skipped (%s)", exc.code)
+
+    async def receive(self, conn: ChatConnection, raw: str | bytes | Mapping[str, Any]) -> None:
+        client_id: str | None = None
+        try:
+            frame = self._decode(raw)
+            client_id = _client_id_of(frame)
+            await self._dispatch(conn, frame)
+        except TutorNBError as exc:
+            await self._send(conn, _error_frame(exc, client_id))
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:  # a bug must cost one error frame, never the socket or the server
+            self.log.error("tutornb: unexpected %s while handling a chat frame", type(exc).__name__)
+            internal = TutorNBError("Something went wrong; the message was not stored.")
+            await self._send(conn, _error_frame(internal, client_id))
+
+    async def ask(self, owner: str, session_id: str, text: str) -> Message:
+        check_session_id(session_id)
+        self._check_text(text)
+        learner, created = self._accept_learner(owner, session_id, text, f"ask-{uuid.uuid4().hex}")
+        if created:
+            await self._broadcast(
+                session_id, {"type": "message", "message": _message_dict(learner)}
+            )
+        reply = await self._turn(session_id, "message", learner=learner)
+        if reply is None:
+            raise TutorUnavailable("The tutor had no answer; ask again.")
+        return reply
+
+    def connections(self, session_id: str) -> int:
+        """How many sockets/panels are attached to a session (for ``/status`` and tests)."""
+        return len(self._connections.get(session_id, {}))
+
+    # ----------------------------------------------------------------------------------------------
+    # Frame handling
+
+    def _decode(self, raw: str | bytes | Mapping[str, Any]) -> dict[str, Any]:
+        if isinstance(raw, Mapping):
+            return dict(raw)
+        if isinstance(raw, (bytes, bytearray, memoryview)):
+            try:
+                raw = bytes(raw).decode("utf-8")
+            except UnicodeDecodeError:
+                raise InvalidRequest("Frames must be UTF-8 JSON text.") from None
+        if not isinstance(raw, str):
+            raise InvalidRequest("Frames must be JSON objects.")
+        try:
+            frame = json.loads(raw)
+        except (ValueError, RecursionError):
+            raise InvalidRequest("Frames must be valid JSON.") from None
+        if not isinstance(frame, dict):
+            raise InvalidRequest("Frames must be JSON objects.")
+        return frame
+
+    async def _dispatch(self, conn: ChatConnection, frame: dict[str, Any]) -> None:
+        text = frame.get("text")
+        if isinstance(text, str) and len(text) > self.config.max_message_chars:
+            raise PayloadTooLarge(
+                f"Messages are limited to {self.config.max_message_chars} characters."
+            )
+        try:
+            parsed = CLIENT_FRAME.validate_python(frame)
+        except ValidationError as exc:
+            raise InvalidRequest("Invalid frame.", errors=validation_errors(exc)) from None
+        if isinstance(parsed, MessageFrame):
+            await self._on_message(conn, parsed)
+        elif isinstance(parsed, AnswerFrame):
+            await self._on_answer(conn, parsed)
+        else:
+            await self._on_control(conn, parsed)
+
+    async def _on_message(self, conn: ChatConnection, frame: MessageFrame) -> None:
+        self._check_text(frame.text)
+        learner, created = self._accept_learner(
+            conn.owner, conn.session_id, frame.text, frame.client_id
+        )
+        await self._send(
+            conn, {"type": "ack", "client_id": frame.client_id, "message": _message_dict(learner)}
+        )
+        if created:
+            await self._broadcast(
+                conn.session_id, {"type": "message", "message": _message_dict(learner)}
+            )
+            self._spawn_turn(conn.session_id, "message", learner=learner)
+        elif self._needs_reply(conn.session_id, learner):
+            # A resend after a failed tutor turn is the retry: same stored message, a fresh turn.
+            self._spawn_turn(conn.session_id, "message", learner=learner)
+
+    async def _on_answer(self, conn: ChatConnection, frame: AnswerFrame) -> None:
+        prompt = self._find_quiz(conn.owner, conn.session_id, frame.question_id)
+        if prompt is None:
+            raise InvalidRequest("There is no such question in this session.")
+        if frame.choice >= len(prompt.choices):
+            raise InvalidRequest("That choice does not exist for this question.")
+        letter = chr(ord("A") + frame.choice) if frame.choice < 26 else str(frame.choice + 1)
+        text = f"{letter}. {prompt.choices[frame.choice]}"
+        client_id = frame.client_id or f"answer-{uuid.uuid4().hex}"
+        learner, created = self._accept_learner(conn.owner, conn.session_id, text, client_id)
+        await self._send(
+            conn, {"type": "ack", "client_id": client_id, "message": _message_dict(learner)}
+        )
+        if created or self._needs_reply(conn.session_id, learner):
+            if created:
+                await self._broadcast(
+                    conn.session_id, {"type": "message", "message": _message_dict(learner)}
+                )
+            answer = QuizAnswerInput(question_id=frame.question_id, choice=frame.choice)
+            self._spawn_turn(conn.session_id, "answer", learner=learner, answer=answer)
+
+    async def _on_control(self, conn: ChatConnection, frame: ControlFrame) -> None:
+        session = await self._apply_status(conn.owner, conn.session_id, frame.type)
+        if frame.type == "resume":
+            self._spawn(self._turn_reporting_errors(session.id, "resume"))
+
+    def _check_text(self, text: str) -> None:
+        if not isinstance(text, str) or not text.strip():
+            raise InvalidRequest("A message needs some text.")
+        if len(text) > self.config.max_message_chars:
+            raise PayloadTooLarge(
+                f"Messages are limited to {self.config.max_message_chars} characters."
+            )
+
+    def _accept_learner(
+        self, owner: str, session_id: str, text: str, client_id: str
+    ) -> tuple[Message, bool]:
+        """Stores a learner message (idempotent on client_id) after the status and rate checks.
+
+        A resend of an already stored message is acknowledged again even when the session is paused
+        or the bucket is empty: what was acknowledged once is never refused later.
+        """
+        session = self.store.get_session(session_id, owner=owner)
+        active = accepts_messages(session.status)
+        if not active or not self._limiter.try_acquire(session_id):
+            stored = self._find_client_message(session_id, client_id)
+            if stored is not None:
+                return stored, False
+            if not active:
+                raise InvalidSessionState(
+                    f"This session is {session.status.value}; resume it before sending messages."
+                )
+            raise RateLimited("Too many messages at once; wait a moment and send again.")
+        result = self.store.append_message(
+            session_id,
+            NewMessage(
+                role=Role.LEARNER, text=text, html=render_markdown(text), client_id=client_id
+            ),
+        )
+        return result.message, result.created
+
+    def _find_client_message(self, session_id: str, client_id: str) -> Message | None:
+        for message in reversed(self.store.messages(session_id)):
+            if message.client_id == client_id:
+                return message
+        return None
+
+    def _find_quiz(self, owner: str, session_id: str, question_id: str) -> QuizPrompt | None:
+        self.store.get_session(session_id, owner=owner)
+        for message in reversed(self.store.messages(session_id)):
+            if message.quiz is not None and message.quiz.question_id == question_id:
+                return message.quiz
+        return None
+
+    def _needs_reply(self, session_id: str, learner: Message) -> bool:
+        if learner.id in self._pending_replies:
+            return False
+        later = self.store.messages(session_id, after_seq=learner.seq)
+        return not any(m.role is Role.TUTOR for m in later)
+
+    async def _apply_status(self, owner: str, session_id: str, action: str) -> Session:
+        if action not in ("pause", "resume", "close"):
+            raise InvalidRequest("The action must be pause, resume or close.")
+        session = self.store.get_session(check_session_id(session_id), owner=owner)
+        target = status_for_action(action)
+        check_status_change(session.status, target)
+        updated = self.store.set_status(session_id, target)
+        await self._broadcast(session_id, {"type": "state", "session": _summary(updated)})
+        return updated
+
+    # ----------------------------------------------------------------------------------------------
+    # Tutor turns
+
+    def _lock(self, session_id: str) -> asyncio.Lock:
+        lock = self._locks.get(session_id)
+        if lock is None:
+            lock = self._locks[session_id] = asyncio.Lock()
+        return lock
+
+    def _spawn(self, coro: Coroutine[Any, Any, Any]) -> None:
+        task = asyncio.ensure_future(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._task_done)
+
+    def _task_done(self, task: asyncio.Task[Any]) -> None:
+        self._tasks.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            exc = task.exception()
+            code = exc.code if isinstance(exc, TutorNBError) else type(exc).__name__
+            self.log.warning("tutornb: background turn ended with %s", code)
+
+    def _spawn_turn(
+        self,
+        session_id: str,
+        kind: TurnKind,
+        *,
+        learner: Message | None = None,
+        answer: QuizAnswerInput | None = None,
+    ) -> None:
+        if learner is not None:
+            self._pending_replies.add(learner.id)
+        self._spawn(self._turn_reporting_errors(session_id, kind, learner=learner, answer=answer))
+
+    async def _turn_reporting_errors(
+        self,
+        session_id: str,
+        kind: TurnKind,
+        *,
+        learner: Message | None = None,
+        answer: QuizAnswerInput | None = None,
+    ) -> Message | None:
+        try:
+            return await self._turn(session_id, kind, learner=learner, answer=answer)
+        except TutorNBError:
+            return None  # already reported to the session's connections by _turn
+
+    async def _turn(
+        self,
+        session_id: str,
+        kind: TurnKind,
+        *,
+        learner: Message | None = None,
+        answer: QuizAnswerInput | None = None,
+    ) -> Message | None:
+        """One tutor turn under the session's lock; failures become an ``error`` frame and are
+        raised."""
+        try:
+            async with self._lock(session_id):
+                return await self._turn_locked(session_id, kind, learner, answer)
+        except TutorNBError as exc:
+            if not isinstance(exc, SessionNotFound):
+                self.log.info("tutornb: tutor turn failed (%s)", exc.code)
+                await self._broadcast(
+                    session_id, _error_frame(exc, learner.client_id if learner else None)
+                )
+            raise
+        finally:
+            if learner is not None:
+                self._pending_replies.discard(learner.id)
+
+    async def _turn_locked(
+        self,
+        session_id: str,
+        kind: TurnKind,
+        learner: Message | None,
+        answer: QuizAnswerInput | None,
+    ) -> Message | None:
+        session = self.store.get_session(session_id)
+        if session.status is Status.CLOSED:
+            return None
+        history = self.store.messages(session_id)
+        if learner is not None:
+            # The learner message ends the history; later learner messages wait for their own turn.
+            history = [
+                m
+                for m in history
+                if m.id != learner.id and not (m.role is Role.LEARNER and m.seq > learner.seq)
+            ]
+            history.append(learner)
+        turn = TutorTurn(
+            kind=kind,
+            session=session,
+            history=history,
+            root_dir=self.root_dir,
+            plan_cache=self.store,
+            learner_message=learner,
+            answer=answer,
+        )
+        stream_id = f"stream-{uuid.uuid4().hex}"
+        parts: list[str] = []
+        citations: list[Citation] = []
+        quiz: QuizPrompt | None = None
+        update: StateUpdate | None = None
+        actions: list[ActionLogEntry] = []
+        failure: ErrorEvent | None = None
+        try:
+            async for event in self.tutor.respond(turn):
+                if isinstance(event, TextDelta):
+                    if event.text:
+                        parts.append(event.text)
+                        await self._broadcast(
+                            session_id,
+                            {"type": "delta", "message_id": stream_id, "text": event.text},
+                        )
+                elif isinstance(event, CitationEvent):
+                    citations.append(event.citation)
+                elif isinstance(event, QuizEvent):
+                    quiz = event.prompt
+                elif isinstance(event, StateUpdate):
+                    update = event
+                elif isinstance(event, ActionEvent):
+                    actions.append(
+                        ActionLogEntry(
+                            action=event.action, data=event.data, reasoning=event.reasoning
+                        )
+                    )
+                elif isinstance(event, ErrorEvent):
+                    failure = event
+                    break
+        except asyncio.CancelledError:
+            raise
+        except (
+            Exception
+        ) as exc:  # the protocol says tutors do not raise; one that does still fails cleanly
+            self.log.warning("tutornb: tutor %s raised %s", self.tutor.name, type(exc).__name__)
+            failure = ErrorEvent("TUTOR_UNAVAILABLE", "The tutor failed; send your message again.")
+        if failure is not None:
+            raise TutorTurnFailed(failure.code, failure.message)
+
+        phase = None
+        if update is not None and update.phase is not None and update.phase != session.phase:
+            if can_change_phase(session.phase, update.phase):
+                phase = update.phase
+            else:
+                self.log.info(
+                    "tutornb: refused phase change %s -> %s",
+                    session.phase.value,
+                    update.phase.value,
+                )
+                actions.append(
+                    ActionLogEntry(
+                        action="phase_change_refused",
+                        data={"from": session.phase.value, "to": update.phase.value},
+                        reasoning="The phase machine does not allow this jump; phase unchanged.",
+                    )
+                )
+
+        text = "".join(parts)
+        if not text and quiz is not None:
+            text = quiz.question
+        reply: Message | None = None
+        if text:
+            result = self.store.append_message(
+                session_id,
+                NewMessage(
+                    role=Role.TUTOR,
+                    text=text,
+                    html=render_markdown(text),
+                    citations=tuple(citations),
+                    quiz=quiz,
+                ),
+            )
+            reply = result.message
+            await self._broadcast(
+                session_id,
+                {"type": "message", "message": _message_dict(reply), "stream_id": stream_id},
+            )
+        if update is not None or actions:
+            after = self.store.update_tutor_state(
+                session_id,
+                state=update.state if update is not None else None,
+                phase=phase,
+                current_question_number=(
+                    update.current_question_number if update is not None else None
+                ),
+                actions=actions,
+            )
+            if after.phase != session.phase or after.status != session.status:
+                await self._broadcast(session_id, {"type": "state", "session": _summary(after)})
+        return reply
+
+    # ----------------------------------------------------------------------------------------------
+    # Fan-out
+
+    async def _send(self, conn: ChatConnection, frame: dict[str, Any]) -> None:
+        if conn.closed:
+            return
+        try:
+            await conn.sink(frame)
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:
+            # A socket that went away: its transport calls disconnect(); the frame is in the store
+            # anyway.
+            conn.closed = True
+            self.log.debug(
+                "tutornb: dropped a frame for a closed connection (%s)", type(exc).__name__
+            )
+
+    async def _broadcast(self, session_id: str, frame: dict[str, Any]) -> None:
+        for conn in list(self._connections.get(session_id, {}).values()):
+            await self._send(conn, frame)
+
+    async def _broadcast_state_of(self, session_id: str) -> None:
+        try:
+            session = self.store.get_session(session_id)
+        except TutorNBError:
+            return
+        await self._broadcast(session_id, {"type": "state", "session": _summary(session)})
+
+    def _scrub(self, text: str) -> str:
+        """Recovery notes come from the store and may name files: show them relative to the root."""
+        for base, label in ((self.root_dir, "<root>"), (Path.home(), "~")):
+            for form in {str(base), str(base.resolve())}:
+                if form and form != "/":
+                    text = text.replace(form, label)
+        return text
