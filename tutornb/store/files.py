@@ -1,0 +1,340 @@
+"""Low-level file handling for the store: private files, checksummed lines, atomic replacement.
+
+Every function here calls ``os.write``/``os.fsync``/``os.replace`` through the ``os`` module (never
+a
+``from os import``), so fault-injection tests can wrap them.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import json
+import os
+import time
+import zlib
+from pathlib import Path
+from typing import Any
+
+from tutornb.errors import StoreError, StoreVersionError
+
+SNAPSHOT = "snapshot.jsonl"
+SNAPSHOT_BAK = "snapshot.jsonl.bak"
+JOURNAL = "journal.jsonl"
+JOURNAL_PREV = "journal.jsonl.prev"
+LOCK = "store.lock"
+
+SNAPSHOT_FORMAT = "tutornb.snapshot"
+JOURNAL_FORMAT = "tutornb.journal"
+#: Version of the on-disk framing (snapshot and journal). A newer one is refused, never "repaired".
+FORMAT_VERSION = 1
+
+FILE_MODE = 0o600
+DIR_MODE = 0o700
+
+
+class Damaged(Exception):
+    """A store file failed its checks; the message says why (no paths)."""
+
+
+def ensure_private_dir(folder: Path) -> None:
+    folder.mkdir(mode=DIR_MODE, parents=True, exist_ok=True)
+    # mkdir's mode is filtered by the umask and ignored for an existing folder: set it explicitly.
+    os.chmod(folder, DIR_MODE)
+
+
+def open_private(path: Path, flags: int) -> int:
+    fd = os.open(path, flags | os.O_CLOEXEC, FILE_MODE)
+    try:
+        os.fchmod(fd, FILE_MODE)
+    except OSError:
+        os.close(fd)
+        raise
+    return fd
+
+
+def write_all(fd: int, data: bytes) -> None:
+    view = memoryview(data)
+    while view:
+        written = os.write(fd, view)
+        if written <= 0:  # pragma: no cover - a regular file never returns 0 for a non-empty write
+            raise OSError(errno.EIO, "short write")
+        view = view[written:]
+
+
+def fsync_dir(folder: Path) -> None:
+    fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def write_file_synced(path: Path, data: bytes) -> None:
+    """Writes a whole private file and fsyncs it (the caller renames it into place)."""
+    fd = open_private(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC)
+    try:
+        write_all(fd, data)
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def atomic_write(folder: Path, name: str, data: bytes) -> None:
+    """Temp file + fsync + ``os.replace`` + fsync of the folder: readers see the old or the new
+    file."""
+    tmp = folder / f"{name}.tmp"
+    try:
+        write_file_synced(tmp, data)
+        os.replace(tmp, folder / name)
+    except BaseException:
+        _unlink_quietly(tmp)
+        raise
+    fsync_dir(folder)
+
+
+def _unlink_quietly(path: Path) -> None:
+    with contextlib.suppress(OSError):
+        os.unlink(path)
+
+
+def read_bytes(path: Path) -> bytes | None:
+    try:
+        with open(path, "rb") as handle:
+            return handle.read()
+    except FileNotFoundError:
+        return None
+
+
+def move_aside(folder: Path, name: str) -> str | None:
+    """Renames a damaged file to ``<name>.<UTC time>.corrupt`` so nothing is deleted; returns the
+    new name."""
+    source = folder / name
+    if not source.exists():
+        return None
+    stamp = time.strftime("%Y%m%dT%H%M%S", time.gmtime())
+    target = f"{name}.{stamp}.corrupt"
+    counter = 1
+    while (folder / target).exists():
+        counter += 1
+        target = f"{name}.{stamp}-{counter}.corrupt"
+    os.replace(source, folder / target)
+    fsync_dir(folder)
+    return target
+
+
+def copy_aside(folder: Path, name: str) -> str | None:
+    """Like :func:`move_aside` but keeps the original (used for a journal that is still being
+    written)."""
+    source = folder / name
+    data = read_bytes(source)
+    if data is None:
+        return None
+    stamp = time.strftime("%Y%m%dT%H%M%S", time.gmtime())
+    target = f"{name}.{stamp}.corrupt"
+    counter = 1
+    while (folder / target).exists():
+        counter += 1
+        target = f"{name}.{stamp}-{counter}.corrupt"
+    write_file_synced(folder / target, data)
+    fsync_dir(folder)
+    return target
+
+
+def link_or_copy(source: Path, target: Path) -> None:
+    """Makes ``target`` hold ``source``'s contents, atomically (hard link when possible)."""
+    tmp = target.with_name(target.name + ".tmp")
+    _unlink_quietly(tmp)
+    try:
+        os.link(source, tmp)
+    except OSError:
+        data = read_bytes(source)
+        if data is None:
+            raise
+        write_file_synced(tmp, data)
+    os.replace(tmp, target)
+
+
+# ---------------------------------------------------------------------------------
+# Line framing: "<crc32 as 8 hex digits> <payload>\n". A line without its newline or with a wrong
+# checksum
+# was torn by a crash (when last) or damaged (anywhere else).
+
+
+def frame(payload: bytes) -> bytes:
+    return b"%08x " % zlib.crc32(payload) + payload + b"\n"
+
+
+def unframe(line: bytes) -> bytes | None:
+    """The payload of one line (without its newline), or None when the checksum does not match."""
+    if len(line) < 9 or line[8:9] != b" ":
+        return None
+    try:
+        expected = int(line[:8], 16)
+    except ValueError:
+        return None
+    payload = line[9:]
+    if zlib.crc32(payload) != expected:
+        return None
+    return payload
+
+
+def dumps(value: Any) -> str:
+    """Compact JSON, non-ASCII kept as is (so a case-folded search over raw text stays sound)."""
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+
+
+def to_bytes(text: str) -> bytes:
+    # Lone surrogates can arrive through JSON ("\ud800"); keep them rather than failing the write.
+    return text.encode("utf-8", "surrogatepass")
+
+
+def snapshot_header(generation: int, tables: int) -> bytes:
+    header = {
+        "format": SNAPSHOT_FORMAT,
+        "format_version": FORMAT_VERSION,
+        "generation": generation,
+        "tables": tables,
+    }
+    return frame(to_bytes(dumps(header)))
+
+
+def encode_table_line(name: str, raw_table: bytes) -> bytes:
+    return frame(to_bytes(dumps(name)) + b"\t" + raw_table)
+
+
+def journal_header(generation: int) -> bytes:
+    header = {"format": JOURNAL_FORMAT, "format_version": FORMAT_VERSION, "generation": generation}
+    return frame(to_bytes(dumps(header)))
+
+
+def _check_header(payload: bytes | None, expected_format: str) -> dict[str, Any]:
+    if payload is None:
+        raise Damaged("header checksum mismatch")
+    try:
+        header = json.loads(payload)
+    except ValueError as exc:
+        raise Damaged("header is not JSON") from exc
+    if not isinstance(header, dict) or header.get("format") != expected_format:
+        raise Damaged("not a tutornb file")
+    version = header.get("format_version")
+    if not isinstance(version, int) or version < 1:
+        raise Damaged("bad format version")
+    if version > FORMAT_VERSION:
+        raise StoreVersionError(
+            f"This store was written by a newer tutornb (file format {version}, this version reads "
+            f"{FORMAT_VERSION}). Upgrade tutornb to open it; nothing was changed."
+        )
+    generation = header.get("generation")
+    if not isinstance(generation, int) or generation < 0:
+        raise Damaged("bad generation")
+    return header
+
+
+def decode_snapshot(data: bytes) -> tuple[int, dict[str, bytes]]:
+    """Checks every line of a snapshot; returns its generation and each table's raw JSON (parsed
+    lazily)."""
+    if not data.endswith(b"\n"):
+        raise Damaged("snapshot is truncated")
+    lines = data.split(b"\n")
+    lines.pop()
+    if not lines:
+        raise Damaged("snapshot is empty")
+    header = _check_header(unframe(lines[0]), SNAPSHOT_FORMAT)
+    count = header.get("tables")
+    if not isinstance(count, int) or count != len(lines) - 1:
+        raise Damaged("snapshot table count does not match")
+    tables: dict[str, bytes] = {}
+    for index, line in enumerate(lines[1:], start=1):
+        payload = unframe(line)
+        if payload is None:
+            raise Damaged(f"snapshot line {index} checksum mismatch")
+        name_json, sep, raw = payload.partition(b"\t")
+        if not sep:
+            raise Damaged(f"snapshot line {index} is malformed")
+        try:
+            name = json.loads(name_json)
+        except ValueError as exc:
+            raise Damaged(f"snapshot line {index} has a bad table name") from exc
+        if not isinstance(name, str):
+            raise Damaged(f"snapshot line {index} has a bad table name")
+        tables[name] = raw
+    return header["generation"], tables
+
+
+def snapshot_generation(data: bytes) -> int:
+    """Generation from a snapshot's first line only (cheap check while following another
+    process)."""
+    end = data.find(b"\n")
+    if end < 0:
+        raise Damaged("snapshot is truncated")
+    header = _check_header(unframe(data[:end]), SNAPSHOT_FORMAT)
+    return int(header["generation"])
+
+
+class JournalRead:
+    """A journal file as found on disk: its generation, valid entries and what was wrong with it."""
+
+    def __init__(self) -> None:
+        self.generation: int | None = None
+        self.header_length = 0
+        #: (end offset, payload) of each valid entry, in order.
+        self.entries: list[tuple[int, bytes]] = []
+        #: Offset just after the last valid line (where a torn tail starts).
+        self.valid_end = 0
+        self.torn = False
+        self.damaged_lines = 0
+        self.header_damaged = False
+
+
+def read_journal(data: bytes) -> JournalRead:
+    result = JournalRead()
+    first = data.find(b"\n")
+    if first < 0:
+        result.torn = bool(data)
+        result.header_damaged = True
+        return result
+    try:
+        header = _check_header(unframe(data[:first]), JOURNAL_FORMAT)
+        result.generation = int(header["generation"])
+    except Damaged:
+        result.header_damaged = True
+    result.header_length = first + 1
+    pos = first + 1
+    result.valid_end = pos
+    size = len(data)
+    while pos < size:
+        end = data.find(b"\n", pos)
+        if end < 0:
+            result.torn = True  # no newline: a write cut short by a crash
+            break
+        payload = unframe(data[pos:end])
+        if payload is None:
+            if data.find(b"\n", end + 1) < 0 and not data[end + 1 :].strip():
+                result.torn = True  # a damaged last line was never acknowledged either
+                break
+            result.damaged_lines += 1
+        else:
+            result.entries.append((end + 1, payload))
+            result.valid_end = end + 1
+        pos = end + 1
+    return result
+
+
+def describe_os_error(exc: OSError) -> str:
+    reasons = {
+        errno.ENOSPC: "the disk is full",
+        errno.EFBIG: "the file size limit was reached",
+        errno.EDQUOT: "the disk quota is exhausted",
+        errno.EIO: "an I/O error occurred",
+        errno.EROFS: "the file system is read-only",
+        errno.EACCES: "permission was denied",
+        errno.EPERM: "permission was denied",
+    }
+    return reasons.get(exc.errno or 0, "an operating-system error occurred")
+
+
+def store_error(exc: OSError, action: str = "save the change") -> StoreError:
+    return StoreError(
+        f"The session store could not {action}: {describe_os_error(exc)}. Nothing was lost."
+    )
