@@ -302,11 +302,13 @@ class TutorService:
 
     def status(self) -> dict[str, Any]:
         stats = self.store.stats()
-        shown = (
-            stats.path
-            if stats.path.startswith(("<", "~"))
-            else _display_path(Path(stats.path), self.root_dir)
-        )
+        folder = getattr(self.store, "path", None)
+        if isinstance(folder, Path):
+            shown = _display_path(folder, self.root_dir)
+        elif Path(stats.path).is_absolute():
+            shown = _display_path(Path(stats.path), self.root_dir)
+        else:
+            shown = stats.path
         body: dict[str, Any] = {
             "version": __version__,
             "store": {

@@ -1,4 +1,4 @@
-"""Every REST route and status code of DESIGN.md, against a real jupyter-server with tutornb enabled."""
+"""Every REST route and status code of DESIGN.md, on a real jupyter-server with tutornb enabled."""
 
 from __future__ import annotations
 
@@ -122,7 +122,8 @@ async def test_list_filters_search_and_paginates(api: Fetch) -> None:
     assert [s["id"] for s in page["sessions"]] == [ids[3]]
     # And a word found nowhere leaves nothing
     code, page, _ = await api("sessions", params={"q": "zebra-unicorn"})
-    assert page["sessions"] == [] and page["total"] == 0
+    assert page["sessions"] == []
+    assert page["total"] == 0
 
 
 @pytest.mark.parametrize(
@@ -151,10 +152,12 @@ async def test_status_filter_and_lifecycle_codes(api: Fetch) -> None:
     sid = session["id"]
     # When it is paused, then paused again
     code, paused, _ = await api("sessions", sid, "pause", method="PUT")
-    assert code == 200 and paused["status"] == "paused"
+    assert code == 200
+    assert paused["status"] == "paused"
     code, body, _ = await api("sessions", sid, "pause", method="PUT")
     # Then the second pause is an invalid transition
-    assert code == 400 and body["code"] == "INVALID_SESSION_STATE"
+    assert code == 400
+    assert body["code"] == "INVALID_SESSION_STATE"
     # And the status filter sees it as paused
     _, page, _ = await api("sessions", params={"status": "paused"})
     assert [s["id"] for s in page["sessions"]] == [sid]
@@ -162,15 +165,19 @@ async def test_status_filter_and_lifecycle_codes(api: Fetch) -> None:
     assert page["sessions"] == []
     # When resumed, it is active again; resuming an active session is refused
     code, resumed, _ = await api("sessions", sid, "resume", method="PUT")
-    assert code == 200 and resumed["status"] == "active"
+    assert code == 200
+    assert resumed["status"] == "active"
     code, body, _ = await api("sessions", sid, "resume", method="PUT")
-    assert code == 400 and body["code"] == "INVALID_SESSION_STATE"
+    assert code == 400
+    assert body["code"] == "INVALID_SESSION_STATE"
     # When closed, every further transition is refused
     code, closed, _ = await api("sessions", sid, "close", method="PUT")
-    assert code == 200 and closed["status"] == "closed"
+    assert code == 200
+    assert closed["status"] == "closed"
     for action in ("pause", "resume", "close"):
         code, body, _ = await api("sessions", sid, action, method="PUT")
-        assert code == 400 and body["code"] == "INVALID_SESSION_STATE"
+        assert code == 400
+        assert body["code"] == "INVALID_SESSION_STATE"
 
 
 async def test_unknown_session_answers_404_on_every_session_route(api: Fetch) -> None:
@@ -207,7 +214,8 @@ async def test_messages_after_seq(api: Fetch, service: TutorService) -> None:
     assert [m["seq"] for m in body["messages"]] == [1]
     for bad in ({"after_seq": "-1"}, {"after_seq": "x"}, {"limit": "0"}):
         code, body, _ = await api("sessions", session["id"], "messages", params=bad)
-        assert code == 400 and body["code"] == "INVALID_REQUEST"
+        assert code == 400
+        assert body["code"] == "INVALID_REQUEST"
 
 
 async def test_delete_answers_204_then_404(api: Fetch) -> None:
@@ -219,7 +227,8 @@ async def test_delete_answers_204_then_404(api: Fetch) -> None:
     assert code == 204
     assert not resp.body
     code, body, _ = await api("sessions", session["id"])
-    assert code == 404 and body["code"] == "SESSION_NOT_FOUND"
+    assert code == 404
+    assert body["code"] == "SESSION_NOT_FOUND"
 
 
 async def test_export_formats_are_attachments_with_server_chosen_names(
@@ -237,10 +246,12 @@ async def test_export_formats_are_attachments_with_server_chosen_names(
         assert disposition.startswith("attachment; filename=")
         filename = disposition.split("filename=", 1)[1].strip('"')
         assert filename.endswith(suffix)
-        assert "/" not in filename and ".." not in filename
+        assert "/" not in filename
+        assert ".." not in filename
         assert resp.body
     code, body, _ = await api("sessions", session["id"], "export", params={"format": "pdf"})
-    assert code == 400 and body["code"] == "INVALID_REQUEST"
+    assert code == 400
+    assert body["code"] == "INVALID_REQUEST"
 
 
 async def test_export_import_round_trip_is_equal(api: Fetch, service: TutorService) -> None:
@@ -304,7 +315,9 @@ async def test_bodies_over_one_mib_answer_413(api: Fetch) -> None:
         ("PUT", ("v2",)),
     ],
 )
-async def test_unknown_paths_answer_json_404(api: Fetch, method: str, path: tuple[str, ...]) -> None:
+async def test_unknown_paths_answer_json_404(
+    api: Fetch, method: str, path: tuple[str, ...]
+) -> None:
     # Given a path under tutornb/api that is no route
     # When it is requested
     code, body, resp = await api(*path, method=method)
