@@ -56,7 +56,6 @@ from tutornb.models import (
     Role,
     Session,
     SessionDetail,
-    SessionExport,
     SessionPage,
     Status,
     utcnow,
@@ -263,7 +262,7 @@ class TutorService:
         quota_bytes: int | None = None,
         logger: logging.Logger | None = None,
     ) -> TutorService:
-        from tutornb.store import SessionStore
+        from tutornb.store.sessions import SessionStore
         from tutornb.tutors import load_tutor
 
         root = Path(root_dir).expanduser().resolve()
@@ -405,13 +404,10 @@ class TutorService:
         return ExportFile(filename=filename, media_type=media_type, body=data)
 
     def import_session(self, owner: str, body: bytes | str | Mapping[str, Any]) -> Session:
-        try:
-            if isinstance(body, Mapping):
-                document = SessionExport.model_validate(dict(body))
-            else:
-                from tutornb.export import parse_import
+        from tutornb.export import parse_import
 
-                document = parse_import(body)
+        try:
+            document = parse_import(body)
         except TutorNBError:
             raise
         except ValidationError as exc:
