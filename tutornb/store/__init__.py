@@ -1,14 +1,13 @@
-"""The durable session store: a TinyDB database on a journaled storage, and the session store built
-on it.
+"""The durable session store: a TinyDB database on a journaled storage, and the session store on it.
 
 ``open_tinydb(path)`` gives a plain ``TinyDB`` (durable, fast, safe across processes);
-``SessionStore`` is
-what the service and the CLI use.
+``SessionStore`` is what the service and the CLI use.
 """
 
 from __future__ import annotations
 
 from tutornb.store.api import AppendResult, NewMessage, SessionQuery, SessionStoreAPI
+from tutornb.store.sessions import SessionStore
 from tutornb.store.storage import JournaledStorage, JournaledTable, JournaledTinyDB, open_tinydb
 
 __all__ = [
@@ -22,13 +21,3 @@ __all__ = [
     "SessionStoreAPI",
     "open_tinydb",
 ]
-
-
-def __getattr__(name: str) -> object:
-    # SessionStore imports pydantic models; keep ``open_tinydb`` importable without them loaded
-    # twice.
-    if name == "SessionStore":
-        from tutornb.store.sessions import SessionStore
-
-        return SessionStore
-    raise AttributeError(name)

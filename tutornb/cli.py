@@ -1,0 +1,317 @@
+"""The ``tutornb`` console script: browse, export and import sessions, check and compact the store,
+and
+start JupyterLab on the course.
+
+Every failure is one line on stderr and a non-zero exit status, never a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import subprocess
+import sys
+from collections.abc import Sequence
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from tutornb.errors import TutorNBError
+from tutornb.models import Status
+
+if TYPE_CHECKING:
+    from tutornb.store import SessionStore
+
+EXIT_OK = 0
+EXIT_FAILED = 1
+EXIT_USAGE = 2
+
+
+class CLIError(Exception):
+    """A failure worth one line to the user."""
+
+
+def _store_dir(args: argparse.Namespace) -> Path:
+    if getattr(args, "store", None):
+        return Path(args.store).expanduser().resolve()
+    from tutornb.paths import resolve_store_dir
+
+    return resolve_store_dir()
+
+
+def _store_exists(folder: Path) -> bool:
+    return (folder / "snapshot.jsonl").exists() or (folder / "tutornb.json").exists()
+
+
+def _open(args: argparse.Namespace, *, must_exist: bool = True) -> SessionStore:
+    from tutornb.store import SessionStore
+
+    folder = _store_dir(args)
+    if must_exist and not _store_exists(folder):
+        raise CLIError(f"no tutornb store at {folder} (use --store DIR)")
+    return SessionStore(folder, background_compaction=False)
+
+
+def _ago(moment: datetime) -> str:
+    seconds = max(0, int((datetime.now(timezone.utc) - moment).total_seconds()))
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
+        if seconds >= size:
+            return f"{seconds // size}{unit} ago"
+    return "just now"
+
+
+def _statuses(value: str | None) -> frozenset[Status] | None:
+    if not value:
+        return None
+    try:
+        return frozenset(Status(part.strip()) for part in value.split(",") if part.strip())
+    except ValueError:
+        raise CLIError("--status must be active, paused or closed (comma-separated)") from None
+
+
+def cmd_sessions(args: argparse.Namespace) -> int:
+    from tutornb.store import SessionQuery
+
+    if not _store_exists(_store_dir(args)):
+        print("No sessions yet.")
+        return EXIT_OK
+    store = _open(args)
+    try:
+        page = store.list_sessions(
+            SessionQuery(
+                q=args.q,
+                course_id=args.course,
+                module_id=args.module,
+                statuses=_statuses(args.status),
+                limit=args.limit,
+            )
+        )
+    finally:
+        store.close()
+    if not page.sessions:
+        print("No matching sessions.")
+        return EXIT_OK
+    print(f"{'ID':<18} {'STATUS':<7} {'PHASE':<10} {'MSGS':>5}  {'ACTIVE':<9} TITLE")
+    for s in page.sessions:
+        print(
+            f"{s.id:<18} {s.status.value:<7} {s.phase.value:<10} {s.message_count:>5}  "
+            f"{_ago(s.last_active_at):<9} {s.title}"
+        )
+    more = f" (showing {len(page.sessions)})" if page.total > len(page.sessions) else ""
+    print(f"{page.total} session{'s' if page.total != 1 else ''}{more}")
+    return EXIT_OK
+
+
+def cmd_show(args: argparse.Namespace) -> int:
+    from tutornb.export import render_markdown
+
+    store = _open(args)
+    try:
+        document = store.export_session(args.id)
+    finally:
+        store.close()
+    sys.stdout.write(render_markdown(document))
+    return EXIT_OK
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    from tutornb.export import render_export
+
+    store = _open(args)
+    try:
+        document = store.export_session(args.id)
+    finally:
+        store.close()
+    filename, _, body = render_export(document, args.format)
+    if args.output is None:
+        sys.stdout.buffer.write(body)
+        sys.stdout.flush()
+        return EXIT_OK
+    target = Path(args.output)
+    if target.is_dir():
+        target = target / filename
+    target.write_bytes(body)
+    print(f"Exported to {target}")
+    return EXIT_OK
+
+
+def cmd_import(args: argparse.Namespace) -> int:
+    from tutornb.export import parse_import
+    from tutornb.paths import default_owner
+
+    try:
+        body = Path(args.file).read_bytes()
+    except OSError as exc:
+        raise CLIError(f"cannot read {args.file}: {exc.strerror}") from None
+    document = parse_import(body)
+    store = _open(args, must_exist=False)
+    try:
+        session = store.import_session(document, owner=args.owner or default_owner())
+    finally:
+        store.close()
+    print(f"Imported session {session.id} ({session.message_count} messages): {session.title}")
+    return EXIT_OK
+
+
+def cmd_doctor(args: argparse.Namespace) -> int:
+    from tutornb.store.doctor import check_store, repair_store
+
+    folder = _store_dir(args)
+    if not folder.is_dir():
+        raise CLIError(f"no tutornb store at {folder} (use --store DIR)")
+    print(f"Store: {folder}")
+    findings = check_store(folder)
+    for finding in findings:
+        print(f"  {finding}")
+    problems = [f for f in findings if f.level in {"warning", "error"}]
+    if not args.repair:
+        if problems:
+            print("Problems found; run `tutornb doctor --repair` to fix them.")
+        else:
+            print("The store is healthy.")
+        return EXIT_FAILED if any(f.level == "error" for f in findings) else EXIT_OK
+    print("Repairing:")
+    for finding in repair_store(folder):
+        print(f"  {finding}")
+    after = check_store(folder)
+    remaining = [f for f in after if f.level == "error"]
+    for finding in remaining:
+        print(f"  still: {finding}")
+    print("The store is healthy." if not remaining else "Some problems remain.")
+    return EXIT_OK if not remaining else EXIT_FAILED
+
+
+def cmd_compact(args: argparse.Namespace) -> int:
+
+    store = _open(args)
+    try:
+        before = store.stats().bytes
+        store.compact()
+        after = store.stats().bytes
+    finally:
+        store.close()
+    print(f"Compacted: {before} -> {after} bytes")
+    return EXIT_OK
+
+
+def cmd_cleanup(args: argparse.Namespace) -> int:
+
+    if args.older_than is None and args.max_sessions is None:
+        raise CLIError("give --older-than DAYS or --max-sessions N")
+    if args.older_than is not None and args.older_than < 0:
+        raise CLIError("--older-than must be 0 or more")
+    store = _open(args)
+    try:
+        removed = store.cleanup(older_than_days=args.older_than, max_sessions=args.max_sessions)
+    finally:
+        store.close()
+    print(f"Deleted {len(removed)} session{'s' if len(removed) != 1 else ''}.")
+    for sid in removed:
+        print(f"  {sid}")
+    return EXIT_OK
+
+
+def course_folder() -> Path:
+    """The repository's ``notebooks/`` course when installed from a checkout, else the current
+    folder."""
+    candidate = Path(__file__).resolve().parent.parent / "notebooks"
+    return candidate if candidate.is_dir() else Path.cwd()
+
+
+def lab_command(port: int | None, extra: Sequence[str] = ()) -> list[str]:
+    jupyter = shutil.which("jupyter")
+    command = [jupyter, "lab"] if jupyter else [sys.executable, "-m", "jupyterlab"]
+    command += [f"--ServerApp.root_dir={course_folder()}", "--ServerApp.ip=127.0.0.1"]
+    if port is not None:
+        command.append(f"--ServerApp.port={port}")
+    if hasattr(os, "geteuid") and os.geteuid() == 0:
+        command.append("--allow-root")
+    return command + list(extra)
+
+
+def cmd_lab(args: argparse.Namespace) -> int:
+    command = lab_command(args.port, args.jupyter_args)
+    if args.dry_run:
+        print(" ".join(command))
+        return EXIT_OK
+    try:
+        return subprocess.call(command)
+    except FileNotFoundError:
+        raise CLIError("JupyterLab is not installed (pip install jupyterlab)") from None
+
+
+def build_parser() -> argparse.ArgumentParser:
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument(
+        "--store", metavar="DIR", default=argparse.SUPPRESS, help="store folder (default: .tutornb)"
+    )
+    parser = argparse.ArgumentParser(
+        prog="tutornb", description="Tutoring sessions kept by tutornb.", parents=[common]
+    )
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    sub.required = True
+
+    p = sub.add_parser("sessions", parents=[common], help="list sessions, newest first")
+    p.add_argument("--q", help="case-insensitive text in titles and messages")
+    p.add_argument("--course", help="course id")
+    p.add_argument("--module", help="module id")
+    p.add_argument("--status", help="active, paused, closed (comma-separated)")
+    p.add_argument("--limit", type=int, default=30, help="at most N sessions (1-200)")
+    p.set_defaults(func=cmd_sessions)
+
+    p = sub.add_parser("show", parents=[common], help="print a session's transcript")
+    p.add_argument("id")
+    p.set_defaults(func=cmd_show)
+
+    p = sub.add_parser("export", parents=[common], help="export a session")
+    p.add_argument("id")
+    p.add_argument("--format", choices=["json", "markdown", "ipynb"], default="json")
+    p.add_argument("-o", "--output", help="file or folder (default: standard output)")
+    p.set_defaults(func=cmd_export)
+
+    p = sub.add_parser("import", parents=[common], help="import a JSON export")
+    p.add_argument("file")
+    p.add_argument("--owner", help="owner of the imported session (default: you)")
+    p.set_defaults(func=cmd_import)
+
+    p = sub.add_parser("doctor", parents=[common], help="check the store; --repair fixes it")
+    p.add_argument("--repair", action="store_true")
+    p.set_defaults(func=cmd_doctor)
+
+    p = sub.add_parser("compact", parents=[common], help="rewrite the snapshot now")
+    p.set_defaults(func=cmd_compact)
+
+    p = sub.add_parser("cleanup", parents=[common], help="delete old sessions (closed first)")
+    p.add_argument("--older-than", type=float, metavar="DAYS")
+    p.add_argument("--max-sessions", type=int, metavar="N")
+    p.set_defaults(func=cmd_cleanup)
+
+    p = sub.add_parser("lab", parents=[common], help="start JupyterLab on the course notebooks")
+    p.add_argument("--port", type=int)
+    p.add_argument("--dry-run", action="store_true", help="print the command instead")
+    p.add_argument("jupyter_args", nargs=argparse.REMAINDER, help="passed on to jupyter lab")
+    p.set_defaults(func=cmd_lab)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return int(args.func(args))
+    except (CLIError, TutorNBError) as exc:
+        print(f"tutornb: {exc}", file=sys.stderr)
+    except OSError as exc:
+        from tutornb.store.files import describe_os_error
+
+        print(f"tutornb: {describe_os_error(exc)}", file=sys.stderr)
+    except KeyboardInterrupt:
+        return 130
+    except Exception as exc:  # the last line of defence: still no traceback
+        print(f"tutornb: unexpected {type(exc).__name__}", file=sys.stderr)
+    return EXIT_FAILED
+
+
+if __name__ == "__main__":
+    sys.exit(main())

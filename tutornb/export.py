@@ -1,0 +1,199 @@
+"""Session export (JSON, Markdown, .ipynb) and import (the JSON export).
+
+File names are chosen here from the title and the session id, reduced to safe characters, never
+taken from
+a request. The JSON export is the import format: exporting then importing gives the same transcript.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import unicodedata
+from collections.abc import Mapping
+from datetime import datetime, timezone
+from typing import Any
+
+from pydantic import ValidationError
+
+from tutornb import __version__
+from tutornb.errors import InvalidRequest
+from tutornb.models import Message, Role, SessionExport
+
+FORMATS = ("json", "markdown", "ipynb")
+_EXTENSIONS = {"json": "json", "markdown": "md", "ipynb": "ipynb"}
+_MEDIA_TYPES = {
+    "json": "application/json",
+    "markdown": "text/markdown; charset=utf-8",
+    "ipynb": "application/x-ipynb+json",
+}
+_ROLE_NAMES = {Role.LEARNER: "Learner", Role.TUTOR: "Tutor", Role.SYSTEM: "System"}
+_MAX_IMPORT_DEPTH = 64
+
+
+def _slug(text: str, limit: int = 60) -> str:
+    ascii_text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode("ascii")
+    slug = re.sub(r"[^A-Za-z0-9]+", "-", ascii_text).strip("-").lower()
+    return slug[:limit].strip("-")
+
+
+def export_filename(document: SessionExport, fmt: str) -> str:
+    """``tutornb-<title or module>-<id>.<ext>``: only ``[A-Za-z0-9._-]``, always starting with a
+    letter."""
+    session = document.session
+    label = _slug(session.title) or _slug(session.context.module_id or "") or "session"
+    safe_id = re.sub(r"[^A-Za-z0-9_-]", "", session.id)[:64] or "session"
+    return f"tutornb-{label}-{safe_id}.{_EXTENSIONS[fmt]}"
+
+
+def _when(moment: datetime) -> str:
+    return moment.astimezone(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+
+
+def _citation_lines(message: Message) -> list[str]:
+    lines = []
+    for citation in message.citations:
+        heading = f" — {citation.heading}" if citation.heading else ""
+        lines.append(f"- `{citation.notebook_path}`, cell {citation.cell_index}{heading}")
+    return lines
+
+
+def _context_lines(document: SessionExport) -> list[str]:
+    session = document.session
+    context = session.context
+    lines = []
+    if context.course_title or context.course_id:
+        lines.append(f"- **Course:** {context.course_title or context.course_id}")
+    if context.module_title or context.module_id:
+        lines.append(f"- **Module:** {context.module_title or context.module_id}")
+    if context.notebook_path:
+        lines.append(f"- **Notebook:** `{context.notebook_path}`")
+    lines.append(f"- **Status:** {session.status.value} · **phase:** {session.phase.value}")
+    lines.append(
+        f"- **Started:** {_when(session.created_at)} · **last active:** "
+        f"{_when(session.last_active_at)}"
+    )
+    lines.append(f"- **Messages:** {len(document.messages)}")
+    if session.state.summary:
+        lines.append(f"- **Summary:** {session.state.summary}")
+    return lines
+
+
+def _message_markdown(message: Message, level: str = "###") -> str:
+    parts = [f"{level} {_ROLE_NAMES[message.role]} · {_when(message.created_at)}", "", message.text]
+    if message.quiz is not None:
+        parts += [
+            "",
+            f"**Question {message.quiz.number}/{message.quiz.total}:** {message.quiz.question}",
+        ]
+        parts += [f"{i + 1}. {choice}" for i, choice in enumerate(message.quiz.choices)]
+    citations = _citation_lines(message)
+    if citations:
+        parts += ["", "Sources:", *citations]
+    return "\n".join(parts)
+
+
+def render_markdown(document: SessionExport) -> str:
+    title = document.session.title or "Tutoring session"
+    blocks = [f"# {title}", "\n".join(_context_lines(document)), "---"]
+    blocks += [_message_markdown(message) for message in document.messages]
+    blocks.append(f"*Exported by tutornb {__version__} on {_when(document.exported_at)}.*")
+    return "\n\n".join(blocks) + "\n"
+
+
+def render_ipynb(document: SessionExport) -> str:
+    import nbformat
+    from nbformat import v4
+
+    session = document.session
+    context = session.context
+    notebook = v4.new_notebook()  # type: ignore[no-untyped-call]
+    header = "\n".join([f"# {session.title or 'Tutoring session'}", "", *_context_lines(document)])
+    notebook.cells.append(v4.new_markdown_cell(header))  # type: ignore[no-untyped-call]
+    for message in document.messages:
+        cell = v4.new_markdown_cell(_message_markdown(message, level="####"))  # type: ignore[no-untyped-call]
+        cell.metadata["tutornb"] = {"role": message.role.value, "seq": message.seq}
+        notebook.cells.append(cell)
+    meta: dict[str, Any] = context.model_dump(mode="json", exclude_none=True)
+    meta["export"] = {
+        "session_id": session.id,
+        "title": session.title,
+        "status": session.status.value,
+        "phase": session.phase.value,
+        "message_count": len(document.messages),
+        "exported_at": document.exported_at.astimezone(timezone.utc).isoformat(),
+        "tutornb_version": __version__,
+    }
+    notebook.metadata["tutornb"] = meta
+    notebook.metadata["language_info"] = {"name": "python"}
+    nbformat.validate(notebook)
+    return str(nbformat.writes(notebook, version=4))  # type: ignore[no-untyped-call]
+
+
+def render_export(document: SessionExport, fmt: str) -> tuple[str, str, bytes]:
+    """(file name, media type, body) for one of ``json``, ``markdown``, ``ipynb``."""
+    if fmt not in FORMATS:
+        raise InvalidRequest(
+            "format must be json, markdown or ipynb.",
+            errors=[{"loc": ["format"], "msg": "unknown export format"}],
+        )
+    if fmt == "json":
+        text = json.dumps(document.model_dump(mode="json"), ensure_ascii=False, indent=1)
+    elif fmt == "markdown":
+        text = render_markdown(document)
+    else:
+        text = render_ipynb(document)
+    body = text.encode("utf-8", "surrogatepass")
+    return export_filename(document, fmt), _MEDIA_TYPES[fmt], body
+
+
+def _depth(value: Any, limit: int) -> int:
+    stack = [(value, 1)]
+    deepest = 0
+    while stack:
+        item, level = stack.pop()
+        deepest = max(deepest, level)
+        if deepest > limit:
+            return deepest
+        if isinstance(item, dict):
+            stack.extend((child, level + 1) for child in item.values())
+        elif isinstance(item, list):
+            stack.extend((child, level + 1) for child in item)
+    return deepest
+
+
+def _errors(exc: ValidationError) -> list[dict[str, Any]]:
+    # Locations and messages only: the submitted values are never echoed back.
+    return [
+        {"loc": [str(part) for part in error["loc"]], "msg": error["msg"], "type": error["type"]}
+        for error in exc.errors(include_url=False, include_input=False)
+    ][:20]
+
+
+def parse_import(body: bytes | str | Mapping[str, Any]) -> SessionExport:
+    """Validates a JSON export; anything else is an ``InvalidRequest`` carrying ``errors``."""
+    not_export = "This is not a tutornb session export."
+    if isinstance(body, Mapping):
+        data: Any = dict(body)
+    else:
+        try:
+            text = body.decode("utf-8") if isinstance(body, bytes) else body
+            data = json.loads(text)
+        except (UnicodeDecodeError, ValueError, RecursionError):
+            raise InvalidRequest(
+                not_export, errors=[{"loc": ["body"], "msg": "not valid UTF-8 JSON"}]
+            ) from None
+    if not isinstance(data, dict):
+        raise InvalidRequest(
+            not_export, errors=[{"loc": ["body"], "msg": "expected a JSON object"}]
+        )
+    if _depth(data, _MAX_IMPORT_DEPTH) > _MAX_IMPORT_DEPTH:
+        raise InvalidRequest(not_export, errors=[{"loc": ["body"], "msg": "nested too deeply"}])
+    if data.get("format", "tutornb.session") != "tutornb.session":
+        raise InvalidRequest(not_export, errors=[{"loc": ["format"], "msg": "not tutornb.session"}])
+    try:
+        return SessionExport.model_validate(data)
+    except ValidationError as exc:
+        raise InvalidRequest(not_export, errors=_errors(exc)) from None
+    except (ValueError, TypeError, RecursionError):
+        raise InvalidRequest(not_export, errors=[{"loc": ["body"], "msg": "invalid"}]) from None

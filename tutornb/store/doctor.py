@@ -1,0 +1,264 @@
+"""``tutornb doctor``: inspect a store's files without changing them, and repair it on request.
+
+The inspection re-reads the snapshot, backup and journals the way opening the store would, and
+checks the
+sessions against their transcripts, but writes nothing. Repair opens the store (which recovers
+damaged
+files from the backup and journals, moving them aside), fixes derived counts, and writes a fresh
+snapshot.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+from tutornb.errors import StoreVersionError
+from tutornb.models import SCHEMA_VERSION
+from tutornb.store import archive, files
+from tutornb.store.files import JOURNAL, JOURNAL_PREV, SNAPSHOT, SNAPSHOT_BAK, Damaged
+
+Level = Literal["ok", "info", "warning", "error"]
+
+
+@dataclass(frozen=True)
+class Finding:
+    level: Level
+    message: str
+
+    def __str__(self) -> str:
+        return f"[{self.level}] {self.message}"
+
+
+def _journal_findings(
+    name: str, data: bytes | None, snapshot_gen: int | None, current: bool
+) -> tuple[list[Finding], files.JournalRead | None]:
+    if data is None:
+        if current:
+            return [Finding("warning", f"{name} is missing (it is recreated on open)")], None
+        return [], None
+    read = files.read_journal(data)
+    out: list[Finding] = []
+    if read.header_damaged:
+        out.append(Finding("error", f"{name}: damaged header"))
+    else:
+        out.append(
+            Finding("ok", f"{name}: generation {read.generation}, {len(read.entries)} entries")
+        )
+    if read.damaged_lines:
+        out.append(Finding("error", f"{name}: {read.damaged_lines} damaged entries"))
+    if read.torn:
+        out.append(
+            Finding(
+                "info",
+                f"{name}: a torn last line (a write cut short by a crash, never acknowledged); "
+                "it is dropped on the next write",
+            )
+        )
+    if current and snapshot_gen is not None and read.generation is not None:
+        if read.generation < snapshot_gen:
+            out.append(
+                Finding("info", f"{name} is older than the snapshot (an interrupted compaction)")
+            )
+        elif read.generation > snapshot_gen:
+            out.append(Finding("error", f"{name} does not continue the snapshot"))
+    return out, read
+
+
+def _apply(tables: dict[str, dict[str, Any]], read: files.JournalRead) -> None:
+    for _, payload in read.entries:
+        for op in json.loads(payload):
+            kind, name = op[0], op[1]
+            if kind == "put":
+                tables.setdefault(name, {})[op[2]] = op[3]
+            elif kind == "del":
+                tables.setdefault(name, {}).pop(op[2], None)
+            elif kind == "clear":
+                tables[name] = {}
+            elif kind == "drop":
+                tables.pop(name, None)
+
+
+def _consistency(tables: dict[str, dict[str, Any]]) -> list[Finding]:
+    out: list[Finding] = []
+    meta = tables.get("meta", {}).get("1")
+    if meta is None:
+        out.append(Finding("warning", "no schema version recorded (set on next open)"))
+    elif meta.get("schema_version") != SCHEMA_VERSION:
+        level: Level = "error" if meta.get("schema_version", 0) > SCHEMA_VERSION else "info"
+        out.append(Finding(level, f"schema version {meta.get('schema_version')}"))
+    else:
+        out.append(Finding("ok", f"schema version {SCHEMA_VERSION}"))
+    sessions = tables.get("sessions", {})
+    ids = set()
+    problems = 0
+    messages = 0
+    for doc in sessions.values():
+        sid = doc.get("id")
+        ids.add(sid)
+        live = tables.get(f"messages/{sid}")
+        packed = tables.get(f"archive/{sid}", {}).get("1")
+        if live:
+            seqs = sorted(int(k) for k in live)
+            count = len(seqs)
+            if seqs != list(range(1, count + 1)):
+                problems += 1
+                out.append(Finding("error", f"session {sid}: message seqs are not 1..{count}"))
+        elif packed is not None:
+            try:
+                count = len(archive.unpack(packed))
+            except (ValueError, KeyError):
+                problems += 1
+                out.append(Finding("error", f"session {sid}: unreadable compressed transcript"))
+                continue
+        else:
+            count = 0
+        messages += count
+        if doc.get("message_count") != count:
+            problems += 1
+            out.append(
+                Finding(
+                    "warning",
+                    f"session {sid}: message_count {doc.get('message_count')} but {count} stored",
+                )
+            )
+    for name in tables:
+        prefix, _, sid = name.partition("/")
+        if sid and prefix in {"messages", "archive", "state", "actions"} and sid not in ids:
+            problems += 1
+            out.append(Finding("warning", f"table {name} belongs to no session"))
+    if not problems:
+        out.append(Finding("ok", f"{len(sessions)} sessions, {messages} messages, all consistent"))
+    return out
+
+
+def check_store(path: Path) -> list[Finding]:
+    """Read-only inspection; nothing on disk changes."""
+    out: list[Finding] = []
+    if not path.is_dir():
+        return [Finding("error", "no store folder here")]
+    mode = path.stat().st_mode & 0o777
+    if mode != files.DIR_MODE:
+        out.append(Finding("warning", f"store folder permissions are {mode:o}, expected 700"))
+    for item in sorted(path.iterdir()):
+        if item.is_file() and item.stat().st_mode & 0o077:
+            out.append(Finding("warning", f"{item.name} is readable by others"))
+        if item.name.endswith(".corrupt"):
+            out.append(
+                Finding("info", f"{item.name}: a damaged file kept aside by an earlier repair")
+            )
+    if (path / "tutornb.json").exists():
+        out.append(Finding("info", "a tutornb 0.0 store (schema 1): migrated on next open"))
+    snapshot_gen: int | None = None
+    tables: dict[str, dict[str, Any]] = {}
+    base_ok = False
+    try:
+        data = files.read_bytes(path / SNAPSHOT)
+        if data is None:
+            raise Damaged("missing")
+        snapshot_gen, raw = files.decode_snapshot(data)
+        tables = {name: json.loads(body) for name, body in raw.items()}
+        base_ok = True
+        out.append(Finding("ok", f"{SNAPSHOT}: generation {snapshot_gen}, {len(raw)} tables"))
+    except StoreVersionError as exc:
+        return [*out, Finding("error", exc.message)]
+    except (Damaged, ValueError) as exc:
+        out.append(Finding("error", f"{SNAPSHOT}: {exc}"))
+    bak = files.read_bytes(path / SNAPSHOT_BAK)
+    if bak is not None:
+        try:
+            bak_gen, bak_raw = files.decode_snapshot(bak)
+            out.append(Finding("ok", f"{SNAPSHOT_BAK}: generation {bak_gen}"))
+            if not base_ok:
+                tables = {name: json.loads(body) for name, body in bak_raw.items()}
+                snapshot_gen = bak_gen
+        except (Damaged, ValueError, StoreVersionError) as exc:
+            out.append(Finding("warning", f"{SNAPSHOT_BAK}: unusable ({exc})"))
+    elif not base_ok:
+        out.append(Finding("error", "no usable backup snapshot"))
+    prev_findings, prev = _journal_findings(
+        JOURNAL_PREV, files.read_bytes(path / JOURNAL_PREV), snapshot_gen, False
+    )
+    cur_findings, cur = _journal_findings(
+        JOURNAL, files.read_bytes(path / JOURNAL), snapshot_gen, True
+    )
+    out += prev_findings + cur_findings
+    try:
+        if not base_ok and prev is not None and prev.generation == snapshot_gen:
+            _apply(tables, prev)
+        if cur is not None and not cur.header_damaged:
+            _apply(tables, cur)
+        out += _consistency(tables)
+    except (ValueError, TypeError, IndexError, KeyError, AttributeError):
+        out.append(Finding("error", "journal entries could not be replayed"))
+    return out
+
+
+def repair_store(path: Path) -> list[Finding]:
+    """Opens the store (recovering damaged files), fixes derived fields, writes a fresh snapshot."""
+    from tutornb.store.sessions import SessionStore
+
+    out: list[Finding] = []
+    store = SessionStore(path, background_compaction=False)
+    try:
+        for note in store.storage.recovered:
+            out.append(Finding("warning", f"recovered: {note}"))
+        fixed = fix_derived(store)
+        out += [Finding("warning", f"fixed: {item}") for item in fixed]
+        store.compact()
+        out.append(Finding("ok", "wrote a fresh snapshot and backup"))
+    finally:
+        store.close()
+    for leftover in (f"{SNAPSHOT}.tmp", f"{JOURNAL}.tmp", f"{SNAPSHOT_BAK}.tmp"):
+        if (path / leftover).exists():
+            os.unlink(path / leftover)
+            out.append(Finding("info", f"removed a leftover {leftover}"))
+    return out
+
+
+def fix_derived(store: Any) -> list[str]:
+    """Recomputes message counts and previews; gives orphaned transcripts a session again."""
+    from tutornb.paths import default_owner
+    from tutornb.store.sessions import SESSIONS, _preview_of
+
+    fixed: list[str] = []
+    storage = store.storage
+    with storage.transaction():
+        sessions = storage.peek_table(SESSIONS)
+        known = {doc["id"]: key for key, doc in sessions.items()}
+        for sid, key in list(known.items()):
+            docs = store._message_docs(sid)
+            doc = sessions[key]
+            if doc.get("message_count") != len(docs):
+                preview = [_preview_of(d["role"], d["text"]) for d in docs[-2:]]
+                store._put_session(key, {"message_count": len(docs), "preview": preview})
+                fixed.append(f"session {sid}: message count set to {len(docs)}")
+        for name in sorted(storage.table_names()):
+            prefix, _, sid = name.partition("/")
+            if prefix in {"messages", "archive"} and sid and sid not in known:
+                docs = store._message_docs(sid)
+                first = docs[0]["created_at"] if docs else "1970-01-01T00:00:00+00:00"
+                last = docs[-1]["created_at"] if docs else first
+                store._table(SESSIONS).insert(
+                    {
+                        "id": sid,
+                        "owner": default_owner(),
+                        "status": "closed" if prefix == "archive" else "paused",
+                        "phase": "learning",
+                        "context": {},
+                        "title": "Recovered session",
+                        "created_at": first,
+                        "updated_at": last,
+                        "last_active_at": last,
+                        "message_count": len(docs),
+                        "current_question_number": 0,
+                        "schema_version": SCHEMA_VERSION,
+                        "preview": [_preview_of(d["role"], d["text"]) for d in docs[-2:]],
+                    }
+                )
+                known[sid] = "?"
+                fixed.append(f"transcript {sid} had no session: restored it as 'Recovered session'")
+    return fixed
