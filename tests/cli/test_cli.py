@@ -86,9 +86,12 @@ def test_sessions_lists_filters_and_searches(seeded: tuple[Path, list[str]]) -> 
     lines = everything.stdout.splitlines()
     assert [line.split()[0] for line in lines[1:4]] == [ids[2], ids[1], ids[0]]
     assert "3 sessions" in everything.stdout
-    assert ids[2] in course.stdout and ids[1] not in course.stdout
-    assert ids[0] not in open_ones.stdout and ids[1] in open_ones.stdout
-    assert ids[1] in found.stdout and ids[2] not in found.stdout
+    assert ids[2] in course.stdout
+    assert ids[1] not in course.stdout
+    assert ids[0] not in open_ones.stdout
+    assert ids[1] in open_ones.stdout
+    assert ids[1] in found.stdout
+    assert ids[2] not in found.stdout
 
 
 def test_show_prints_the_transcript(seeded: tuple[Path, list[str]]) -> None:
