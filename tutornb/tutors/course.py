@@ -187,6 +187,10 @@ class Reply:
         lines = self.text.split("\n")
         for i, line in enumerate(lines):
             yield TextDelta(line + ("\n" if i < len(lines) - 1 else ""))
+        yield from self.trailing_events()
+
+    def trailing_events(self) -> Iterator[TutorEvent]:
+        """What follows the text: citations, the quiz question, the action log, the new state."""
         for citation in self.citations:
             yield CitationEvent(citation)
         if self.quiz is not None:
@@ -786,7 +790,7 @@ class CourseEngine:
             reply.act("hint_unavailable", "The notebook has no exercise sections.")
             return
         reply.move(Phase.LEARNING, "Help with an exercise is learning.")
-        chosen = _pick_exercise(text, exercises, material)
+        chosen = pick_exercise(text, exercises, material)
         hint = _hint_text(chosen)
         reply.cite(chosen)
         reply.say(f"**Hint for *{chosen.heading}*** ({cell_label(chosen.cell_index)}):", "")
@@ -1515,7 +1519,7 @@ def _exercise_number(passage: Passage) -> str | None:
     return match.group(1) if match else None
 
 
-def _pick_exercise(text: str, exercises: list[Passage], material: Material) -> Passage:
+def pick_exercise(text: str, exercises: list[Passage], material: Material) -> Passage:
     number = re.search(r"\b(\d{1,2})\b", text)
     if number:
         for exercise in exercises:
