@@ -35,6 +35,7 @@ if TYPE_CHECKING:
     from IPython.core.interactiveshell import InteractiveShell
 
     from tutornb.service import TutorService
+    from tutornb.widget import ChatPanel
 
 USAGE = (
     "usage: %tutor [resume [ID] | history [QUERY] [--course ID] [--module ID] [--status S]"
@@ -123,7 +124,9 @@ def message_text(message: Message) -> str:
             "Sources: "
             + "; ".join(
                 " · ".join(
-                    x for x in (Path(c.notebook_path).name, f"cell {c.cell_index}", c.heading) if x
+                    x
+                    for x in (Path(c.notebook_path).name, f"cell {c.cell_index + 1}", c.heading)
+                    if x
                 )
                 for c in message.citations
             )
@@ -145,6 +148,8 @@ class TutorMagic:
         self._runtime = runtime
         self._context = context
         self.owner = kernel_owner()
+        #: The panel the last ``%tutor`` / ``%tutor resume`` displayed (scripts and tests use it).
+        self.last_panel: ChatPanel | None = None
 
     # -- entry point
     # ------------------------------------------------------------------------------------
@@ -239,7 +244,8 @@ class TutorMagic:
         from tutornb.widget import panel_for
 
         notebook = self._notebook()
-        self._display(panel_for(notebook, runtime=self.runtime))
+        self.last_panel = panel_for(notebook, runtime=self.runtime)
+        self._display(self.last_panel)
 
     def resume(self, args: list[str]) -> None:
         if len(args) > 1:
@@ -260,9 +266,10 @@ class TutorMagic:
                 print(f"No session to resume for {self._where(notebook)}: run %tutor to start one.")
                 return
             session = found
-        self._display(
-            panel_for(notebook, session_id=session.id, auto_resume=True, runtime=self.runtime)
+        self.last_panel = panel_for(
+            notebook, session_id=session.id, auto_resume=True, runtime=self.runtime
         )
+        self._display(self.last_panel)
 
     def history(self, args: list[str]) -> None:
         opts = _history_parser().parse_args(args)
@@ -346,7 +353,11 @@ class TutorMagic:
         target = Path(opts.path) if opts.path else Path(exported.filename)
         if target.is_dir():
             target = target / exported.filename
-        target.write_bytes(exported.body)
+        try:
+            target.write_bytes(exported.body)
+        except OSError as exc:
+            self._fail(f"could not write {target}: {exc.strerror or type(exc).__name__}.")
+            return
         print(f"Exported session {found.id} ({opts.format}) to {target}.")
 
     def status(self, args: list[str]) -> None:

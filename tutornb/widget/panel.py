@@ -21,6 +21,7 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import logging
+import uuid
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -84,6 +85,8 @@ class ChatPanel(anywidget.AnyWidget):  # type: ignore[misc]
     _esm = STATIC / "chat.js"
     _css = STATIC / "chat.css"
 
+    #: Identifies this panel's model to the page (anywidget gives each view a different proxy).
+    panel_id = t.Unicode().tag(sync=True)
     #: Course context of the notebook (course/module ids and titles, notebook_path, objectives,
     #: note).
     context = t.Dict().tag(sync=True)
@@ -105,6 +108,7 @@ class ChatPanel(anywidget.AnyWidget):  # type: ignore[misc]
         owner: str | None = None,
         **kwargs: Any,
     ) -> None:
+        kwargs.setdefault("panel_id", uuid.uuid4().hex)
         super().__init__(**kwargs)
         self._runtime = runtime
         self._owner = owner or kernel_owner()

@@ -680,7 +680,7 @@ class Controller {
       case "ack":
         return this.onAck(frame);
       case "message":
-        return this.onStoredMessage(frame.message);
+        return this.onStoredMessage(frame.message, frame.stream_id);
       case "delta":
         return this.onDelta(frame);
       case "state":
@@ -748,7 +748,8 @@ class Controller {
     this.emit("messages");
   }
 
-  onStoredMessage(message) {
+  // A tutor message names the stream its deltas came on (`stream_id`): that bubble becomes the message.
+  onStoredMessage(message, streamId) {
     if (!message || !message.id) return;
     this.messages.set(message.id, message);
     if (message.client_id) {
@@ -757,7 +758,8 @@ class Controller {
       if (before !== this.outbox.length) this.saveOutbox();
     }
     if (message.role === "tutor") {
-      if (!this.streaming.delete(message.id) && this.streaming.size === 1) this.streaming.clear();
+      const known = this.streaming.delete(streamId) || this.streaming.delete(message.id);
+      if (!known && this.streaming.size === 1) this.streaming.clear();
       this.typing = false;
     }
     this.session = { ...this.session, message_count: Math.max(this.session.message_count || 0, message.seq || 0) };
@@ -782,6 +784,7 @@ class Controller {
 
   onErrorFrame(frame) {
     this.typing = false;
+    this.streaming.clear(); // a failed turn's partial text is not a message
     if (frame.client_id) {
       const entry = this.outbox.find((e) => e.client_id === frame.client_id);
       if (entry) entry.failed = { code: frame.code, message: frame.message };
@@ -953,7 +956,9 @@ class Controller {
   }
 }
 
-const controllers = new WeakMap();
+// anywidget hands `initialize` and `render` different proxies of one model, so the controller is found
+// again through the model's own synced `panel_id`.
+const controllers = new Map();
 
 // ------------------------------------------------------------------------------------------------------
 // View: DOM only, following the controller.
@@ -965,8 +970,9 @@ function headerText(context) {
   return course || module || "General tutor";
 }
 
+// Cells are counted from 1 for people, as the course tutor's own text does ("cell 8").
 function citationText(c) {
-  const parts = [basename(c.notebook_path), `cell ${c.cell_index}`];
+  const parts = [basename(c.notebook_path), `cell ${Number(c.cell_index) + 1}`];
   if (c.heading) parts.push(c.heading);
   return parts.join(" · ");
 }
@@ -1100,10 +1106,8 @@ class PanelView {
     const ctrl = this.ctrl;
     const session = ctrl.session;
     const context = { ...ctrl.context, ...((session && session.context) || {}) };
-    this.contextNode.replaceChildren(
-      el("span", { class: "tutornb-context-title", text: headerText(context) }),
-      session && session.title ? el("span", { class: "tutornb-muted", text: ` — ${session.title}` }) : null,
-    );
+    const title = session && session.title ? el("span", { class: "tutornb-muted", text: ` — ${session.title}` }) : "";
+    this.contextNode.replaceChildren(el("span", { class: "tutornb-context-title", text: headerText(context) }), title);
     const note = ctrl.model.get("note");
     this.noteNode.textContent = note || "";
     this.noteNode.hidden = !note;
@@ -1345,7 +1349,8 @@ class PanelView {
 export default {
   async initialize({ model }) {
     const ctrl = new Controller(model);
-    controllers.set(model, ctrl);
+    const key = model.get("panel_id");
+    controllers.set(key, ctrl);
     const onContext = () => ctrl.emit("session");
     model.on("change:context", onContext);
     model.on("change:note", onContext);
@@ -1354,12 +1359,12 @@ export default {
       model.off("change:context", onContext);
       model.off("change:note", onContext);
       ctrl.dispose();
-      controllers.delete(model);
+      if (controllers.get(key) === ctrl) controllers.delete(key);
     };
   },
 
   render({ model, el: root }) {
-    const ctrl = controllers.get(model);
+    const ctrl = controllers.get(model.get("panel_id"));
     if (!ctrl) {
       root.textContent = "tutornb: the panel could not start.";
       return undefined;

@@ -1,0 +1,290 @@
+"""Real-browser harness: JupyterLab in a subprocess, driven by playwright through Debian's chromium.
+
+Fixtures for every browser test (the panel test here, the learner-journey tests later):
+
+- ``lab_server`` (per module): ``jupyter lab`` on a free loopback port with its own token, HOME,
+  ``JUPYTER_*`` dirs and IPYTHONDIR, serving a temp copy of ``notebooks/``; the store is the default
+  ``<root>/.tutornb`` (``TUTORNB_STORE_DIR`` is unset for it).
+- ``browser`` (per session) and ``browser_page`` (per test): a fresh context and page each time;
+  ``lab`` wraps that page in :class:`Lab` (open a notebook, wait for the kernel, run a cell).
+
+Without chromium the tests skip locally and fail in CI (``CI=true``): a missing browser must never
+look like a pass there.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import secrets
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+REPO = Path(__file__).resolve().parents[2]
+COURSE = REPO / "notebooks"
+IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-dev-shm-usage",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+
+# JupyterLab settings for a quiet, deterministic UI: no news/update toasts over the notebook, every
+# cell in the DOM (no windowing), no autosave races with the tests.
+LAB_SETTINGS: dict[str, dict[str, Any]] = {
+    "@jupyterlab/apputils-extension/notification.jupyterlab-settings": {
+        "fetchNews": "false",
+        "checkForUpdates": False,
+    },
+    "@jupyterlab/notebook-extension/tracker.jupyterlab-settings": {"windowingMode": "none"},
+    "@jupyterlab/docmanager-extension/plugin.jupyterlab-settings": {"autosave": False},
+}
+
+
+def _free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@dataclass
+class LabServer:
+    """One running ``jupyter lab``; ``api()`` is an authenticated client for its REST API."""
+
+    root: Path
+    port: int
+    token: str
+    home: Path
+    log_path: Path
+    process: subprocess.Popen[bytes] | None = None
+    extra_env: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/"
+
+    def lab_url(self, path: str = "lab") -> str:
+        return f"{self.url}{path}?token={self.token}"
+
+    def api(self) -> httpx.Client:
+        return httpx.Client(
+            base_url=self.url, headers={"Authorization": f"token {self.token}"}, timeout=30
+        )
+
+    def start(self, timeout: float = 90) -> None:
+        env = {
+            key: value
+            for key, value in os.environ.items()
+            if not key.startswith(("JUPYTER", "TUTORNB_", "JPY_"))
+        }
+        dirs = {
+            "HOME": self.home,
+            "JUPYTER_CONFIG_DIR": self.home / "jupyter-config",
+            "JUPYTER_DATA_DIR": self.home / "jupyter-data",
+            "JUPYTER_RUNTIME_DIR": self.home / "jupyter-runtime",
+            "JUPYTERLAB_SETTINGS_DIR": self.home / "lab-settings",
+            "JUPYTERLAB_WORKSPACES_DIR": self.home / "lab-workspaces",
+            "IPYTHONDIR": self.home / "ipython",
+        }
+        for name, folder in dirs.items():
+            folder.mkdir(parents=True, exist_ok=True)
+            env[name] = str(folder)
+        env["JUPYTER_PLATFORM_DIRS"] = "1"
+        env.update(self.extra_env)
+        # The extension is enabled by the installed jupyter-config; say it here too so the harness
+        # does not depend on how the package was installed.
+        (dirs["JUPYTER_CONFIG_DIR"] / "jupyter_server_config.json").write_text(
+            json.dumps({"ServerApp": {"jpserver_extensions": {"tutornb": True}}}), encoding="utf-8"
+        )
+        for name, values in LAB_SETTINGS.items():
+            target = dirs["JUPYTERLAB_SETTINGS_DIR"] / name
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_text(json.dumps(values), encoding="utf-8")
+        command = [
+            sys.executable, "-m", "jupyter", "lab", "--no-browser",
+            f"--ServerApp.token={self.token}",
+            "--ServerApp.ip=127.0.0.1",
+            f"--ServerApp.port={self.port}",
+            "--ServerApp.port_retries=0",
+            f"--ServerApp.root_dir={self.root}",
+            "--LabApp.news_url=",
+        ]  # fmt: skip
+        if hasattr(os, "geteuid") and os.geteuid() == 0:
+            command.append("--allow-root")
+        log = self.log_path.open("wb")
+        self.process = subprocess.Popen(
+            command, cwd=self.root, env=env, stdout=log, stderr=subprocess.STDOUT
+        )
+        deadline = time.monotonic() + timeout
+        with self.api() as client:
+            while time.monotonic() < deadline:
+                if self.process.poll() is not None:
+                    raise RuntimeError(f"jupyter lab exited early:\n{self.log_tail()}")
+                try:
+                    if client.get("api/status").status_code == 200:
+                        return
+                except httpx.TransportError:
+                    pass
+                time.sleep(0.25)
+        self.stop()
+        raise RuntimeError(f"jupyter lab did not start in {timeout:.0f}s:\n{self.log_tail()}")
+
+    def stop(self) -> None:
+        process, self.process = self.process, None
+        if process is None or process.poll() is not None:
+            return
+        process.send_signal(signal.SIGINT)
+        try:
+            process.wait(5)
+        except subprocess.TimeoutExpired:
+            process.terminate()
+            try:
+                process.wait(5)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait(5)
+
+    def log_tail(self, lines: int = 60) -> str:
+        try:
+            text = self.log_path.read_text(encoding="utf-8", errors="replace")
+        except OSError:
+            return ""
+        return "\n".join(text.splitlines()[-lines:]).replace(self.token, "<token>")
+
+
+def start_lab(base: Path, *, extra_env: dict[str, str] | None = None) -> LabServer:
+    """A lab serving a fresh copy of the sample course under ``base`` (used by ``lab_server``)."""
+    root = base / "root"
+    shutil.copytree(COURSE, root, ignore=shutil.ignore_patterns(".tutornb", ".ipynb_checkpoints"))
+    server = LabServer(
+        root=root,
+        port=_free_port(),
+        token=secrets.token_hex(16),
+        home=base / "home",
+        log_path=base / "jupyter.log",
+        extra_env=dict(extra_env or {}),
+    )
+    server.start()
+    return server
+
+
+@pytest.fixture(scope="module")
+def lab_server() -> Iterator[LabServer]:
+    base = Path(tempfile.mkdtemp(prefix="tutornb-lab-"))
+    server = start_lab(base)
+    try:
+        yield server
+    finally:
+        server.stop()
+        shutil.rmtree(base, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def chromium_path() -> str:
+    path = shutil.which("chromium") or shutil.which("chromium-browser")
+    if path is None:
+        message = "Debian's chromium is not installed (apt-get install chromium)"
+        if IN_CI:
+            pytest.fail(message)
+        pytest.skip(message)
+    return path
+
+
+@pytest.fixture(scope="session")
+def browser(chromium_path: str) -> Iterator[Any]:
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        launched = playwright.chromium.launch(executable_path=chromium_path, args=CHROMIUM_ARGS)
+        try:
+            yield launched
+        finally:
+            launched.close()
+
+
+class Lab:
+    """What a learner does in JupyterLab, in playwright terms."""
+
+    def __init__(self, page: Any, server: LabServer) -> None:
+        self.page = page
+        self.server = server
+
+    def open_notebook(self, name: str) -> None:
+        self.page.goto(self.server.lab_url(f"lab/tree/{name}"))
+        self.wait_for_idle_kernel()
+
+    def wait_for_idle_kernel(self, timeout: float = 60_000) -> None:
+        self.page.locator(".jp-Notebook-ExecutionIndicator[data-status='idle']").first.wait_for(
+            timeout=timeout
+        )
+
+    def cells(self) -> Any:
+        return self.page.locator(".jp-NotebookPanel:not(.lm-mod-hidden) .jp-Notebook .jp-Cell")
+
+    def cell_index(self, source: str, timeout: float = 30_000) -> int:
+        """Index of the first code cell whose source is exactly ``source`` (stripped).
+
+        JupyterLab renders a long notebook's cells progressively, so this waits until the cell
+        exists.
+        """
+        handle = self.page.wait_for_function(
+            """(source) => {
+                 const cells = Array.from(document.querySelectorAll(
+                   '.jp-NotebookPanel:not(.lm-mod-hidden) .jp-Notebook .jp-Cell'));
+                 const index = cells.findIndex(c => c.classList.contains('jp-CodeCell') &&
+                   Array.from(c.querySelectorAll('.jp-InputArea .cm-line'))
+                     .map(l => l.textContent).join('\\n').trim() === source);
+                 return index >= 0 ? index + 1 : 0;
+               }""",
+            arg=source,
+            timeout=timeout,
+        )
+        return int(handle.json_value()) - 1
+
+    def run_cell(self, source: str) -> Any:
+        """Runs the code cell with this source (as a learner would: click, Shift+Enter)."""
+        cell = self.cells().nth(self.cell_index(source))
+        cell.scroll_into_view_if_needed()
+        cell.locator(".jp-InputArea-editor").click()
+        self.page.keyboard.press("Shift+Enter")
+        cell.locator(".jp-InputPrompt", has_text=re.compile(r"\[\d+\]")).wait_for(timeout=60_000)
+        return cell
+
+    def panel(self, cell: Any) -> Any:
+        """The chat panel rendered in ``cell``'s output."""
+        panel = cell.locator("[data-tutornb='panel']")
+        panel.wait_for(timeout=30_000)
+        return panel
+
+
+@pytest.fixture
+def browser_page(browser: Any, lab_server: LabServer) -> Iterator[Any]:
+    context = browser.new_context(viewport={"width": 1280, "height": 1000}, accept_downloads=True)
+    context.set_default_timeout(30_000)
+    page = context.new_page()
+    try:
+        yield page
+    finally:
+        context.close()
+
+
+@pytest.fixture
+def lab(browser_page: Any, lab_server: LabServer) -> Lab:
+    return Lab(browser_page, lab_server)
