@@ -145,11 +145,14 @@ class SessionStore:
         quota_bytes: int | None = None,
         background_compaction: bool = True,
         compact_bytes: int | None = None,
+        lock: bool = True,
     ) -> None:
+        """``lock=False`` exists only for the reliability harness's negative control."""
         self.path = Path(path)
         kwargs: dict[str, Any] = {
             "quota_bytes": quota_bytes,
             "background_compaction": background_compaction,
+            "lock": lock,
         }
         if compact_bytes is not None:
             kwargs["compact_bytes"] = compact_bytes
