@@ -9,13 +9,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from server_helpers import Chat, Fetch
+from pytest_jupyter.jupyter_server import *  # noqa: F403  (fixtures for this folder only)
 from tornado.httpclient import HTTPResponse
 
 from tutornb.paths import ROOT_DIR_ENV, STORE_DIR_ENV
 from tutornb.service import TutorService
 
-pytest_plugins = ["pytest_jupyter.jupyter_server"]
+from .server_helpers import Chat, Fetch
 
 API = ("tutornb", "api")
 

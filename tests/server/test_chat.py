@@ -12,7 +12,6 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
-from server_helpers import Chat, Fetch, create_session, eventually
 from tornado.httpclient import HTTPClientError
 
 from tutornb.models import Citation, CourseContext, Phase, Status, utcnow
@@ -26,6 +25,8 @@ from tutornb.tutors.base import (
     TutorEvent,
     TutorTurn,
 )
+
+from .server_helpers import Chat, Fetch, create_session, eventually
 
 OpenChat = Callable[..., Awaitable[Chat]]
 

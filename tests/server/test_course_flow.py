@@ -8,10 +8,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from server_helpers import Fetch, eventually
 
 from tutornb.models import Status
 from tutornb.service import TutorService
+
+from .server_helpers import Fetch, eventually
 
 NOTEBOOKS = Path(__file__).resolve().parents[2] / "notebooks"
 MODULE = "01_lists_and_loops.ipynb"

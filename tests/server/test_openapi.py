@@ -11,13 +11,14 @@ import yaml
 from jsonschema import Draft202012Validator
 from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT202012
-from server_helpers import Fetch, create_session
 from tornado.web import RequestHandler
 from tornado.websocket import WebSocketHandler
 
 import tutornb.server
 from tutornb.server.app import ROUTES
 from tutornb.service import TutorService
+
+from .server_helpers import Fetch, create_session
 
 SPEC_PATH = Path(tutornb.server.__file__).parent / "openapi.yaml"
 SPEC: dict[str, Any] = yaml.safe_load(SPEC_PATH.read_text())

@@ -7,9 +7,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from server_helpers import Fetch, create_session
 
 from tutornb.service import TutorService
+
+from .server_helpers import Fetch, create_session
 
 CONTEXT = {
     "course_id": "py101",

@@ -10,13 +10,14 @@ from typing import Any
 import pytest
 from jupyter_server.auth.identity import IdentityProvider, User
 from jupyter_server.utils import JupyterServerAuthWarning
-from server_helpers import Chat, Fetch, create_session
 from tornado.httpclient import HTTPClientError, HTTPRequest
 from tornado.websocket import websocket_connect
 from traitlets.config import Config
 
 from tutornb.server.app import ROUTES, route_table
 from tutornb.service import TutorService
+
+from .server_helpers import Chat, Fetch, create_session
 
 #: (method, path under tutornb/api) for every REST operation; ``{sid}`` is filled per test.
 OPERATIONS = [
