@@ -1,5 +1,5 @@
-"""Property test: the session store (with its lifecycle) against a plain in-memory model, across restarts,
-compactions and idle expiry."""
+"""Property test: the session store (with its lifecycle) against a plain in-memory model, across
+restarts, compactions and idle expiry."""
 
 from __future__ import annotations
 
