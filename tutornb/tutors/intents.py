@@ -44,10 +44,11 @@ def _norm(text: str) -> str:
 
 
 _NEXT_RE = re.compile(
-    r"^(next|next (one|step|topic|section|question|module)|continue|go on|go|go ahead|ready|"
+    r"^((ok|okay|yes|yep|sure|alright|right|great|cool|thanks) )?"
+    r"(next|next (one|step|topic|section|question|module)|continue|go on|go|go ahead|ready|"
     r"i'?m ready|ok|okay|yes|yep|yeah|sure|done|i'?m done|let'?s go|let'?s do it|"
-    r"start( the quiz)?|begin|keep going|"
-    r"move on|what'?s next|what next|what now|and now|proceed)( please)?[.!]*$"
+    r"start( the quiz)?|begin|keep going|move on|what'?s next|what next|what now|and now|proceed)"
+    r"( please)?$"
 )
 _STOP_QUIZ_RE = re.compile(
     r"\b(stop|quit|cancel|pause|end|exit|leave)( the| this)? quiz\b|^skip quiz\b"
@@ -116,7 +117,7 @@ def read_message(text: str, *, open_question: QuizQuestion | None = None) -> Rea
             return Reading(Intent.ANSWER, text, choice)
     if _STOP_QUIZ_RE.search(norm):
         return Reading(Intent.STOP_QUIZ, text)
-    if _NEXT_RE.match(norm):
+    if _NEXT_RE.match(re.sub(r"\s+", " ", re.sub(r"[,.!?;]", " ", norm)).strip()):
         return Reading(Intent.NEXT, text)
     if _QUIZ_RE.search(norm):
         return Reading(Intent.QUIZ, text)
