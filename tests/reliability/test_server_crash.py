@@ -1,5 +1,5 @@
-"""A real ``jupyter server`` with a chat socket, SIGKILLed at random moments: no acknowledged message is
-ever lost or stored twice, and the store always opens.
+"""A real ``jupyter server`` with a chat socket, SIGKILLed at random moments: no acknowledged
+message is ever lost or stored twice, and the store always opens.
 
 Each trial starts the server, opens a chat socket on a new session and streams learner messages as
 fast as the server acknowledges them (the course tutor answers each one, so tutor turns, state
@@ -24,8 +24,8 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "security"))
 
-from live_server import LiveServer  # noqa: E402
-from server_kill import CrashTrial, run_kill_trial  # noqa: E402
+from live_server import LiveServer
+from server_kill import CrashTrial, run_kill_trial
 
 TRIALS = int(os.environ.get("TUTORNB_CRASH_TRIALS", "10"))
 

@@ -1,5 +1,6 @@
-"""A real ``jupyter server`` subprocess with tutornb on, for tests and benchmarks that need a separate
-process: SIGKILL trials, a captured server log, schemathesis over real HTTP, a real browser.
+"""A real ``jupyter server`` subprocess with tutornb on, for tests and benchmarks that need a
+separate process: SIGKILL trials, a captured server log, schemathesis over real HTTP, a real
+browser.
 
 Everything lives in one temp folder: HOME, the ``JUPYTER_*`` dirs, IPYTHONDIR, the server root (with
 the store in its default place, ``<root>/.tutornb``) and the log. The server listens on 127.0.0.1
@@ -7,8 +8,8 @@ only, on a free port, with its own token. A test tutor can be registered through
 ``tutornb.tutors`` entry-point group (a ``.dist-info`` folder on the subprocess's ``PYTHONPATH``),
 the way a third-party package would.
 
-The module name is unique on purpose: test folders are not packages, and the crash test and the bench
-scripts import it by adding this folder to ``sys.path``.
+The module name is unique on purpose: test folders are not packages, and the crash test and the
+bench scripts import it by adding this folder to ``sys.path``.
 """
 
 from __future__ import annotations
@@ -30,7 +31,12 @@ import httpx
 
 HERE = Path(__file__).resolve().parent
 #: Lines that mean an exception escaped somewhere in the server.
-UNHANDLED_MARKERS = ("Traceback", "Uncaught exception", "tutornb: unexpected", "Exception in callback")
+UNHANDLED_MARKERS = (
+    "Traceback",
+    "Uncaught exception",
+    "tutornb: unexpected",
+    "Exception in callback",
+)
 
 #: Extensions installed beside tutornb in the test environment, switched off for faster starts.
 OTHER_EXTENSIONS = ("jupyter_lsp", "jupyter_server_terminals", "jupyterlab", "notebook_shim")
@@ -81,7 +87,7 @@ class LiveServer:
         self.base.mkdir(parents=True, exist_ok=True)
         self.root.mkdir(exist_ok=True)
 
-    # -- locations -----------------------------------------------------------------------------------
+    # -- locations --------------------------------------------------------------------------------
 
     @property
     def root(self) -> Path:
@@ -118,7 +124,7 @@ class LiveServer:
         """An authenticated client whose base URL is ``.../tutornb/api/``."""
         return httpx.Client(base_url=self.api_url, headers=self.auth, timeout=timeout)
 
-    # -- lifetime ------------------------------------------------------------------------------------
+    # -- lifetime ---------------------------------------------------------------------------------
 
     def _env(self) -> dict[str, str]:
         env = {
@@ -189,7 +195,8 @@ class LiveServer:
         raise RuntimeError(f"jupyter server did not start in {timeout:.0f}s:\n{self.log_tail()}")
 
     def kill(self) -> None:
-        """SIGKILL: no shutdown hook, no flush, no atexit (a power cut, as far as the store knows)."""
+        """SIGKILL: no shutdown hook, no flush, no atexit (a power cut, as far as the store
+        knows)."""
         process, self.process = self.process, None
         if process is not None and process.poll() is None:
             process.send_signal(signal.SIGKILL)
@@ -211,7 +218,7 @@ class LiveServer:
     def running(self) -> bool:
         return self.process is not None and self.process.poll() is None
 
-    # -- log -----------------------------------------------------------------------------------------
+    # -- log --------------------------------------------------------------------------------------
 
     def log_text(self) -> str:
         try:

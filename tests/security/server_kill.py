@@ -111,11 +111,8 @@ def _stream_until_killed(
             # Counted before the write: a frame cut by the kill may or may not have been stored.
             sent.append(client_id)
             try:
-                ws.send(
-                    json.dumps(
-                        {"type": "message", "client_id": client_id, "text": f"What is a list? #{index}"}
-                    )
-                )
+                text = f"What is a list? #{index}"
+                ws.send(json.dumps({"type": "message", "client_id": client_id, "text": text}))
             except Exception:
                 return
 
