@@ -1511,7 +1511,8 @@ def _hint_text(passage: Passage) -> str | None:
     hints = [
         m.group(1).strip() for line in passage.text.splitlines() if (m := _HINT_LINE_RE.match(line))
     ]
-    return " ".join(hints) or None
+    text = " ".join(hints)
+    return text[:1].upper() + text[1:] if text else None
 
 
 def _exercise_number(passage: Passage) -> str | None:
