@@ -352,8 +352,7 @@ class CourseEngine:
         reply.act(
             "no_material",
             "The session's notebook is missing or outside the server root; answering without "
-            "material would "
-            "mean inventing content.",
+            "material would mean inventing content.",
             has_notebook_path=bool(turn.session.context.notebook_path),
         )
 
@@ -417,8 +416,7 @@ class CourseEngine:
         reply.act(
             "plan_made",
             "No cached plan for this notebook content: one step per module objective, each with "
-            "the "
-            "sections that rank best for it.",
+            "the sections that rank best for it.",
             cache_key=key,
             cache="miss",
             steps=len(plan.steps),
@@ -522,8 +520,7 @@ class CourseEngine:
         if passage is None:
             reply.say(
                 "The notebook has no section that matches this step directly; ask me about it and "
-                "I'll "
-                "search the whole course."
+                "I'll search the whole course."
             )
         else:
             self._teach_passage(reply, material, passage, tokenize(step.objective))
@@ -762,8 +759,7 @@ class CourseEngine:
         reply.act(
             "traceback_explained",
             "The learner pasted a traceback: explain the exception type, tie it to their line, "
-            "and point at "
-            "the course section on the concept behind it.",
+            "and point at the course section on the concept behind it.",
             exception=info.exc_type,
             line_number=info.line_number,
             section=section.cell_index if section else None,
@@ -810,8 +806,8 @@ class CourseEngine:
                 reply.say("This exercise has no written hint. Re-read the sections above it.")
         reply.say(
             "",
-            "I won't hand you the solution: try it in the exercise's code cell and run it. Ask for "
-            "another hint if you're still stuck.",
+            "I won't hand you the solution: try it in the exercise's code cell and run it. Ask "
+            "for another hint if you're still stuck.",
         )
         others = [e for e in exercises if e is not chosen]
         if others:
@@ -872,8 +868,7 @@ class CourseEngine:
         if not module.quiz:
             reply.say(
                 f"**{module.module_title}** has no quiz questions in its metadata, so there's "
-                "nothing to "
-                "quiz you on here. Ask me about the material instead."
+                "nothing to quiz you on here. Ask me about the material instead."
             )
             reply.act("quiz_unavailable", "The notebook's metadata has no quiz.")
             return
@@ -986,8 +981,7 @@ class CourseEngine:
         if prefix:
             reply.say(
                 "We're in the middle of the quiz: answer with a letter, say **hint** for a "
-                "pointer, or "
-                "**stop quiz** to pause it and ask questions."
+                "pointer, or **stop quiz** to pause it and ask questions."
             )
         else:
             reply.say("", "The quiz question is still open: answer it when you're ready.")
@@ -1007,8 +1001,7 @@ class CourseEngine:
         number = state.quiz.current_index + 1
         reply.say(
             f"Quiz paused at question {number} of {len(state.quiz.question_ids)}. Ask me "
-            "anything, and "
-            "say **quiz me** to pick up where you left off."
+            "anything, and say **quiz me** to pick up where you left off."
         )
         reply.act(
             "quiz_paused",
@@ -1081,8 +1074,7 @@ class CourseEngine:
                     reply.say(
                         "",
                         f"Worth re-reading: {self._source(material, hits[0].passage)}. We'll come "
-                        "back "
-                        "to this one after the quiz.",
+                        "back to this one after the quiz.",
                     )
         reply.act(
             "quiz_graded",
@@ -1176,8 +1168,7 @@ class CourseEngine:
             reply.say(
                 "",
                 "You've mastered every objective of this module. Say **next** to wrap it up, or "
-                "ask "
-                "me anything.",
+                "ask me anything.",
             )
 
     def ask_follow_up(self, reply: Reply, material: Material, question: QuizQuestion) -> None:
@@ -1559,8 +1550,8 @@ def _continue_hint(phase: Phase, state: TutorState) -> str:
         return "Say **next** to start the next step of the plan."
     if phase is Phase.LEARNING:
         return (
-            "Ask your next question, say **next** for the next step, or **quiz me** when "
-            "you're ready."
+            "Ask your next question, say **next** for the next step, or **quiz me** when you're "
+            "ready."
         )
     if phase is Phase.ANALYZING:
         return "Say **next** to move on."

@@ -537,8 +537,8 @@ class OpenAITutor:
             reply.state.topic = prompt.passages[0].passage.heading
         reply.act(
             "model_answer",
-            "Free-form help goes to the model with the pedagogy, the course context, the retrieved "
-            "passages and the learner's state in its prompt.",
+            "Free-form help goes to the model with the pedagogy, the course context, the "
+            "retrieved passages and the learner's state in its prompt.",
             model=self.options.model,
             intent=reading.intent.value,
             covered=covered,
