@@ -1,0 +1,108 @@
+"""Security tests: a real jupyter-server (pytest-jupyter, in process) with tutornb on, its store
+under the test's root dir. The live-subprocess fixtures (hostile input, fuzzing) live in the modules
+that use them."""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Awaitable, Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from security_helpers import Http
+from tornado.httpclient import HTTPRequest, HTTPResponse
+from tornado.websocket import WebSocketClientConnection, websocket_connect
+
+from tutornb.paths import ROOT_DIR_ENV, STORE_DIR_ENV
+from tutornb.service import TutorService
+
+pytest_plugins = ["pytest_jupyter.jupyter_server"]
+
+
+@pytest.fixture(autouse=True)
+def _restore_tutornb_environ() -> Iterator[None]:
+    """The extension exports its root and store into os.environ (for kernels); undo it per test."""
+    saved = {name: os.environ.get(name) for name in (ROOT_DIR_ENV, STORE_DIR_ENV)}
+    yield
+    for name, value in saved.items():
+        if value is None:
+            os.environ.pop(name, None)
+        else:
+            os.environ[name] = value
+
+
+@pytest.fixture
+def store_dir(jp_root_dir: Path) -> Path:
+    return jp_root_dir / ".tutornb"
+
+
+@pytest.fixture
+def extra_server_config() -> dict[str, Any]:
+    """More ``ServerApp`` traits for one test (override by parametrizing)."""
+    return {}
+
+
+@pytest.fixture
+def jp_server_config(store_dir: Path, extra_server_config: dict[str, Any]) -> dict[str, Any]:
+    server = {"jpserver_extensions": {"tutornb": True}, **extra_server_config}
+    extra = server.pop("__other__", {})
+    return {"ServerApp": server, "TutorNBApp": {"store_dir": str(store_dir)}, **extra}
+
+
+@pytest.fixture
+def service(jp_serverapp: Any) -> TutorService:
+    found = jp_serverapp.web_app.settings["tutornb_service"]
+    assert isinstance(found, TutorService)
+    return found
+
+
+@pytest.fixture
+def http(http_server_client: Any, jp_base_url: str, jp_auth_header: dict[str, str]) -> Http:
+    """A request on an exact, already-encoded path under the base URL; authenticated with the
+    token unless ``auth=False``; never raises for an HTTP status."""
+
+    async def call(
+        encoded_path: str,
+        method: str = "GET",
+        *,
+        body: bytes | str | None = None,
+        json_body: Any = None,
+        headers: dict[str, str] | None = None,
+        auth: bool = True,
+    ) -> HTTPResponse:
+        url = jp_base_url.rstrip("/") + "/" + encoded_path.lstrip("/")
+        if json_body is not None:
+            body = json.dumps(json_body)
+        if body is None and method in ("POST", "PUT", "PATCH"):
+            body = b""
+        merged = {**(jp_auth_header if auth else {}), **(headers or {})}
+        return await http_server_client.fetch(
+            url,
+            method=method,
+            body=body,
+            headers=merged,
+            allow_nonstandard_methods=True,
+            follow_redirects=False,
+            raise_error=False,
+        )
+
+    return call
+
+
+@pytest.fixture
+def open_socket(
+    jp_http_port: int, jp_base_url: str, jp_auth_header: dict[str, str]
+) -> Callable[..., Awaitable[WebSocketClientConnection]]:
+    """Opens ``tutornb/api/sessions/<encoded id>/chat``; raises ``HTTPClientError`` when the
+    handshake is refused."""
+
+    async def connect(
+        encoded_id: str, headers: dict[str, str] | None = None, auth: bool = True
+    ) -> WebSocketClientConnection:
+        url = f"ws://127.0.0.1:{jp_http_port}{jp_base_url}tutornb/api/sessions/{encoded_id}/chat"
+        merged = {**(jp_auth_header if auth else {}), **(headers or {})}
+        return await websocket_connect(HTTPRequest(url, headers=merged))
+
+    return connect
