@@ -96,6 +96,10 @@ class ServiceConfig:
     session_expiry_days: float = 30.0
     rate_limit_per_minute: int = 120
     rate_limit_burst: int = 20
+    #: Tutor turns running at once across all sessions. Turns of the offline tutor are CPU and fsync
+    #: work on the server's event loop: a bound keeps acknowledgements prompt under load. Raise it
+    #: for a model-backed tutor whose turns mostly wait on the network.
+    max_concurrent_turns: int = 8
 
 
 @dataclass(frozen=True)
@@ -244,6 +248,8 @@ class TutorService:
         self._limiter = RateLimiter(self.config.rate_limit_per_minute, self.config.rate_limit_burst)
         self._connections: dict[str, dict[int, ChatConnection]] = {}
         self._locks: dict[str, asyncio.Lock] = {}
+        self._turn_slots = asyncio.Semaphore(max(1, self.config.max_concurrent_turns))
+        self._turn_writer = asyncio.Lock()
         self._tasks: set[asyncio.Task[Any]] = set()
         #: Learner message ids whose tutor turn is queued or running (a retry must not start a
         #: second one).
@@ -694,7 +700,7 @@ class TutorService:
         """One tutor turn under the session's lock; failures become an ``error`` frame and are
         raised."""
         try:
-            async with self._lock(session_id):
+            async with self._lock(session_id), self._turn_slots:
                 return await self._turn_locked(session_id, kind, learner, answer)
         except TutorNBError as exc:
             if not isinstance(exc, SessionNotFound):
@@ -794,38 +800,50 @@ class TutorService:
                     )
                 )
 
-        text = "".join(parts)
-        if not text and quiz is not None:
-            text = quiz.question
-        reply: Message | None = None
-        if text:
-            result = self.store.append_message(
-                session_id,
-                NewMessage(
-                    role=Role.TUTOR,
-                    text=text,
-                    html=render_markdown(text),
-                    citations=tuple(citations),
-                    quiz=quiz,
-                ),
+        # One turn writes at a time, and it first lets the learner messages that arrived meanwhile
+        # be acknowledged: under load an ack waits for at most one turn's commit, never for all.
+        async with self._turn_writer:
+            await asyncio.sleep(0)
+            text = "".join(parts)
+            if not text and quiz is not None:
+                text = quiz.question
+            reply: Message | None = None
+            if text:
+                result = self.store.append_message(
+                    session_id,
+                    NewMessage(
+                        role=Role.TUTOR,
+                        text=text,
+                        html=render_markdown(text),
+                        citations=tuple(citations),
+                        quiz=quiz,
+                    ),
+                )
+                reply = result.message
+                await self._broadcast(
+                    session_id,
+                    {"type": "message", "message": _message_dict(reply), "stream_id": stream_id},
+                )
+            await asyncio.sleep(0)
+            state_changed = update is not None and (
+                update.state != session.state
+                or (
+                    update.current_question_number is not None
+                    and update.current_question_number != session.current_question_number
+                )
             )
-            reply = result.message
-            await self._broadcast(
-                session_id,
-                {"type": "message", "message": _message_dict(reply), "stream_id": stream_id},
-            )
-        if update is not None or actions:
-            after = self.store.update_tutor_state(
-                session_id,
-                state=update.state if update is not None else None,
-                phase=phase,
-                current_question_number=(
-                    update.current_question_number if update is not None else None
-                ),
-                actions=actions,
-            )
-            if after.phase != session.phase or after.status != session.status:
-                await self._broadcast(session_id, {"type": "state", "session": _summary(after)})
+            if state_changed or phase is not None or actions:
+                after = self.store.update_tutor_state(
+                    session_id,
+                    state=update.state if update is not None else None,
+                    phase=phase,
+                    current_question_number=(
+                        update.current_question_number if update is not None else None
+                    ),
+                    actions=actions,
+                )
+                if after.phase != session.phase or after.status != session.status:
+                    await self._broadcast(session_id, {"type": "state", "session": _summary(after)})
         return reply
 
     # ----------------------------------------------------------------------------------------------

@@ -80,6 +80,11 @@ class TutorNBApp(ExtensionApp):
         120, config=True, help="Learner messages a minute per session (0 disables the limit)."
     )
     rate_limit_burst = Int(20, config=True, help="Messages a session may send at once.")
+    max_concurrent_turns = Int(
+        8,
+        config=True,
+        help="Tutor turns running at once (raise it for a model-backed tutor).",
+    )
     owner_mode = CaselessStrEnum(
         ["auto", "single", "user"],
         default_value="auto",
@@ -116,6 +121,7 @@ class TutorNBApp(ExtensionApp):
             session_expiry_days=self.session_expiry_days,
             rate_limit_per_minute=self.rate_limit_per_minute,
             rate_limit_burst=self.rate_limit_burst,
+            max_concurrent_turns=self.max_concurrent_turns,
         )
         try:
             self.service = TutorService.open(

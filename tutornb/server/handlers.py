@@ -46,10 +46,11 @@ class TutorNBHandler(TutorNBMixin, ExtensionHandlerMixin, APIHandler):
             raise InvalidRequest("The body must be valid JSON.") from None
 
     def reply(self, payload: BaseModel | dict[str, Any], status: int = 200) -> None:
-        data = payload.model_dump(mode="json") if isinstance(payload, BaseModel) else payload
+        # pydantic's own serializer is ~2x faster than model_dump + json.dumps on a long transcript.
+        body = payload.model_dump_json() if isinstance(payload, BaseModel) else json.dumps(payload)
         self.set_status(status)
         self.set_header("Cache-Control", "no-store")
-        self.finish(json.dumps(data))
+        self.finish(body)
 
 
 class StatusHandler(TutorNBHandler):
