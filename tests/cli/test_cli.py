@@ -191,7 +191,7 @@ def test_doctor_reports_and_repairs_a_damaged_snapshot(seeded: tuple[Path, list[
 
     # Then the damage is reported, repaired from the backup, and nothing is lost
     assert check.returncode == 1
-    assert "checksum mismatch" in check.stdout
+    assert "[error] snapshot.jsonl:" in check.stdout
     assert repair.returncode == 0, repair.stdout + repair.stderr
     assert "recovered" in repair.stdout
     assert recheck.returncode == 0

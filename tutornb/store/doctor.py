@@ -135,6 +135,13 @@ def _consistency(tables: dict[str, dict[str, Any]]) -> list[Finding]:
     return out
 
 
+def _read_prev(path: Path) -> bytes | None:
+    try:
+        return files.read_backup(path / JOURNAL_PREV)
+    except Damaged:
+        return b"garbled"
+
+
 def check_store(path: Path) -> list[Finding]:
     """Read-only inspection; nothing on disk changes."""
     out: list[Finding] = []
@@ -167,7 +174,10 @@ def check_store(path: Path) -> list[Finding]:
         return [*out, Finding("error", exc.message)]
     except (Damaged, ValueError) as exc:
         out.append(Finding("error", f"{SNAPSHOT}: {exc}"))
-    bak = files.read_bytes(path / SNAPSHOT_BAK)
+    try:
+        bak = files.read_backup(path / SNAPSHOT_BAK)
+    except Damaged:
+        bak = b""
     if bak is not None:
         try:
             bak_gen, bak_raw = files.decode_snapshot(bak)
@@ -180,7 +190,7 @@ def check_store(path: Path) -> list[Finding]:
     elif not base_ok:
         out.append(Finding("error", "no usable backup snapshot"))
     prev_findings, prev = _journal_findings(
-        JOURNAL_PREV, files.read_bytes(path / JOURNAL_PREV), snapshot_gen, False
+        JOURNAL_PREV, _read_prev(path), snapshot_gen, False
     )
     cur_findings, cur = _journal_findings(
         JOURNAL, files.read_bytes(path / JOURNAL), snapshot_gen, True

@@ -106,6 +106,20 @@ def read_bytes(path: Path) -> bytes | None:
         return None
 
 
+GZIP_MAGIC = b"\x1f\x8b"
+
+
+def read_backup(path: Path) -> bytes | None:
+    """A backup file (previous snapshot or journal), transparently gunzipped."""
+    data = read_bytes(path)
+    if data is None or not data.startswith(GZIP_MAGIC):
+        return data
+    try:
+        return zlib.decompress(data, wbits=31)
+    except zlib.error as exc:
+        raise Damaged("backup does not decompress") from exc
+
+
 def move_aside(folder: Path, name: str) -> str | None:
     """Renames a damaged file to ``<name>.<UTC time>.corrupt`` so nothing is deleted; returns the
     new name."""
@@ -179,9 +193,13 @@ def unframe(line: bytes) -> bytes | None:
     return payload
 
 
+_ENCODER = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))
+
+
 def dumps(value: Any) -> str:
     """Compact JSON, non-ASCII kept as is (so a case-folded search over raw text stays sound)."""
-    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+    # One shared encoder: ``json.dumps`` with options builds a new one per call.
+    return _ENCODER.encode(value)
 
 
 def to_bytes(text: str) -> bytes:

@@ -27,8 +27,8 @@ import json
 import logging
 import secrets
 from collections import OrderedDict
-from collections.abc import Callable, Iterable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable, Iterable
+from contextlib import AbstractContextManager
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any, TypeVar
@@ -274,10 +274,8 @@ class SessionStore:
         assert isinstance(table, JournaledTable)
         return table
 
-    @contextmanager
-    def _reading(self) -> Iterator[None]:
-        with self.storage.reading():
-            yield
+    def _reading(self) -> AbstractContextManager[None]:
+        return self.storage.reading()
 
     def _write(self, fn: Callable[[], T]) -> T:
         """One durable commit; over the quota, compacts once (deleted data gives space back) and
@@ -781,7 +779,9 @@ class SessionStore:
             return self.path.name
 
     def compact(self) -> None:
+        """A fresh snapshot now (the previous one kept, gzipped, as the backup)."""
         self.storage.compact()
+        self.storage.shrink_backups()
 
     def close(self) -> None:
         self.db.close()

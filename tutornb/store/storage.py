@@ -38,6 +38,7 @@ import logging
 import marshal
 import os
 import threading
+import zlib
 from collections.abc import Callable, Iterable, Iterator, Mapping, MutableMapping
 from pathlib import Path
 from typing import Any, cast
@@ -222,6 +223,10 @@ class JournaledStorage(Storage):
         lock: bool = True,
     ) -> None:
         self.folder = Path(path)
+        # Plain strings: these are stat'ed on every operation, and building Paths costs more than
+        # that.
+        self._journal_path = str(self.folder / JOURNAL)
+        self._snapshot_path = str(self.folder / SNAPSHOT)
         self.quota_bytes = quota_bytes
         self.compact_bytes = compact_bytes
         #: Only the negative control of the reliability tests turns this off.
@@ -334,52 +339,14 @@ class JournaledStorage(Storage):
         with contextlib.suppress(ValueError):
             self._listeners.remove(listener)
 
-    @contextlib.contextmanager
-    def reading(self) -> Iterator[None]:
+    def reading(self) -> contextlib.AbstractContextManager[None]:
         """Holds the in-process lock and catches up with other processes' commits first."""
-        with self._mutex:
-            self._check_open()
-            if self._tx_depth == 0:
-                self._catch_up()
-            yield
+        return _Reading(self)
 
-    @contextlib.contextmanager
-    def transaction(self) -> Iterator[None]:
-        """Groups writes into one journal line and one fsync; all or nothing. Reentrant
-        (savepoints)."""
-        with self._mutex:
-            self._check_open()
-            outer = self._tx_depth == 0
-            if outer:
-                self._flock(fcntl.LOCK_EX)
-                try:
-                    self._sync_locked()
-                except BaseException:
-                    self._unflock()
-                    raise
-                self._ops = []
-                self._undo = []
-                self._touched = set()
-                self._ops_need_space = False
-            savepoint = (len(self._ops), len(self._undo))
-            self._tx_depth += 1
-            try:
-                yield
-            except BaseException:
-                self._tx_depth -= 1
-                try:
-                    self._rollback_to(*savepoint)
-                finally:
-                    if outer:
-                        self._unflock()
-                raise
-            self._tx_depth -= 1
-            if outer:
-                try:
-                    self._commit()
-                finally:
-                    self._unflock()
-                self._after_commit()
+    def transaction(self) -> contextlib.AbstractContextManager[None]:
+        """Groups writes into one journal line and one fsync; all or nothing. Reentrant (inner
+        blocks are savepoints: an exception rolls back just that block)."""
+        return _Transaction(self)
 
     def table_names(self) -> set[str]:
         with self.reading():
@@ -666,11 +633,8 @@ class JournaledStorage(Storage):
             )
         start = self._joff
         try:
-            size = os.fstat(self._jfd).st_size
-            if size != start:
-                # Bytes past what we know are a torn line (a crashed writer): drop them before
-                # appending.
-                os.ftruncate(self._jfd, start)
+            # ``_sync_locked`` (at the start of this transaction, under the same lock) left the
+            # journal exactly ``start`` bytes long: a crashed writer's torn line was cut there.
             files.write_all(self._jfd, line)
             os.fsync(self._jfd)
         except OSError as exc:
@@ -706,6 +670,45 @@ class JournaledStorage(Storage):
             self.compact()
         except (OSError, StoreError) as exc:
             log.warning("store compaction failed (will retry): %s", exc)
+            return
+        self.shrink_backups()
+
+    def shrink_backups(self) -> None:
+        """Gzips the previous snapshot and journal (read only when recovering): a smaller footprint.
+
+        The compression runs outside every lock; the swap happens under the store lock, and only if
+        no
+        compaction replaced the file meanwhile.
+        """
+        for name in (SNAPSHOT_BAK, JOURNAL_PREV):
+            path = self.folder / name
+            tmp = self.folder / f"{name}.gz.tmp"
+            try:
+                with open(path, "rb") as handle:
+                    ino = os.fstat(handle.fileno()).st_ino
+                    data = handle.read()
+                if data.startswith(files.GZIP_MAGIC) or len(data) < 4096:
+                    continue
+                files.write_file_synced(tmp, zlib.compress(data, 1, wbits=31))
+            except OSError:
+                continue
+            with self._mutex:
+                if self._closed:
+                    with contextlib.suppress(OSError):
+                        os.unlink(tmp)
+                    return
+                self._flock(fcntl.LOCK_EX)
+                try:
+                    if os.stat(path).st_ino == ino:
+                        os.replace(tmp, path)
+                        files.fsync_dir(self.folder)
+                    else:
+                        os.unlink(tmp)
+                except OSError:
+                    with contextlib.suppress(OSError):
+                        os.unlink(tmp)
+                finally:
+                    self._unflock()
 
     def _compaction_loop(self) -> None:
         while not self._closed:
@@ -727,7 +730,7 @@ class JournaledStorage(Storage):
             self._locked(fcntl.LOCK_EX, self._sync_locked)
             return
         try:
-            st = os.stat(self.folder / JOURNAL)
+            st = os.stat(self._journal_path)
         except FileNotFoundError:
             self._locked(fcntl.LOCK_EX, self._sync_locked)
             return
@@ -746,7 +749,7 @@ class JournaledStorage(Storage):
 
     def _sync_shared(self) -> bool:
         """Under a shared lock no commit is in flight: every complete line is committed."""
-        st = os.stat(self.folder / JOURNAL)
+        st = os.stat(self._journal_path)
         if st.st_ino != self._jino:
             return self._follow_rotation()
         if st.st_size > self._joff:
@@ -760,8 +763,8 @@ class JournaledStorage(Storage):
             self._load()
             return
         try:
-            st_j = os.stat(self.folder / JOURNAL)
-            st_s = os.stat(self.folder / SNAPSHOT)
+            st_j = os.stat(self._journal_path)
+            st_s = os.stat(self._snapshot_path)
         except FileNotFoundError:
             self._load()
             return
@@ -913,7 +916,7 @@ class JournaledStorage(Storage):
             moved = files.move_aside(folder, SNAPSHOT)
             where = f"; moved aside as {moved}" if moved else ""
             try:
-                bak = files.read_bytes(folder / SNAPSHOT_BAK)
+                bak = files.read_backup(folder / SNAPSHOT_BAK)
                 if bak is None:
                     raise Damaged("no backup") from None
                 base_gen, tables = files.decode_snapshot(bak)
@@ -928,7 +931,10 @@ class JournaledStorage(Storage):
                     f"({bak_damage}); recovered what the journals hold"
                 )
         prev_read = None
-        prev_data = files.read_bytes(folder / JOURNAL_PREV)
+        try:
+            prev_data = files.read_backup(folder / JOURNAL_PREV)
+        except Damaged:
+            prev_data = None
         if prev_data is not None:
             prev_read = files.read_journal(prev_data)
         cur_read = files.read_journal(journal_data) if journal_data is not None else None
@@ -1043,7 +1049,7 @@ class JournaledStorage(Storage):
         self._jino = st.st_ino
         head = os.pread(fd, 4096, 0)
         self._joff = head.find(b"\n") + 1
-        snap = os.stat(self.folder / SNAPSHOT)
+        snap = os.stat(self._snapshot_path)
         self._snap_ino = snap.st_ino
         self._snap_size = snap.st_size
 
@@ -1092,6 +1098,83 @@ class JournaledStorage(Storage):
         self._gen = gen
         self._reopen_files()
         self._broken = False
+
+
+class _Reading:
+    """``storage.reading()`` (a class, not a generator: it runs several times per operation)."""
+
+    __slots__ = ("storage",)
+
+    def __init__(self, storage: JournaledStorage) -> None:
+        self.storage = storage
+
+    def __enter__(self) -> None:
+        storage = self.storage
+        storage._mutex.acquire()
+        try:
+            storage._check_open()
+            if storage._tx_depth == 0:
+                storage._catch_up()
+        except BaseException:
+            storage._mutex.release()
+            raise
+
+    def __exit__(self, *exc: object) -> None:
+        self.storage._mutex.release()
+
+
+class _Transaction:
+    """``storage.transaction()``: the outermost one locks, catches up, and commits or rolls back."""
+
+    __slots__ = ("outer", "savepoint", "storage")
+
+    def __init__(self, storage: JournaledStorage) -> None:
+        self.storage = storage
+        self.outer = False
+        self.savepoint = (0, 0)
+
+    def __enter__(self) -> None:
+        storage = self.storage
+        storage._mutex.acquire()
+        try:
+            storage._check_open()
+            self.outer = storage._tx_depth == 0
+            if self.outer:
+                storage._flock(fcntl.LOCK_EX)
+                try:
+                    storage._sync_locked()
+                except BaseException:
+                    storage._unflock()
+                    raise
+                storage._ops = []
+                storage._undo = []
+                storage._touched = set()
+                storage._ops_need_space = False
+            self.savepoint = (len(storage._ops), len(storage._undo))
+            storage._tx_depth += 1
+        except BaseException:
+            storage._mutex.release()
+            raise
+
+    def __exit__(self, exc_type: type[BaseException] | None, *exc: object) -> None:
+        storage = self.storage
+        try:
+            storage._tx_depth -= 1
+            if exc_type is not None:
+                try:
+                    storage._rollback_to(*self.savepoint)
+                finally:
+                    if self.outer:
+                        storage._unflock()
+                return
+            if self.outer:
+                try:
+                    storage._commit()
+                finally:
+                    storage._unflock()
+                storage._after_commit()
+        finally:
+            storage._mutex.release()
 
 
 class JournaledTable(Table):
