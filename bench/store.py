@@ -49,12 +49,13 @@ from tutornb.models import (
 from tutornb.store import NewMessage, SessionQuery, SessionStore
 from tutornb.store import archive as archive_codec
 
-WORDS = (
+_VOCABULARY = (
     "list loop index slice append extend tuple dictionary key value function return argument "
     "variable string integer float boolean range iterate comprehension mutable immutable "
     "element method object python notebook cell example error exception print sorted reverse "
     "length the a of to and in is it that for you this with as can be on are your we"
-).split()  # noqa: SIM905 - a sentence reads better than a 60-item list
+)
+WORDS = _VOCABULARY.split()
 T0 = datetime(2026, 1, 1, tzinfo=timezone.utc)
 
 
