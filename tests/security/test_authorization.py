@@ -21,6 +21,7 @@ from tornado.websocket import WebSocketClientConnection, WebSocketHandler
 from tutornb.models import CourseContext
 from tutornb.paths import default_owner
 from tutornb.server.app import route_table
+from tutornb.server.storeguard import StoreGuardHandler
 from tutornb.service import TutorService
 
 Grant = Callable[[list[str], list[str]], None]
@@ -288,8 +289,10 @@ def test_every_tutornb_handler_method_in_the_live_app_is_guarded(jp_serverapp: A
     routes = list(_routes(jp_serverapp.web_app.default_router))
     ours = [(p, h) for p, h in routes if h.__module__.startswith("tutornb")]
     # Then tutornb serves exactly its documented routes plus the catch-all...
-    assert {h for _, h in ours} == {h for _, h in route_table("tutornb")}
-    assert len(ours) == len(route_table("tutornb"))
+    # (plus the guard that keeps jupyter-server's file routes out of the store folder)
+    expected = {h for _, h in route_table("tutornb")} | {StoreGuardHandler}
+    assert {h for _, h in ours} == expected
+    assert len(ours) == len(route_table("tutornb")) + 1
     for pattern, handler in routes:
         if re.search(r"/tutornb/api", pattern):
             assert handler.__module__.startswith("tutornb"), (pattern, handler)

@@ -29,6 +29,7 @@ from tutornb.server.handlers import (
     SessionsHandler,
     StatusHandler,
 )
+from tutornb.server.storeguard import install_store_guard
 from tutornb.service import ServiceConfig, TutorService
 
 #: Every route, as the OpenAPI document spells it (``{session_id}`` is a path parameter). Order
@@ -139,6 +140,8 @@ class TutorNBApp(ExtensionApp):
             self.service = None
         self.settings[SERVICE_SETTING] = self.service
         self.settings[OWNER_MODE_SETTING] = self.owner_mode
+        # jupyter-server's own file routes must never serve or change the store (see storeguard).
+        install_store_guard(self.serverapp, root, store_dir)
         if self.service is not None:
             self._expire_idle()
             interval_ms = max(1.0, self.expiry_check_minutes) * 60_000
