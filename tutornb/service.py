@@ -494,6 +494,14 @@ class TutorService:
             raise TutorUnavailable("The tutor had no answer; ask again.")
         return reply
 
+    async def start(self, owner: str, session_id: str) -> Message | None:
+        """The tutor's opening (a greeting with the module's objectives) for a session with no
+        messages yet; ``None`` when the session already has a conversation. Streams to sockets."""
+        session = self.store.get_session(check_session_id(session_id), owner=owner)
+        if session.message_count or not accepts_messages(session.status):
+            return None
+        return await self._turn(session_id, "start")
+
     def connections(self, session_id: str) -> int:
         """How many sockets/panels are attached to a session (for ``/status`` and tests)."""
         return len(self._connections.get(session_id, {}))

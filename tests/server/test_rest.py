@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 from pathlib import Path
 from typing import Any
 
@@ -326,3 +327,107 @@ async def test_unknown_paths_answer_json_404(
     assert code == 404
     assert resp.headers["Content-Type"].startswith("application/json")
     assert body["code"] == "NOT_FOUND"
+
+
+async def test_unsupported_methods_answer_405_with_allow(api: Fetch) -> None:
+    # Given routes that do not implement PATCH / POST
+    for parts, method, allowed in [
+        (("sessions",), "PATCH", "GET, POST"),
+        (("status",), "POST", "GET"),
+        (("sessions", "abc"), "PUT", "GET, DELETE"),
+    ]:
+        # When such a method is used
+        code, body, resp = await api(*parts, method=method)
+        # Then 405 JSON with the methods that do exist
+        assert code == 405
+        assert body["code"] == "METHOD_NOT_ALLOWED"
+        assert resp.headers["Allow"] == allowed
+
+
+async def test_a_cursor_that_is_not_one_is_refused(api: Fetch) -> None:
+    # Given a cursor no listing ever produced
+    # When listing with it
+    code, body, _ = await api("sessions", params={"cursor": "not-a-cursor!"})
+    # Then 400 INVALID_REQUEST
+    assert code == 400
+    assert body["code"] == "INVALID_REQUEST"
+
+
+@pytest.mark.parametrize("tutornb_config", [{"quota_bytes": 30_000}])
+async def test_a_full_store_answers_507_and_acknowledges_nothing(api: Fetch, chat: Any) -> None:
+    # Given a store with a 30 kB quota, filled with sessions until it refuses one
+    first = await create_session(api, title="the first one")
+    for _ in range(300):
+        code, body, _ = await api("sessions", method="POST", body={"title": "x" * 150})
+        if code != 201:
+            break
+    # Then the refusal is 507 QUOTA_EXCEEDED
+    assert code == 507
+    assert body["code"] == "QUOTA_EXCEEDED"
+    # And a chat message is refused with an error frame, never acknowledged nor stored
+    ws = await chat(first["id"])
+    await ws.until("session")
+    await ws.send({"type": "message", "client_id": "q-1", "text": "hello"})
+    error = await ws.until("error")
+    assert error["code"] == "QUOTA_EXCEEDED"
+    assert error["client_id"] == "q-1"
+    assert not [f for f in ws.seen if f["type"] == "ack"]
+    _, detail, _ = await api("sessions", first["id"])
+    assert detail["messages"] == []
+    ws.close()
+
+
+async def test_start_greets_a_new_session_once(api: Fetch, service: TutorService) -> None:
+    # Given a new session
+    session = await create_session(api, module_title="Lists & loops")
+    # When the tutor is asked to open it, twice
+    first = await service.start(session["owner"], session["id"])
+    second = await service.start(session["owner"], session["id"])
+    # Then one opening message is stored, the second call does nothing
+    assert first is not None
+    assert first.role.value == "tutor"
+    assert second is None
+    _, detail, _ = await api("sessions", session["id"])
+    assert [m["role"] for m in detail["messages"]] == ["tutor"]
+
+
+@pytest.mark.parametrize(
+    ("tutornb_config", "reason"),
+    [
+        ({"tutor": "no-such-tutor"}, "TUTOR_UNAVAILABLE"),
+        ({"store_dir": "/dev/null/store"}, "NotADirectoryError"),
+    ],
+)
+async def test_a_tutornb_that_cannot_start_answers_503_json(
+    api: Fetch, jp_serverapp: Any, reason: str
+) -> None:
+    # Given a server whose tutornb could not start (unknown tutor, store folder impossible)
+    assert jp_serverapp.web_app.settings["tutornb_startup_error"] == reason
+    lines: list[str] = []
+
+    class Collect(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            lines.append(self.format(record))
+
+    collect = Collect(level=logging.DEBUG)
+    logger = logging.getLogger("TutorNBApp")
+    logger.addHandler(collect)
+    try:
+        # When its routes are called
+        for parts in (("status",), ("sessions",), ("sessions", "abc")):
+            code, body, _ = await api(*parts)
+            # Then they answer 503 with a code naming the cause, never a traceback or a path
+            assert code == 503
+            assert body["code"] == "STORE_UNAVAILABLE"
+            assert reason in body["message"]
+            assert "/dev/null" not in body["message"]
+        # And the unknown paths stay JSON 404s
+        code, body, _ = await api("nope")
+        assert code == 404
+    finally:
+        logger.removeHandler(collect)
+    # And what it logged meanwhile has no traceback and no path
+    log = "\n".join(lines)
+    assert "STORE_UNAVAILABLE" in log
+    assert "Traceback" not in log
+    assert "/dev/null" not in log

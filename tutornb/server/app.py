@@ -15,7 +15,7 @@ from traitlets import CaselessStrEnum, Dict, Float, Int, Unicode
 from tutornb import __version__
 from tutornb.errors import TutorNBError
 from tutornb.paths import ROOT_DIR_ENV, STORE_DIR_ENV, STORE_FOLDER
-from tutornb.server.base import OWNER_MODE_SETTING, SERVICE_SETTING
+from tutornb.server.base import OWNER_MODE_SETTING, SERVICE_SETTING, STARTUP_ERROR_SETTING
 from tutornb.server.chat import ChatSocketHandler
 from tutornb.server.handlers import (
     CloseHandler,
@@ -134,10 +134,14 @@ class TutorNBApp(ExtensionApp):
                 quota_bytes=self.quota_bytes,
                 logger=self.log,
             )
-        except TutorNBError as exc:
+        except (TutorNBError, OSError) as exc:
             # The server keeps running; tutornb routes answer 503 with the code until this is fixed.
-            self.log.error("tutornb: the store could not be opened (%s): %s", exc.code, exc.message)
+            # The log names the error, never a traceback or the absolute path of the store.
+            code = exc.code if isinstance(exc, TutorNBError) else type(exc).__name__
+            detail = exc.message if isinstance(exc, TutorNBError) else (exc.strerror or "I/O error")
+            self.log.error("tutornb could not start (%s): %s", code, detail)
             self.service = None
+            self.settings[STARTUP_ERROR_SETTING] = code
         self.settings[SERVICE_SETTING] = self.service
         self.settings[OWNER_MODE_SETTING] = self.owner_mode
         # jupyter-server's own file routes must never serve or change the store (see storeguard).

@@ -27,6 +27,7 @@ from tutornb.service import TutorService
 
 SERVICE_SETTING = "tutornb_service"
 OWNER_MODE_SETTING = "tutornb_owner_mode"
+STARTUP_ERROR_SETTING = "tutornb_startup_error"
 
 #: jupyter-server's own identity providers: one person's server, where every browser is that person.
 _BUILTIN_PROVIDERS: tuple[type[Any], ...] = (
@@ -60,6 +61,16 @@ def error_payload(status: int, exc: BaseException | None) -> tuple[int, dict[str
     return status, {"code": code, "message": responses.get(status, "Error")}
 
 
+def allowed_methods(handler: type[web.RequestHandler]) -> list[str]:
+    """The methods a handler implements (for ``Allow`` on 405 answers)."""
+    names = ("GET", "POST", "PUT", "DELETE", "PATCH")
+    return [
+        name
+        for name in names
+        if getattr(handler, name.lower()) is not getattr(web.RequestHandler, name.lower())
+    ]
+
+
 def owner_for(handler: web.RequestHandler, mode: str) -> str:
     """Whose sessions a request may see.
 
@@ -90,7 +101,8 @@ class TutorNBMixin:
         handler = cast(web.RequestHandler, self)
         service = handler.settings.get(SERVICE_SETTING)
         if not isinstance(service, TutorService):
-            raise StoreError("The tutornb store is not available; see the server log.")
+            reason = handler.settings.get(STARTUP_ERROR_SETTING) or "STORE_UNAVAILABLE"
+            raise StoreError(f"tutornb could not start ({reason}); see the server log.")
         return service
 
     @property
@@ -108,6 +120,8 @@ class TutorNBMixin:
         handler = cast(web.RequestHandler, self)
         exc_info = kwargs.get("exc_info")
         _, body = error_payload(status_code, exc_info[1] if exc_info else None)
+        if status_code == 405:
+            handler.set_header("Allow", ", ".join(allowed_methods(type(handler))))
         handler.set_header("Content-Type", "application/json")
         handler.finish(json.dumps(body))
 
