@@ -287,12 +287,19 @@ class TutorService:
 
     def close(self) -> None:
         """Stops pending tutor turns and closes the store. Acknowledged messages are already
-        durable."""
+        durable; sessions still open in a socket are paused, as if their last socket had closed
+        (an unanswered message is answered when the learner resends it)."""
         if self._closed:
             return
         self._closed = True
         for task in list(self._tasks):
             task.cancel()
+        for session_id in list(self._connections):
+            try:
+                if self.store.get_session(session_id).status is Status.ACTIVE:
+                    self.store.set_status(session_id, Status.PAUSED)
+            except TutorNBError as exc:
+                self.log.debug("tutornb: pause at shutdown skipped (%s)", exc.code)
         self._connections.clear()
         self.store.close()
 
@@ -451,6 +458,8 @@ class TutorService:
 
     async def disconnect(self, conn: ChatConnection) -> None:
         conn.closed = True
+        if self._closed:
+            return  # shut down: close() already paused what was open
         peers = self._connections.get(conn.session_id)
         if peers is None:
             return

@@ -505,3 +505,23 @@ async def test_idle_sessions_expire_at_startup_and_on_schedule(
     assert closed == [sid]
     _, detail, _ = await api("sessions", sid)
     assert detail["status"] == "closed"
+
+
+async def test_server_shutdown_pauses_sessions_that_are_still_open(
+    api: Fetch, chat: OpenChat, service: TutorService, store_dir: Any
+) -> None:
+    # Given a session with a socket open
+    session = await create_session(api)
+    ws = await chat(session["id"])
+    await ws.until("session")
+    # When the extension shuts down (the server stops) while the socket is open
+    service.close()
+    # Then the session was paused, as if its last socket had closed
+    from tutornb.store.sessions import SessionStore
+
+    store = SessionStore(store_dir)
+    try:
+        assert store.get_session(session["id"]).status is Status.PAUSED
+    finally:
+        store.close()
+    ws.close()
