@@ -172,7 +172,9 @@ class LabServer:
 def start_lab(base: Path, *, extra_env: dict[str, str] | None = None) -> LabServer:
     """A lab serving a fresh copy of the sample course under ``base`` (used by ``lab_server``)."""
     root = base / "root"
-    shutil.copytree(COURSE, root, ignore=shutil.ignore_patterns(".tutornb", ".ipynb_checkpoints"))
+    shutil.copytree(
+        COURSE, root, ignore=shutil.ignore_patterns(".tutornb", ".ipynb_checkpoints", "*.py")
+    )
     server = LabServer(
         root=root,
         port=_free_port(),
@@ -225,14 +227,36 @@ class Lab:
     def __init__(self, page: Any, server: LabServer) -> None:
         self.page = page
         self.server = server
+        self.notebook = ""
 
     def open_notebook(self, name: str) -> None:
-        self.page.goto(self.server.lab_url(f"lab/tree/{name}"))
-        self.wait_for_idle_kernel()
+        # ``reset``: start from an empty workspace, not the tabs an earlier test left open.
+        self.notebook = name
+        self.page.goto(self.server.lab_url(f"lab/tree/{name}") + "&reset")
+        self.wait_for_idle_kernel(name)
 
-    def wait_for_idle_kernel(self, timeout: float = 60_000) -> None:
+    def wait_for_idle_kernel(self, name: str | None = None, timeout: float = 60) -> None:
+        """Waits until the server has an idle kernel session for the notebook and the page shows it.
+
+        The page's own indicator says "idle" before any kernel is attached, and a cell run then
+        opens JupyterLab's "Select Kernel" dialog: the server's sessions API is the reliable signal.
+        """
+        name = name or self.notebook
+        deadline = time.monotonic() + timeout
+        with self.server.api() as api:
+            while time.monotonic() < deadline:
+                sessions = api.get("api/sessions").json()
+                if any(
+                    s.get("path") == name
+                    and (s.get("kernel") or {}).get("execution_state") == "idle"
+                    for s in sessions
+                ):
+                    break
+                self.page.wait_for_timeout(200)
+            else:
+                raise AssertionError(f"no idle kernel for {name} after {timeout:.0f}s")
         self.page.locator(".jp-Notebook-ExecutionIndicator[data-status='idle']").first.wait_for(
-            timeout=timeout
+            timeout=timeout * 1000
         )
 
     def cells(self) -> Any:
@@ -261,10 +285,48 @@ class Lab:
     def run_cell(self, source: str) -> Any:
         """Runs the code cell with this source (as a learner would: click, Shift+Enter)."""
         cell = self.cells().nth(self.cell_index(source))
-        cell.scroll_into_view_if_needed()
-        cell.locator(".jp-InputArea-editor").click()
-        self.page.keyboard.press("Shift+Enter")
+        self._execute(cell)
+        return cell
+
+    def _execute(self, cell: Any) -> None:
+        """Shift+Enter in ``cell`` until it starts running, then waits until it has run.
+
+        Right after a notebook opens, JupyterLab may still be wiring the kernel or re-laying out the
+        cells, and a keystroke can be lost; a cell whose prompt has not moved is simply tried again.
+        """
+        prompt = cell.locator(".jp-InputPrompt")
+        before = prompt.inner_text().strip()
+        started = False
+        for _attempt in range(4):
+            cell.scroll_into_view_if_needed()
+            cell.locator(".jp-InputArea-editor").click()
+            self.page.keyboard.press("Shift+Enter")
+            deadline = time.monotonic() + 8
+            while time.monotonic() < deadline:
+                now = prompt.inner_text().strip()
+                if now != before and re.fullmatch(r"\[(\*|\d+)\]:?", now):
+                    started = True
+                    break
+                self.page.wait_for_timeout(100)
+            if started:
+                break
+        if not started:
+            raise AssertionError("the cell never started running")
         cell.locator(".jp-InputPrompt", has_text=re.compile(r"\[\d+\]")).wait_for(timeout=60_000)
+
+    def run_code(self, code: str) -> Any:
+        """Adds a code cell at the end of the notebook, types ``code`` into it and runs it."""
+        last = self.cells().last
+        last.scroll_into_view_if_needed()
+        last.locator(".jp-InputPrompt").click()
+        count = self.cells().count()
+        self.page.keyboard.press("Escape")
+        self.page.keyboard.press("b")
+        cell = self.cells().nth(count)
+        cell.wait_for()
+        cell.locator(".jp-InputArea-editor").click()
+        self.page.keyboard.insert_text(code)
+        self._execute(cell)
         return cell
 
     def panel(self, cell: Any) -> Any:
@@ -274,14 +336,36 @@ class Lab:
         return panel
 
 
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Any:
+    report = yield
+    if report.when == "call":
+        item.stash[_FAILED] = report.failed
+    return report
+
+
+_FAILED = pytest.StashKey[bool]()
+
+
 @pytest.fixture
-def browser_page(browser: Any, lab_server: LabServer) -> Iterator[Any]:
+def browser_page(
+    browser: Any, lab_server: LabServer, request: pytest.FixtureRequest
+) -> Iterator[Any]:
     context = browser.new_context(viewport={"width": 1280, "height": 1000}, accept_downloads=True)
     context.set_default_timeout(30_000)
     page = context.new_page()
     try:
         yield page
     finally:
+        if request.node.stash.get(_FAILED, False):
+            # What the learner would have seen, and the server's log, for the failure report.
+            shot = Path(tempfile.gettempdir()) / f"tutornb-e2e-{request.node.name}.png"
+            try:
+                page.screenshot(path=str(shot), full_page=True)
+                print(f"\nscreenshot of the failing page: {shot}")
+            except Exception as exc:
+                print(f"\nno screenshot: {exc}")
+            print(f"jupyter lab log (tail):\n{lab_server.log_tail()}")
         context.close()
 
 

@@ -1106,8 +1106,10 @@ class PanelView {
     const ctrl = this.ctrl;
     const session = ctrl.session;
     const context = { ...ctrl.context, ...((session && session.context) || {}) };
-    const title = session && session.title ? el("span", { class: "tutornb-muted", text: ` — ${session.title}` }) : "";
-    this.contextNode.replaceChildren(el("span", { class: "tutornb-context-title", text: headerText(context) }), title);
+    const header = headerText(context);
+    const named = session && session.title && !header.endsWith(session.title);
+    const title = named ? el("span", { class: "tutornb-muted", text: ` — ${session.title}` }) : "";
+    this.contextNode.replaceChildren(el("span", { class: "tutornb-context-title", text: header }), title);
     const note = ctrl.model.get("note");
     this.noteNode.textContent = note || "";
     this.noteNode.hidden = !note;
