@@ -379,7 +379,7 @@ def main() -> None:
         cold_restore = statistics.median(c["restore"] for c in cold) * 1000
         cold_search = statistics.median(c["search"] for c in cold) * 1000
         store = SessionStore(history)
-        page = summarize(timed(lambda: store.list_sessions(SessionQuery(limit=30)), 50))
+        page = summarize(timed(lambda: store.list_sessions(SessionQuery(limit=30)), 200))
         store.list_sessions(SessionQuery(q="zzz"))
         queries = iter(["quaternion", "comprehension loop", "Module 7", "MUTABLE ELEMENT"] * 50)
         search = summarize(timed(lambda: store.list_sessions(SessionQuery(q=next(queries))), 40))

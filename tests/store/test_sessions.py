@@ -417,3 +417,29 @@ def test_large_session_over_ten_megabytes(store: SessionStore) -> None:
     assert len(messages) == 110
     assert messages[-1].text == f"109:{chunk}"
     final.close()
+
+
+def test_search_on_a_freshly_opened_store_is_exact(store: SessionStore) -> None:
+    # Given transcripts with quotes, backslashes, newlines, non-ASCII text and an open + closed one
+    quoted = store.create_session("alice", LISTS)
+    store.append_message(quoted.id, NewMessage(Role.LEARNER, 'He said "Hi"\nthen C:\\Temp'))
+    kelvin = store.create_session("alice", LISTS)
+    store.append_message(kelvin.id, NewMessage(Role.LEARNER, "the \u212aEY point"))  # Kelvin sign
+    umlaut = store.create_session("alice", LISTS)
+    store.append_message(umlaut.id, NewMessage(Role.TUTOR, "ÄPFEL und Birnen"))
+    store.set_status(umlaut.id, Status.CLOSED)
+    store.compact()
+    reopened = _reopen(store)
+
+    def found(q: str) -> set[str]:
+        return {s.id for s in reopened.list_sessions(SessionQuery(q=q)).sessions}
+
+    # When searching before any transcript was parsed
+    # Then every match is found, and JSON syntax or field names never match
+    assert found('said "hi"\nthen c:\\temp') == {quoted.id}
+    assert found("key point") == {kelvin.id}
+    assert found("äpfel") == {umlaut.id}
+    assert found("birnen") == {umlaut.id}
+    assert found('"text"') == set()
+    assert found("created_at") == set()
+    reopened.close()

@@ -35,16 +35,19 @@ def pack(messages: list[dict[str, Any]]) -> dict[str, Any]:
     return {"codec": CODEC, "count": len(messages), "raw_bytes": len(raw), "data": data}
 
 
-def unpack(doc: dict[str, Any]) -> list[dict[str, Any]]:
+def unpack_raw(doc: dict[str, Any]) -> bytes:
+    """The transcript's JSON bytes (what ``pack`` compressed)."""
     codec = doc.get("codec")
     packed = base64.b64decode(doc["data"])
     if codec == BZ2 and bz2 is not None:
-        raw = bz2.decompress(packed)
-    elif codec == ZLIB:
-        raw = zlib.decompress(packed)
-    else:
-        raise ValueError("unknown archive codec")
-    messages = json.loads(raw.decode("utf-8", "surrogatepass"))
+        return bz2.decompress(packed)
+    if codec == ZLIB:
+        return zlib.decompress(packed)
+    raise ValueError("unknown archive codec")
+
+
+def unpack(doc: dict[str, Any]) -> list[dict[str, Any]]:
+    messages = json.loads(unpack_raw(doc).decode("utf-8", "surrogatepass"))
     if not isinstance(messages, list):
         raise ValueError("archive does not hold a message list")
     return messages

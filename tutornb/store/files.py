@@ -271,7 +271,11 @@ def decode_snapshot(data: bytes) -> tuple[int, dict[str, bytes]]:
         if not sep:
             raise Damaged(f"snapshot line {index} is malformed")
         try:
-            name = json.loads(name_json)
+            # Table names are plain strings: skip the JSON parser unless there is an escape.
+            if b"\\" not in name_json and name_json[:1] == b'"' and name_json[-1:] == b'"':
+                name = name_json[1:-1].decode("utf-8", "surrogatepass")
+            else:
+                name = json.loads(name_json)
         except ValueError as exc:
             raise Damaged(f"snapshot line {index} has a bad table name") from exc
         if not isinstance(name, str):

@@ -28,7 +28,7 @@ import logging
 import secrets
 from collections import OrderedDict
 from collections.abc import Callable, Iterable
-from contextlib import AbstractContextManager
+from contextlib import AbstractContextManager, suppress
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any, TypeVar
@@ -64,7 +64,7 @@ from tutornb.models import (
     is_valid_session_id,
     utcnow,
 )
-from tutornb.store import archive
+from tutornb.store import archive, files
 from tutornb.store.api import AppendResult, NewMessage, SessionQuery
 from tutornb.store.storage import JournaledStorage, JournaledTable, JournaledTinyDB, open_tinydb
 
@@ -162,6 +162,8 @@ class SessionStore:
         self._by_id: dict[str, str] | None = None
         self._client_ids: dict[str, dict[str, int]] = {}
         self._texts: dict[str, str] = {}
+        #: Lowercased raw JSON of a transcript not parsed yet (b"" when not ASCII: no pre-filter).
+        self._raw_lower: dict[str, bytes] = {}
         self._message_cache: OrderedDict[str, list[Message]] = OrderedDict()
         self.storage.add_listener(self._on_change)
         try:
@@ -181,6 +183,7 @@ class SessionStore:
             self._by_id = None
             self._client_ids.clear()
             self._texts.clear()
+            self._raw_lower.clear()
             self._message_cache.clear()
             return
         if table == SESSIONS:
@@ -195,7 +198,8 @@ class SessionStore:
         for prefix in (MESSAGES_PREFIX, ARCHIVE_PREFIX):
             if table.startswith(prefix):
                 sid = table[len(prefix) :]
-                self._message_cache.pop(sid, None)
+                cached = self._message_cache.pop(sid, None)
+                self._raw_lower.pop(sid, None)
                 if (
                     prefix == MESSAGES_PREFIX
                     and key is not None
@@ -203,6 +207,10 @@ class SessionStore:
                     and new is not None
                 ):
                     # An append: extend the indexes instead of dropping them.
+                    if cached is not None and key == str(len(cached) + 1):
+                        with suppress(ValidationError):
+                            cached.append(Message.model_validate(new))
+                            self._message_cache[sid] = cached
                     text = self._texts.get(sid)
                     if text is not None:
                         self._texts[sid] = text + "\x00" + str(new.get("text", "")).lower()
@@ -256,6 +264,39 @@ class SessionStore:
                     index.setdefault(doc["client_id"], int(doc["seq"]))
             self._client_ids[session_id] = index
         return index
+
+    def _lowered_raw(self, session_id: str) -> bytes:
+        """The transcript's raw JSON, lowercased, without parsing it (b"" when not usable)."""
+        lowered = self._raw_lower.get(session_id)
+        if lowered is None:
+            raw = self.storage.raw_table(MESSAGES_PREFIX + session_id)
+            if raw is None:
+                packed = self.storage.peek_table(ARCHIVE_PREFIX + session_id).get("1")
+                if packed is not None and not self.storage.peek_table(
+                    MESSAGES_PREFIX + session_id
+                ):
+                    try:
+                        raw = archive.unpack_raw(packed)
+                    except (ValueError, OSError):
+                        raw = None
+            # Only pure-ASCII JSON lowercases byte-wise exactly as its text does.
+            lowered = raw.lower() if raw is not None and raw.isascii() else b""
+            self._raw_lower[session_id] = lowered
+        return lowered
+
+    def _matches(self, session_id: str, needle: str, needle_json: bytes | None) -> bool:
+        """Case-insensitive substring test over a session's messages.
+
+        A transcript not parsed yet is first scanned as raw JSON: the needle, JSON-escaped, must
+        occur in it (escaping commutes with lowercasing for ASCII), so a miss there is a sure miss
+        and only candidates are parsed.
+        """
+        text = self._texts.get(session_id)
+        if text is None and needle_json is not None:
+            lowered = self._lowered_raw(session_id)
+            if lowered and needle_json not in lowered:
+                return False
+        return needle in self._search_text(session_id)
 
     def _search_text(self, session_id: str) -> str:
         text = self._texts.get(session_id)
@@ -387,6 +428,8 @@ class SessionStore:
         after = _decode_cursor(query.cursor) if query.cursor else None
         statuses = {s.value for s in query.statuses} if query.statuses else None
         needle = query.q.lower() if query.q else None
+        escaped = files.dumps(needle)[1:-1] if needle else ""
+        needle_json = escaped.encode() if needle and escaped.isascii() else None
         with self._reading():
             matches = []
             for doc in self.storage.peek_table(SESSIONS).values():
@@ -407,7 +450,7 @@ class SessionStore:
                 if (
                     needle is not None
                     and needle not in str(doc.get("title", "")).lower()
-                    and needle not in self._search_text(doc["id"])
+                    and not self._matches(doc["id"], needle, needle_json)
                 ):
                     continue
                 matches.append(doc)
@@ -425,23 +468,8 @@ class SessionStore:
     ) -> list[Message]:
         with self._reading():
             self._require(session_id)
-            cached = self._message_cache.get(session_id)
-            if cached is not None:
-                selected = cached[max(after_seq, 0) :]
-                return list(selected if limit is None else selected[:limit])
-            docs = self.storage.peek_table(MESSAGES_PREFIX + session_id)
-            if docs:
-                count = len(docs)
-                stop = count if limit is None else min(count, max(after_seq, 0) + limit)
-                chosen = [
-                    docs[str(seq)]
-                    for seq in range(max(after_seq, 0) + 1, stop + 1)
-                    if str(seq) in docs
-                ]
-                return _MESSAGES.validate_python(chosen)
-            return list(m for m in self._messages_models(session_id) if m.seq > after_seq)[
-                : limit if limit is not None else None
-            ]
+            selected = self._messages_models(session_id)[max(after_seq, 0) :]
+        return list(selected if limit is None else selected[: max(limit, 0)])
 
     def append_message(
         self, session_id: str, message: NewMessage, *, now: datetime | None = None

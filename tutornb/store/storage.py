@@ -362,6 +362,13 @@ class JournaledStorage(Storage):
         ``reading()``)."""
         return self._materialize(name)
 
+    def raw_table(self, name: str) -> bytes | None:
+        """The table's JSON exactly as in the snapshot, while it is unchanged since (else None).
+
+        Lets callers scan a table (e.g. a search pre-filter) without parsing it.
+        """
+        return self._raw.get(name)
+
     def has_table(self, name: str) -> bool:
         with self.reading():
             return self._has_table(name)
