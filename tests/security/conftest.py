@@ -11,6 +11,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hostile_chat import XssSession, send_payloads
+from hostile_payloads import xss_payloads
+from live_server import HERE, LiveServer, install_test_tutor
 from security_helpers import Http
 from tornado.httpclient import HTTPRequest, HTTPResponse
 from tornado.websocket import WebSocketClientConnection, websocket_connect
@@ -106,3 +109,28 @@ def open_socket(
         return await websocket_connect(HTTPRequest(url, headers=merged))
 
     return connect
+
+
+# --------------------------------------------------------------------------------------------------
+# A live server whose tutor echoes hostile text (one per test session: hostile input, the browser
+# check and the fuzzer share it)
+
+
+@pytest.fixture(scope="session")
+def hostile_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
+    base = tmp_path_factory.mktemp("hostile-server")
+    site = base / "site-packages"
+    install_test_tutor(site, "hostile-echo", HERE / "hostile_tutor.py", "create_echo_tutor")
+    server = LiveServer(base / "server", tutornb={"tutor": "hostile-echo"}, python_path=[site])
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture(scope="session")
+def xss_sessions(hostile_server: LiveServer) -> list[XssSession]:
+    """Every XSS payload sent once as a learner message through the real socket (and echoed by
+    the hostile tutor), at most ``RATE_BURST`` per session so the rate limit never interferes."""
+    return send_payloads(hostile_server, xss_payloads())

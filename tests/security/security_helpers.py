@@ -6,6 +6,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Awaitable, Callable
+from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
 
@@ -34,3 +35,79 @@ def json_of(response: HTTPResponse) -> Any:
     if response.body and response.headers.get("Content-Type", "").startswith("application/json"):
         return json.loads(response.body)
     return None
+
+
+# --------------------------------------------------------------------------------------------------
+# HTML that reaches the page
+
+
+#: Tags the server's sanitizer may emit (tutornb.render's allowlist).
+SAFE_TAGS = frozenset(
+    [
+        "a",
+        "blockquote",
+        "br",
+        "code",
+        "del",
+        "em",
+        "h1",
+        "h2",
+        "h3",
+        "h4",
+        "h5",
+        "h6",
+        "hr",
+        "img",
+        "li",
+        "ol",
+        "p",
+        "pre",
+        "s",
+        "span",
+        "strong",
+        "table",
+        "tbody",
+        "td",
+        "th",
+        "thead",
+        "tr",
+        "ul",
+    ]
+)
+#: Attributes that must never reach the page, whatever the tag.
+FORBIDDEN_ATTRIBUTES = frozenset(
+    {"id", "name", "style", "form", "formaction", "action", "srcdoc", "xlink:href", "background"}
+)
+SAFE_SCHEMES = ("http:", "https:", "mailto:")
+
+
+class _Collector(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.elements: list[tuple[str, list[tuple[str, str | None]]]] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        self.elements.append((tag, attrs))
+
+    def handle_startendtag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        self.elements.append((tag, attrs))
+
+
+def html_problems(html: str) -> list[str]:
+    """Everything dangerous in sanitized HTML: unknown tags, event handlers, clobbering names,
+    styles, ``data-*`` (JupyterLab's command linker) and URLs that are not http(s)/mailto."""
+    parser = _Collector()
+    parser.feed(html)
+    parser.close()
+    problems = []
+    for tag, attrs in parser.elements:
+        if tag not in SAFE_TAGS:
+            problems.append(f"<{tag}>")
+        for name, value in attrs:
+            if name.startswith("on") or name in FORBIDDEN_ATTRIBUTES or name.startswith("data-"):
+                problems.append(f"<{tag} {name}>")
+            if name in ("href", "src"):
+                compact = "".join(c for c in (value or "") if c > " " and c != "\x7f").lower()
+                if not compact.startswith(SAFE_SCHEMES):
+                    problems.append(f"<{tag} {name}={value!r}>")
+    return problems

@@ -14,12 +14,11 @@ import time
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 import websocket
+from chat_client import learner_messages, open_socket
 from live_server import LiveServer
 
-from tutornb.models import Role
 from tutornb.store import SessionStore
 
 MAX_IN_FLIGHT = 64
@@ -47,35 +46,6 @@ class CrashTrial:
             and not self.resend_unacked
             and not self.problems
         )
-
-
-def open_socket(server: LiveServer, session_id: str, timeout: float = 10.0) -> websocket.WebSocket:
-    ws = websocket.create_connection(
-        server.ws_url(session_id),
-        header=[f"Authorization: token {server.token}"],
-        timeout=timeout,
-    )
-    first = json.loads(ws.recv())
-    if first.get("type") != "session":
-        raise AssertionError(f"the first frame is {first.get('type')!r}, not 'session'")
-    return ws
-
-
-def learner_messages(server: LiveServer, session_id: str) -> list[dict[str, Any]]:
-    """Every stored learner message of a session, through REST (paging by ``after_seq``)."""
-    out: list[dict[str, Any]] = []
-    after = 0
-    with server.client() as client:
-        while True:
-            resp = client.get(
-                f"sessions/{session_id}/messages", params={"after_seq": after, "limit": 1000}
-            )
-            resp.raise_for_status()
-            page = resp.json()["messages"]
-            if not page:
-                return [m for m in out if m["role"] == Role.LEARNER.value]
-            out.extend(page)
-            after = page[-1]["seq"]
 
 
 def _stream_until_killed(
