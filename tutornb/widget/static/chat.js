@@ -60,6 +60,16 @@ function basename(path) {
   return parts[parts.length - 1] || String(path || "");
 }
 
+/** Markdown as a one-line preview: the markers go, the words stay. */
+function plainText(markdown) {
+  return String(markdown || "")
+    .replace(/```[a-z]*\n?/gi, " ")
+    .replace(/[*_`]+/g, "")
+    .replace(/^#+\s*/gm, "")
+    .replace(/\s+/g, " ")
+    .trim();
+}
+
 function plural(n, word) {
   return `${n} ${word}${n === 1 ? "" : "s"}`;
 }
@@ -549,6 +559,7 @@ class Controller {
     this.resumeSentEpoch = -1;
     this.history = { open: false, q: "", course_id: "", module_id: "", status: "", items: [], total: 0, seq: 0, loading: false, courses: [], modules: [] };
     this.disposed = false;
+    this.started = null;
   }
 
   subscribe(listener) {
@@ -579,6 +590,11 @@ class Controller {
     if (!this.error) return;
     this.error = null;
     this.emit("error");
+  }
+
+  ensureStarted() {
+    if (!this.started) this.started = this.start().catch((err) => this.showError(err));
+    return this.started;
   }
 
   async start() {
@@ -1170,7 +1186,7 @@ class PanelView {
     const preview = el("ul", { class: "tutornb-preview", "aria-label": "Last messages" },
       (offered.preview || []).slice(-2).map((m) => el("li", { "data-role": m.role }, [
         el("span", { class: "tutornb-role", text: m.role === "learner" ? "You" : m.role === "tutor" ? "Tutor" : "Note" }),
-        el("span", { class: "tutornb-preview-text", text: m.text }),
+        el("span", { class: "tutornb-preview-text", text: plainText(m.text) }),
       ])));
     let picker = null;
     if (ctrl.candidates.length > 1) {
@@ -1261,9 +1277,12 @@ class PanelView {
         el("span", { class: "tutornb-choice-key", text: String.fromCharCode(65 + index) }),
         el("span", { text: choice }),
       ]));
-    const showQuestion = !String(message.text || "").includes(quiz.question);
-    return el("div", { hook: "quiz", class: "tutornb-quiz", "data-question-id": quiz.question_id, role: "group", "aria-label": `Question ${quiz.number} of ${quiz.total}` }, [
-      el("div", { class: "tutornb-muted", text: `Question ${quiz.number} of ${quiz.total}` }),
+    // The tutor's text usually carries the question already; the block then only adds the buttons.
+    const said = String(message.text || "");
+    const label = `Question ${quiz.number} of ${quiz.total}`;
+    const showQuestion = !said.includes(quiz.question);
+    return el("div", { hook: "quiz", class: "tutornb-quiz", "data-question-id": quiz.question_id, role: "group", "aria-label": label }, [
+      said.includes(label) ? null : el("div", { class: "tutornb-muted", text: label }),
       showQuestion ? el("p", { class: "tutornb-quiz-question", text: quiz.question }) : null,
       el("div", { class: "tutornb-choices" }, choices),
     ]);
@@ -1356,7 +1375,6 @@ export default {
     const onContext = () => ctrl.emit("session");
     model.on("change:context", onContext);
     model.on("change:note", onContext);
-    ctrl.start().catch((err) => ctrl.showError(err));
     return () => {
       model.off("change:context", onContext);
       model.off("change:note", onContext);
@@ -1372,6 +1390,9 @@ export default {
       return undefined;
     }
     const view = new PanelView(ctrl, root);
+    // Connect on the first view, not in `initialize`: after a page reload JupyterLab restores every
+    // widget model of the kernel, and a panel nobody sees must not open sockets or send its outbox.
+    ctrl.ensureStarted();
     return () => view.dispose();
   },
 };
