@@ -231,7 +231,10 @@ def lab_command(port: int | None, extra: Sequence[str] = ()) -> list[str]:
 
 
 def cmd_lab(args: argparse.Namespace) -> int:
-    command = lab_command(args.port, args.jupyter_args)
+    extra = [arg for arg in args.jupyter_args if arg != "--"]
+    if args.no_browser:
+        extra.append("--no-browser")
+    command = lab_command(args.port, extra)
     if args.dry_run:
         print(" ".join(command))
         return EXIT_OK
@@ -289,15 +292,21 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("lab", parents=[common], help="start JupyterLab on the course notebooks")
     p.add_argument("--port", type=int)
+    p.add_argument("--no-browser", action="store_true", help="do not open a browser")
     p.add_argument("--dry-run", action="store_true", help="print the command instead")
-    p.add_argument("jupyter_args", nargs=argparse.REMAINDER, help="passed on to jupyter lab")
+    p.set_defaults(jupyter_args=[])
     p.set_defaults(func=cmd_lab)
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
-    args = parser.parse_args(argv)
+    args, unknown = parser.parse_known_args(argv)
+    if unknown:
+        if args.command != "lab":
+            parser.error(f"unrecognized arguments: {' '.join(unknown)}")
+        # Everything tutornb does not know goes on to jupyter lab (e.g. --ServerApp.token=...).
+        args.jupyter_args = unknown
     try:
         return int(args.func(args))
     except (CLIError, TutorNBError) as exc:

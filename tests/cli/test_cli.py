@@ -246,3 +246,49 @@ def test_lab_command(tmp_path: Path) -> None:
     notebooks = Path(__file__).resolve().parents[2] / "notebooks"
     assert f"--ServerApp.root_dir={notebooks}" in result.stdout
     assert ("--allow-root" in result.stdout) == (os.geteuid() == 0)
+
+
+def test_lab_starts_jupyterlab_on_the_course(tmp_path: Path) -> None:
+    # Given a free loopback port and a token
+    import socket
+    import time
+    import urllib.request
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    env = dict(os.environ)
+
+    # When `tutornb lab` runs (extra options pass through to jupyter lab)
+    process = subprocess.Popen(
+        [*_script(), "lab", "--port", str(port), "--no-browser", "--ServerApp.token=cli-test"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        cwd=tmp_path,
+        env=env,
+        text=True,
+    )
+    try:
+        status = None
+        deadline = time.monotonic() + 90
+        while time.monotonic() < deadline and process.poll() is None:
+            try:
+                url = f"http://127.0.0.1:{port}/api/contents/?token=cli-test&content=1"
+                with urllib.request.urlopen(url, timeout=5) as response:
+                    status = response.status
+                    listing = json.loads(response.read())
+                break
+            except OSError:
+                time.sleep(0.5)
+
+        # Then JupyterLab answers on loopback, serving the course notebooks
+        assert status == 200, process.stderr.read() if process.poll() is not None else "no answer"
+        names = {item["name"] for item in listing["content"]}
+        assert any(name.endswith(".ipynb") for name in names), names
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()

@@ -8,10 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from tutornb.errors import QuotaExceeded
+from tutornb.errors import QuotaExceeded, StoreVersionError
 from tutornb.models import CourseContext, Role
 from tutornb.store import NewMessage, SessionStore
-from tutornb.store.files import unframe
+from tutornb.store.files import frame, unframe
 
 
 def _open(folder: Path, **kwargs: object) -> SessionStore:
@@ -184,3 +184,55 @@ def test_quota_refuses_before_writing_and_leaves_the_store_intact(tmp_path: Path
     assert kept == stored
     assert reopened.stats().bytes <= 12_000
     reopened.close()
+
+
+def test_damaged_snapshot_without_backup_is_rebuilt_from_the_journal(tmp_path: Path) -> None:
+    # Given a young store (never compacted: no backup) whose snapshot is truncated
+    folder = tmp_path / ".tutornb"
+    session_id, texts = _seed(folder, 3)
+    snapshot = folder / "snapshot.jsonl"
+    snapshot.write_bytes(snapshot.read_bytes()[:-5])
+
+    # When it is opened
+    store = _open(folder)
+
+    # Then the journal, which holds everything since the empty first snapshot, rebuilt it
+    assert _texts(store, session_id) == texts
+    assert "snapshot.jsonl was damaged" in store.stats().recovered[0]
+    store.close()
+
+
+def test_garbled_journal_header_keeps_its_entries(tmp_path: Path) -> None:
+    # Given a store whose journal header was overwritten with garbage
+    folder = tmp_path / ".tutornb"
+    session_id, texts = _seed(folder, 3)
+    journal = folder / "journal.jsonl"
+    data = journal.read_bytes()
+    first = data.index(b"\n")
+    journal.write_bytes(b"x" * first + data[first:])
+
+    # When it is opened
+    store = _open(folder)
+
+    # Then its entries were replayed, the damage reported, and a copy kept aside
+    assert _texts(store, session_id) == texts
+    assert "damaged header" in store.stats().recovered[0]
+    assert list(folder.glob("journal.jsonl.*.corrupt"))
+    store.close()
+
+
+def test_journal_from_a_newer_version_is_refused(tmp_path: Path) -> None:
+    # Given a store whose journal says it was written by a newer tutornb
+    folder = tmp_path / ".tutornb"
+    _seed(folder, 1)
+    journal = folder / "journal.jsonl"
+    data = journal.read_bytes()
+    header = b'{"format":"tutornb.journal","format_version":7,"generation":0}'
+    journal.write_bytes(frame(header) + data[data.index(b"\n") + 1 :])
+    before = journal.read_bytes()
+
+    # When it is opened
+    # Then it is refused with a clear error and left untouched
+    with pytest.raises(StoreVersionError, match="newer tutornb"):
+        _open(folder)
+    assert journal.read_bytes() == before

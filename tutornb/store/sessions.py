@@ -107,7 +107,11 @@ def _preview_of(role: str, text: str) -> dict[str, str]:
 
 
 def new_session_id() -> str:
-    return secrets.token_urlsafe(12)
+    """16 URL-safe random characters, never starting with "-" (it would read as a CLI option)."""
+    while True:
+        candidate = secrets.token_urlsafe(12)
+        if candidate[0].isalnum():
+            return candidate
 
 
 def _encode_cursor(doc: dict[str, Any]) -> str:
@@ -272,9 +276,7 @@ class SessionStore:
             raw = self.storage.raw_table(MESSAGES_PREFIX + session_id)
             if raw is None:
                 packed = self.storage.peek_table(ARCHIVE_PREFIX + session_id).get("1")
-                if packed is not None and not self.storage.peek_table(
-                    MESSAGES_PREFIX + session_id
-                ):
+                if packed is not None and not self.storage.peek_table(MESSAGES_PREFIX + session_id):
                     try:
                         raw = archive.unpack_raw(packed)
                     except (ValueError, OSError):
@@ -527,9 +529,14 @@ class SessionStore:
         stored, created, session_doc = self._write(append)
         with self._reading():
             session = self._session_model(session_doc)
-        return AppendResult(
-            message=Message.model_validate(stored), created=created, session=session
-        )
+            # The change listener has usually validated the new message into the cache already.
+            cached = self._message_cache.get(session_id)
+            seq = int(stored["seq"])
+            if cached is not None and len(cached) >= seq and cached[seq - 1].id == stored["id"]:
+                result_message = cached[seq - 1]
+            else:
+                result_message = Message.model_validate(stored)
+        return AppendResult(message=result_message, created=created, session=session)
 
     def set_status(
         self, session_id: str, status: Status, *, now: datetime | None = None

@@ -673,10 +673,13 @@ class JournaledStorage(Storage):
     def _compact_quietly(self) -> None:
         """Compaction after an acknowledged commit: a failure is logged, never reported to that
         caller."""
+        if self._closed:
+            return
         try:
             self.compact()
         except (OSError, StoreError) as exc:
-            log.warning("store compaction failed (will retry): %s", exc)
+            if not self._closed:
+                log.warning("store compaction failed (will retry): %s", exc)
             return
         self.shrink_backups()
 
