@@ -30,7 +30,7 @@ from tutornb.models import CourseContext, QuizQuestion
 from tutornb.paths import default_owner, resolve_root_dir
 
 if TYPE_CHECKING:
-    from tutornb.service import TutorService
+    from tutornb.service import ChatConnection, TutorService
 
 T = TypeVar("T")
 
@@ -280,6 +280,9 @@ class KernelRuntime:
     def __init__(self, service_factory: Callable[[], TutorService]) -> None:
         self._factory = service_factory
         self._service: TutorService | None = None
+        #: Chat connections of live panels: closing the runtime disconnects them, which pauses their
+        #: sessions like a closed browser tab would.
+        self.connections: set[ChatConnection] = set()
         self._loop = asyncio.new_event_loop()
         self._thread = threading.Thread(target=self._run, name="tutornb-kernel-loop", daemon=True)
         self._thread.start()
@@ -291,6 +294,10 @@ class KernelRuntime:
     @property
     def loop(self) -> asyncio.AbstractEventLoop:
         return self._loop
+
+    @property
+    def running(self) -> bool:
+        return self._loop.is_running()
 
     @property
     def service(self) -> TutorService:
@@ -327,7 +334,9 @@ class KernelRuntime:
         if self._service is not None:
             service, self._service = self._service, None
             try:
-                asyncio.run_coroutine_threadsafe(_close_service(service), self._loop).result(10)
+                asyncio.run_coroutine_threadsafe(
+                    _close_service(service, self.connections), self._loop
+                ).result(10)
             except Exception as exc:  # closing at exit must never raise
                 logging.getLogger("tutornb").debug("closing the kernel service: %s", exc)
         if self._loop.is_running():
@@ -335,7 +344,13 @@ class KernelRuntime:
             self._thread.join(5)
 
 
-async def _close_service(service: TutorService) -> None:
+async def _close_service(service: TutorService, connections: set[ChatConnection]) -> None:
+    for conn in list(connections):
+        try:
+            await service.disconnect(conn)
+        except Exception as exc:  # the store may already be failing; closing goes on
+            logging.getLogger("tutornb").debug("disconnect at close: %s", type(exc).__name__)
+    connections.clear()
     service.close()
 
 

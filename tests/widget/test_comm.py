@@ -12,10 +12,11 @@ from pathlib import Path
 
 import pytest
 
-from tutornb.context import read_context
+from tutornb.context import KernelRuntime, read_context
+from tutornb.service import TutorService
 from tutornb.widget import panel_for
 
-from .conftest import RecordingPanel
+from .conftest import OWNER, RecordingPanel
 
 NOTEBOOK = "01_lists_and_loops.ipynb"
 
@@ -246,3 +247,21 @@ def test_panel_for_syncs_the_notebook_context(course_root: Path) -> None:
         assert "export default" in str(panel._esm)
     finally:
         panel.close()
+
+
+def test_a_kernel_shutting_down_pauses_its_panels_sessions(
+    panel: RecordingPanel, runtime: KernelRuntime, course_root: Path, tmp_path: Path
+) -> None:
+    # Given a panel connected over the comm to an active session
+    session_id = _create(panel)
+    panel.chat({"kind": "connect", "session_id": session_id})
+
+    # When the kernel's runtime closes (the kernel shuts down)
+    runtime.close()
+
+    # Then the session was paused, as a closed browser tab would leave it
+    service = TutorService.open(root_dir=course_root, store_dir=tmp_path / "store")
+    try:
+        assert service.get_session(OWNER, session_id).status.value == "paused"
+    finally:
+        service.close()

@@ -253,12 +253,14 @@ class ChatPanel(anywidget.AnyWidget):  # type: ignore[misc]
 
         try:
             self._conn = await service.connect(self._owner, sid, sink)
+            self.runtime.connections.add(self._conn)
         except Exception as exc:
             self._send_frame(sid, {"type": "error", **_error(exc)})
 
     async def _disconnect(self, service: TutorService) -> None:
         conn, self._conn = self._conn, None
         if conn is not None:
+            self.runtime.connections.discard(conn)
             try:
                 await service.disconnect(conn)
             except Exception as exc:
@@ -269,7 +271,7 @@ class ChatPanel(anywidget.AnyWidget):  # type: ignore[misc]
 
     def close(self) -> None:
         """Closing the widget closes its chat connection (the service may then pause it)."""
-        if self._conn is not None and self._runtime is not None:
+        if self._conn is not None and self._runtime is not None and self._runtime.running:
             self._runtime.spawn(self._in_order(lambda: self._disconnect(self.runtime.service)))
         super().close()
 

@@ -666,7 +666,8 @@ class Controller {
     this.closeChat();
     this.clearError();
     this.view = "chat";
-    this.session = { id: sessionId, status: "active", phase: "intake", title: "", context: {} };
+    // Status unknown until the server's `session` frame: nothing is sent before it says "active".
+    this.session = { id: sessionId, status: null, phase: "", title: "", context: {} };
     this.messages = new Map();
     this.streaming.clear();
     this.typing = false;
@@ -1129,7 +1130,7 @@ class PanelView {
     const note = ctrl.model.get("note");
     this.noteNode.textContent = note || "";
     this.noteNode.hidden = !note;
-    this.phaseNode.textContent = session ? session.phase || "intake" : "no session";
+    this.phaseNode.textContent = session ? session.phase || "…" : "no session";
     this.phaseNode.dataset.phase = session ? session.phase || "" : "";
     const status = session ? session.status : null;
     this.panel.dataset.sessionStatus = status || "none";
