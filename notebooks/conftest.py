@@ -1,0 +1,145 @@
+"""nbval runs these notebooks as a learner would: each kernel knows its notebook, none touches the repo.
+
+jupyter-server tells a kernel which notebook it serves through ``JPY_SESSION_NAME``; nbval starts kernels
+itself, so this hook sets that variable (and the course root) before each notebook's kernel starts. Each
+notebook gets a fresh temporary store, never ``notebooks/.tutornb`` nor a store set in the caller's
+environment, so a notebook's output is the same whether it runs alone or after the others.
+
+Checked cells are compared with their stored output (the test command runs nbval with
+``--nbval-lax``): the ``%tutor`` demo cells carry nbval's ``# NBVAL_CHECK_OUTPUT`` first line, the
+teaching examples carry the equivalent ``nbval-check-output`` cell tag instead, because the tutor quotes
+those cells to learners as worked examples and test markup has no place there. ``SANITIZE`` blanks the parts of those outputs that differ on
+every run by design (session ids, clock times) or between Python versions.
+
+Running this file as a script re-executes the notebooks exactly the same way and stores the outputs of
+the checked cells (and strips every other output: widget outputs carry random model ids and are of no
+use in a file)::
+
+    python notebooks/conftest.py
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import os
+import sys
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+COURSE_ROOT = Path(__file__).resolve().parent
+CHECK_MARKER = "# NBVAL_CHECK_OUTPUT"
+CHECK_TAG = "nbval-check-output"
+_STORES = Path(tempfile.mkdtemp(prefix="tutornb-nbval-stores-"))
+
+#: regex -> replacement, applied by nbval to both the stored and the fresh output of checked cells.
+SANITIZE: dict[str, str] = {
+    # ``%tutor history``: session ids are random and times are the clock's; same widths, so the
+    # table's columns still line up.
+    r"(?m)^[A-Za-z0-9][A-Za-z0-9_-]{15}(?=\s+(active|paused|closed)\s)": "<session-id>    ",
+    r"\b\d{4}-\d{2}-\d{2} \d{2}:\d{2}\b": "YYYY-MM-DD hh:mm",
+    # Python 3.10 and 3.11+ word this error differently.
+    r"UnboundLocalError: .*": "UnboundLocalError: <message>",
+}
+
+os.environ.setdefault("IPYTHONDIR", tempfile.mkdtemp(prefix="tutornb-nbval-ipython-"))
+os.environ["TUTORNB_ROOT_DIR"] = str(COURSE_ROOT)
+
+
+def prepare_kernel_env(notebook: Path) -> None:
+    """What jupyter-server would tell this notebook's kernel, with a store of its own."""
+    os.environ["TUTORNB_ROOT_DIR"] = str(COURSE_ROOT)
+    os.environ["JPY_SESSION_NAME"] = str(notebook)
+    os.environ["TUTORNB_STORE_DIR"] = tempfile.mkdtemp(prefix=f"{notebook.stem}-", dir=_STORES)
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    # tryfirst: this runs before nbval's collector setup starts the notebook's kernel, which
+    # inherits the environment set here.
+    notebook = item.parent
+    if notebook is None or notebook.path.suffix != ".ipynb":
+        return
+    if os.environ.get("JPY_SESSION_NAME") != str(notebook.path):
+        prepare_kernel_env(notebook.path)
+    patterns = getattr(notebook, "sanitize_patterns", None)
+    if isinstance(patterns, dict):
+        patterns.update(SANITIZE)
+
+
+# --------------------------------------------------------------------------------------------------
+# Refreshing the stored outputs (``python notebooks/conftest.py``)
+
+
+def _is_checked(cell: dict[str, Any]) -> bool:
+    """nbval's two markers: the comment on the first line, or the cell tag."""
+    source = cell.get("source", "")
+    text = "".join(source) if isinstance(source, list) else source
+    tags = cell.get("metadata", {}).get("tags", [])
+    return cell.get("cell_type") == "code" and (
+        text.lstrip().startswith(CHECK_MARKER) or CHECK_TAG in tags
+    )
+
+
+def _execute(notebook: Path, document: dict[str, Any]) -> dict[str, Any]:
+    import nbformat
+    from nbclient import NotebookClient
+
+    prepare_kernel_env(notebook)
+    node = nbformat.from_dict(copy.deepcopy(document))
+    client = NotebookClient(
+        node, timeout=120, kernel_name="python3", resources={"metadata": {"path": str(COURSE_ROOT)}}
+    )
+    client.execute()
+    return json.loads(json.dumps(node))  # plain dicts again, keys in nbformat's order
+
+
+def _plain_outputs(outputs: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Outputs as they are stored: multi-line text as one string, like the sources."""
+    stored = []
+    for output in outputs:
+        output = dict(output)
+        if isinstance(output.get("text"), list):
+            output["text"] = "".join(output["text"])
+        data = output.get("data")
+        if isinstance(data, dict):
+            output["data"] = {
+                key: "".join(value) if isinstance(value, list) else value
+                for key, value in data.items()
+            }
+        stored.append(output)
+    return stored
+
+
+def refresh(notebook: Path) -> bool:
+    """Re-runs ``notebook``; True when a stored output changed (the file is rewritten then)."""
+    raw = notebook.read_text(encoding="utf-8")
+    document = json.loads(raw)
+    executed = _execute(notebook, document)
+    for cell, ran in zip(document["cells"], executed["cells"]):
+        if cell.get("cell_type") != "code":
+            continue
+        if _is_checked(cell):
+            cell["outputs"] = _plain_outputs(ran.get("outputs", []))
+            cell["execution_count"] = ran.get("execution_count")
+        else:
+            cell["outputs"] = []
+            cell["execution_count"] = None
+    fresh = json.dumps(document, indent=1, ensure_ascii=False) + "\n"
+    if fresh == raw:
+        return False
+    notebook.write_text(fresh, encoding="utf-8")
+    return True
+
+
+def main() -> int:
+    changed = [notebook.name for notebook in sorted(COURSE_ROOT.glob("*.ipynb")) if refresh(notebook)]
+    print(f"updated: {', '.join(changed)}" if changed else "stored outputs are up to date")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
