@@ -329,3 +329,15 @@ def test_quiz_controls_export_history_and_the_comm_pipe(
     assert _learner_messages(lab_server, comm_session) == [
         "How do I get a value from a dictionary without a KeyError?"
     ]
+
+    # When the learner runs %tutor resume
+    resumed_panel = lab.panel(lab.run_cell("%tutor resume"))
+
+    # Then the panel opens straight on the most recent session of this notebook, no offer needed
+    expect(resumed_panel.locator("[data-tutornb='resume-offer']")).to_have_count(0)
+    expect(resumed_panel).to_have_attribute("data-session-status", "active")
+    with lab_server.api() as api:
+        count = api.get(f"tutornb/api/sessions/{comm_session}").json()["message_count"]
+    expect(
+        resumed_panel.locator("[data-tutornb='message']:not([data-streaming='true'])")
+    ).to_have_count(count)
