@@ -41,9 +41,13 @@ class TutorNBHandler(TutorNBMixin, ExtensionHandlerMixin, APIHandler):
         if not body or not body.strip():
             return None
         try:
-            return json.loads(body)
+            data = json.loads(body)
         except (ValueError, RecursionError):
             raise InvalidRequest("The body must be valid JSON.") from None
+        if data is None:
+            # An explicit JSON null is a body of the wrong type, not a missing body.
+            raise InvalidRequest("The body must be a JSON object.")
+        return data
 
     def reply(self, payload: BaseModel | dict[str, Any], status: int = 200) -> None:
         # pydantic's own serializer is ~2x faster than model_dump + json.dumps on a long transcript.
