@@ -27,7 +27,7 @@ import json
 import logging
 import secrets
 from collections import OrderedDict
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, MutableMapping
 from contextlib import AbstractContextManager, suppress
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -157,6 +157,8 @@ class SessionStore:
             "quota_bytes": quota_bytes,
             "background_compaction": background_compaction,
             "lock": lock,
+            # Every document below is built fresh from JSON-mode model dumps and plain values.
+            "normalize_documents": False,
         }
         if compact_bytes is not None:
             kwargs["compact_bytes"] = compact_bytes
@@ -602,7 +604,7 @@ class SessionStore:
             table.insert(Document(state_doc, doc_id=1))
         else:
 
-            def replace(doc: dict[str, Any]) -> None:
+            def replace(doc: MutableMapping[str, Any]) -> None:
                 doc.clear()
                 doc.update(state_doc)
 

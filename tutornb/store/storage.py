@@ -221,6 +221,7 @@ class JournaledStorage(Storage):
         compact_bytes: int = DEFAULT_COMPACT_BYTES,
         background_compaction: bool = True,
         lock: bool = True,
+        normalize_documents: bool = True,
     ) -> None:
         self.folder = Path(path)
         # Plain strings: these are stat'ed on every operation, and building Paths costs more than
@@ -229,6 +230,9 @@ class JournaledStorage(Storage):
         self._snapshot_path = str(self.folder / SNAPSHOT)
         self.quota_bytes = quota_bytes
         self.compact_bytes = compact_bytes
+        #: Re-read each written document from its JSON, so memory never holds a tuple where disk
+        #: has a list. A caller writing only JSON-clean, freshly built documents may turn it off.
+        self.normalize_documents = normalize_documents
         #: Only the negative control of the reliability tests turns this off.
         self._use_flock = lock
         self.recovered: list[str] = []
@@ -575,13 +579,12 @@ class JournaledStorage(Storage):
                 view.docs.pop(key, None)
                 ops.append(f'["del",{name_json},{key_json}]')
                 continue
-            try:
-                encoded = dumps(new)
-            except (TypeError, ValueError):
-                # Keep TinyDB's behaviour for unserializable documents: a TypeError, nothing stored.
-                raise
-            normalized = json.loads(encoded)
-            view.docs[key] = normalized
+            # An unserializable document raises TypeError like TinyDB's own storage (the undo entry
+            # above makes the enclosing transaction put everything back).
+            encoded = dumps(new)
+            if self.normalize_documents:
+                # Keep in memory exactly what other processes and a reopen will read back.
+                view.docs[key] = json.loads(encoded)
             ops.append(f'["put",{name_json},{key_json},{encoded}]')
             self._ops_need_space = True
             if max_id is not None and key.isdigit() and int(key) > max_id:
@@ -1235,16 +1238,6 @@ class JournaledTable(Table):
     def upsert(self, document: Mapping[Any, Any], cond: Any = None) -> list[int]:
         with self._journal.transaction():
             return super().upsert(document, cond)
-
-    def update(
-        self, fields: Any, cond: Any = None, doc_ids: Iterable[int] | None = None
-    ) -> list[int]:
-        with self._journal.transaction():
-            return super().update(fields, cond, doc_ids)
-
-    def remove(self, cond: Any = None, doc_ids: Iterable[int] | None = None) -> list[int]:
-        with self._journal.transaction():
-            return super().remove(cond, doc_ids)
 
     def search(self, cond: Any) -> list[Document]:
         self._fresh_cache()
