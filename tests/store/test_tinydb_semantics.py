@@ -37,6 +37,8 @@ def _workload(db: TinyDB) -> list[Any]:
         doc["name"] = doc["name"].upper()
 
     out.append(db.update(rename, item.n == 3))
+    out.append(db.update_multiple([({"tier": "low"}, item.n < 3), ({"tier": "high"}, item.n >= 3)]))
+    out.append(db.contains(doc_id=2))
     out.append(db.upsert({"name": "d", "n": 4}, item.name == "d"))
     out.append(db.upsert({"name": "d", "n": 5}, item.name == "d"))
     out.append(db.upsert(Document({"name": "e"}, doc_id=10)))
