@@ -88,7 +88,8 @@ def test_chat_resume_xss_and_outbox_in_a_real_browser(
     lab.run_cell("%load_ext tutornb")
 
     # When the learner runs %tutor
-    panel = lab.panel(lab.run_cell("%tutor"))
+    tutor_cell = lab.run_cell("%tutor")
+    panel = lab.panel(tutor_cell)
 
     # Then the panel shows the notebook's course and module, and is ready to chat (no offer yet)
     expect(panel.locator("[data-tutornb='context']")).to_contain_text("Lists & loops")
@@ -97,6 +98,20 @@ def test_chat_resume_xss_and_outbox_in_a_real_browser(
     for hook in ("messages", "input", "send", "pause", "close", "export", "history", "phase"):
         expect(panel.locator(f"[data-tutornb='{hook}']")).to_have_count(1)
     expect(panel.locator("[data-tutornb='messages']")).to_have_attribute("aria-live", "polite")
+
+    # When the learner types two lines with Shift+Enter
+    box = panel.locator("[data-tutornb='input']")
+    prompt = tutor_cell.locator(".jp-InputPrompt").inner_text()
+    box.click()
+    page.keyboard.type("line one")
+    page.keyboard.press("Shift+Enter")
+    page.keyboard.type("line two")
+
+    # Then that is a new line in the message, not a send and not JupyterLab's "run cell"
+    expect(box).to_have_value("line one\nline two")
+    expect(panel.locator("[data-tutornb='message']")).to_have_count(0)
+    assert tutor_cell.locator(".jp-InputPrompt").inner_text() == prompt
+    box.fill("")
 
     # When the learner sends a question with Enter
     page.evaluate(WATCH_STREAMING)
@@ -311,6 +326,22 @@ def test_quiz_controls_export_history_and_the_comm_pipe(
     expect(panel).to_have_attribute("data-session-status", "closed")
     expect(panel.locator("[data-tutornb='input']")).to_be_disabled()
     expect(panel.locator("[data-tutornb='new-session']")).to_be_visible()
+    expect(panel.locator("[data-tutornb='error']")).to_have_count(0)
+
+    # When the learner starts a new session with a message the server refuses for good (too long)
+    panel.locator("[data-tutornb='new-session']").click()
+    too_long = "x" * 16_001
+    _send(panel, too_long)
+
+    # Then the error is shown, nothing waits in the outbox, and the text is back to edit
+    error = panel.locator("[data-tutornb='error']")
+    expect(error).to_be_visible()
+    expect(error).to_have_attribute("data-code", "PAYLOAD_TOO_LARGE")
+    expect(panel.locator("[data-tutornb='message'][data-pending='true']")).to_have_count(0)
+    expect(panel.locator("[data-tutornb='input']")).to_have_value(too_long)
+    panel.locator("[data-tutornb='input']").fill("")
+    panel.locator("[data-tutornb='close']").click()  # the (empty) session that message started
+    expect(panel).to_have_attribute("data-session-status", "closed")
 
     # When a panel talks through the kernel comm instead of the server's socket (VS Code, Colab)
     cell = lab.run_code(

@@ -10,6 +10,10 @@ const HOOK = "data-tutornb";
 const OUTBOX_KEY = "tutornb:outbox:";
 const REQUEST_TIMEOUT_MS = 60000;
 const HISTORY_DEBOUNCE_MS = 200;
+// Refusals that sending again cannot fix: the message leaves the outbox and goes back to the input
+// box for the learner to edit. Any other error (STORE_UNAVAILABLE, QUOTA_EXCEEDED, RATE_LIMITED, a
+// paused session, …) keeps it in the outbox for the next retry.
+const PERMANENT_REFUSALS = new Set(["PAYLOAD_TOO_LARGE", "INVALID_REQUEST"]);
 
 // ------------------------------------------------------------------------------------------------------
 // small helpers
@@ -560,6 +564,7 @@ class Controller {
     this.history = { open: false, q: "", course_id: "", module_id: "", status: "", items: [], total: 0, seq: 0, loading: false, courses: [], modules: [] };
     this.disposed = false;
     this.started = null;
+    this.returnedText = null;
   }
 
   subscribe(listener) {
@@ -804,7 +809,11 @@ class Controller {
     this.streaming.clear(); // a failed turn's partial text is not a message
     if (frame.client_id) {
       const entry = this.outbox.find((e) => e.client_id === frame.client_id);
-      if (entry) entry.failed = { code: frame.code, message: frame.message };
+      if (entry && PERMANENT_REFUSALS.has(frame.code)) {
+        this.outbox = this.outbox.filter((e) => e !== entry);
+        this.saveOutbox();
+        this.returnedText = entry.text;
+      } else if (entry) entry.failed = { code: frame.code, message: frame.message };
     }
     if (frame.code === "SESSION_NOT_FOUND" && !frame.client_id) {
       this.closeChat();
@@ -1042,9 +1051,16 @@ class PanelView {
     ]);
     this.input = el("textarea", { hook: "input", class: "tutornb-input", rows: 2, placeholder: "Ask the tutor… (Enter to send, Shift+Enter for a new line)", "aria-label": "Message to the tutor" });
     this.input.addEventListener("keydown", (event) => {
-      if (event.key === "Enter" && !event.shiftKey && !event.isComposing) {
-        event.preventDefault();
+      if (event.key !== "Enter" || event.isComposing) return;
+      event.preventDefault();
+      if (!event.shiftKey) {
         this.submit();
+        return;
+      }
+      // JupyterLab cancels a line break typed anywhere inside a notebook cell (its outputs too),
+      // so the panel inserts Shift+Enter's newline itself (as typed text, so Undo still works).
+      if (!document.execCommand("insertText", false, "\n")) {
+        this.input.setRangeText("\n", this.input.selectionStart, this.input.selectionEnd, "end");
       }
     });
     this.sendButton = el("button", { type: "submit", hook: "send", class: "tutornb-button tutornb-primary", text: "Send" });
@@ -1103,6 +1119,11 @@ class PanelView {
   }
 
   update(kind) {
+    if (this.ctrl.returnedText !== null) {
+      // A message the server refused for good comes back to the input box, unless it holds a draft.
+      if (!this.input.value) this.input.value = this.ctrl.returnedText;
+      this.ctrl.returnedText = null;
+    }
     if (kind === "all" || kind === "status") this.renderStatus();
     if (kind === "all" || kind === "session") this.renderSession();
     if (kind === "all" || kind === "error") this.renderError();
