@@ -352,7 +352,7 @@ def main() -> None:
     try:
         names = [cls.name for cls in SYSTEMS]
         results: dict[str, dict[int, tuple[float, float]]] = {
-            n: {} for n in [*names, "tutornb CPU"]
+            n: {} for n in [*names, "tutornb CPU", "bare CPU"]
         }
         for size in sizes:
             samples = 300 if args.quick else 1000
