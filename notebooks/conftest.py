@@ -1,19 +1,22 @@
-"""nbval runs these notebooks as a learner would: each kernel knows its notebook, none touches the repo.
+"""nbval runs these notebooks as a learner would: each kernel knows its notebook, none touches the
+repo.
 
-jupyter-server tells a kernel which notebook it serves through ``JPY_SESSION_NAME``; nbval starts kernels
-itself, so this hook sets that variable (and the course root) before each notebook's kernel starts. Each
-notebook gets a fresh temporary store, never ``notebooks/.tutornb`` nor a store set in the caller's
-environment, so a notebook's output is the same whether it runs alone or after the others.
+jupyter-server tells a kernel which notebook it serves through ``JPY_SESSION_NAME``; nbval starts
+kernels itself, so this hook sets that variable (and the course root) before each notebook's kernel
+starts. Each notebook gets a fresh temporary store, never ``notebooks/.tutornb`` nor a store set in
+the caller's environment, so a notebook's output is the same whether it runs alone or after the
+others.
 
 Checked cells are compared with their stored output (the test command runs nbval with
 ``--nbval-lax``): the ``%tutor`` demo cells carry nbval's ``# NBVAL_CHECK_OUTPUT`` first line, the
-teaching examples carry the equivalent ``nbval-check-output`` cell tag instead, because the tutor quotes
-those cells to learners as worked examples and test markup has no place there. ``SANITIZE`` blanks the parts of those outputs that differ on
-every run by design (session ids, clock times) or between Python versions.
+teaching examples carry the equivalent ``nbval-check-output`` cell tag instead, because the tutor
+quotes those cells to learners as worked examples and test markup has no place there. ``SANITIZE``
+blanks the parts of checked outputs that differ on every run by design (session ids, clock times)
+or between Python versions.
 
-Running this file as a script re-executes the notebooks exactly the same way and stores the outputs of
-the checked cells (and strips every other output: widget outputs carry random model ids and are of no
-use in a file)::
+Running this file as a script re-executes the notebooks exactly the same way, stores the outputs
+of the checked cells and strips every other output (widget outputs carry random model ids and are
+of no use in a file)::
 
     python notebooks/conftest.py
 """
@@ -23,6 +26,7 @@ from __future__ import annotations
 import copy
 import json
 import os
+import re
 import sys
 import tempfile
 from pathlib import Path
@@ -89,12 +93,13 @@ def _execute(notebook: Path, document: dict[str, Any]) -> dict[str, Any]:
     from nbclient import NotebookClient
 
     prepare_kernel_env(notebook)
-    node = nbformat.from_dict(copy.deepcopy(document))
+    node: Any = nbformat.from_dict(copy.deepcopy(document))  # type: ignore[no-untyped-call]
     client = NotebookClient(
         node, timeout=120, kernel_name="python3", resources={"metadata": {"path": str(COURSE_ROOT)}}
     )
     client.execute()
-    return json.loads(json.dumps(node))  # plain dicts again, keys in nbformat's order
+    executed: dict[str, Any] = json.loads(json.dumps(node))  # plain dicts again
+    return executed
 
 
 def _plain_outputs(outputs: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -114,17 +119,38 @@ def _plain_outputs(outputs: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return stored
 
 
+def _sanitized(outputs: list[dict[str, Any]]) -> list[Any]:
+    """The outputs as nbval compares them (``SANITIZE`` applied, execution counts left out)."""
+
+    def clean(value: Any) -> Any:
+        if isinstance(value, str):
+            for pattern, replacement in SANITIZE.items():
+                value = re.sub(pattern, replacement, value)
+            return value
+        if isinstance(value, dict):
+            return {k: clean(v) for k, v in value.items() if k != "execution_count"}
+        if isinstance(value, list):
+            return [clean(v) for v in value]
+        return value
+
+    cleaned: list[Any] = clean(outputs)
+    return cleaned
+
+
 def refresh(notebook: Path) -> bool:
     """Re-runs ``notebook``; True when a stored output changed (the file is rewritten then)."""
     raw = notebook.read_text(encoding="utf-8")
     document = json.loads(raw)
     executed = _execute(notebook, document)
-    for cell, ran in zip(document["cells"], executed["cells"]):
+    for cell, ran in zip(document["cells"], executed["cells"], strict=True):
         if cell.get("cell_type") != "code":
             continue
         if _is_checked(cell):
-            cell["outputs"] = _plain_outputs(ran.get("outputs", []))
-            cell["execution_count"] = ran.get("execution_count")
+            outputs = _plain_outputs(ran.get("outputs", []))
+            if _sanitized(outputs) != _sanitized(cell.get("outputs", [])):
+                # Only a real change is written: a new session id or clock time is not one.
+                cell["outputs"] = outputs
+                cell["execution_count"] = ran.get("execution_count")
         else:
             cell["outputs"] = []
             cell["execution_count"] = None
@@ -136,7 +162,8 @@ def refresh(notebook: Path) -> bool:
 
 
 def main() -> int:
-    changed = [notebook.name for notebook in sorted(COURSE_ROOT.glob("*.ipynb")) if refresh(notebook)]
+    notebooks = sorted(COURSE_ROOT.glob("*.ipynb"))
+    changed = [notebook.name for notebook in notebooks if refresh(notebook)]
     print(f"updated: {', '.join(changed)}" if changed else "stored outputs are up to date")
     return 0
 
