@@ -150,6 +150,8 @@ class TutorMagic:
         self.owner = kernel_owner()
         #: The panel the last ``%tutor`` / ``%tutor resume`` displayed (scripts and tests use it).
         self.last_panel: ChatPanel | None = None
+        #: The session these magics used last while the notebook was unknown (its "current" one).
+        self._session_id: str | None = None
 
     # -- entry point
     # ------------------------------------------------------------------------------------
@@ -208,20 +210,34 @@ class TutorMagic:
     def _notebook(self) -> NotebookContext:
         return self._context()
 
-    def _sessions(
-        self, notebook: NotebookContext, statuses: str, limit: int = 1
-    ) -> list[SessionSummary]:
-        params = {"status": statuses, "limit": str(limit)}
-        if notebook.notebook_path:
-            params["notebook_path"] = notebook.notebook_path
-        page = self._call(lambda s: s.list_sessions(self.owner, params))
-        return list(page.sessions)
-
     def _current(
         self, notebook: NotebookContext, statuses: str = "active,paused"
     ) -> SessionSummary | None:
-        found = self._sessions(notebook, statuses)
-        return found[0] if found else None
+        """This notebook's most recent session in one of ``statuses``.
+
+        Without a known notebook there is no listing to ask (it would find other notebooks'
+        sessions), so the magic remembers the session it used last in this kernel.
+        """
+        found: SessionSummary | None = self._call(
+            lambda s: self._find_current(s, notebook, statuses)
+        )
+        return found
+
+    def _find_current(
+        self, service: TutorService, notebook: NotebookContext, statuses: str
+    ) -> SessionSummary | None:
+        wanted = set(statuses.split(","))
+        if not notebook.notebook_path:
+            if self._session_id is None:
+                return None
+            try:
+                known = service.get_session(self.owner, self._session_id)
+            except TutorNBError:
+                return None
+            return known if known.status.value in wanted else None
+        params = {"status": statuses, "limit": "1", "notebook_path": notebook.notebook_path}
+        page = service.list_sessions(self.owner, params)
+        return page.sessions[0] if page.sessions else None
 
     def _where(self, notebook: NotebookContext) -> str:
         return notebook.notebook_path or "this notebook"
@@ -266,6 +282,8 @@ class TutorMagic:
                 print(f"No session to resume for {self._where(notebook)}: run %tutor to start one.")
                 return
             session = found
+        if not notebook.notebook_path:
+            self._session_id = session.id
         self.last_panel = panel_for(
             notebook, session_id=session.id, auto_resume=True, runtime=self.runtime
         )
@@ -304,24 +322,20 @@ class TutorMagic:
         notebook = self._notebook()
 
         async def turn(service: TutorService) -> Message:
-            page = service.list_sessions(self.owner, self._current_params(notebook))
-            if page.sessions:
-                session_id = page.sessions[0].id
-                if page.sessions[0].status is Status.PAUSED:
+            current = self._find_current(service, notebook, "active,paused")
+            if current is not None:
+                session_id = current.id
+                if current.status is Status.PAUSED:
                     await service.change_status(self.owner, session_id, "resume")
             else:
                 body = {"context": notebook.course.model_dump(exclude_none=True)}
                 session_id = service.create_session(self.owner, body).id
+            if not notebook.notebook_path:
+                self._session_id = session_id
             return await service.ask(self.owner, session_id, text)
 
         message: Message = self._call(turn)
         print(message_text(message))
-
-    def _current_params(self, notebook: NotebookContext) -> dict[str, str]:
-        params = {"status": "active,paused", "limit": "1"}
-        if notebook.notebook_path:
-            params["notebook_path"] = notebook.notebook_path
-        return params
 
     def _change(
         self, args: list[str], action: Literal["pause", "close"], statuses: str, verb: str

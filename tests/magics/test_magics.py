@@ -320,3 +320,28 @@ def test_a_failing_store_is_one_clear_line(
     _assert_one_line_error(err)
     assert len(err.strip().splitlines()) == 1
     assert out == ""
+
+
+def test_without_a_known_notebook_the_magics_keep_to_their_own_session(
+    shell: Shell, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given a session of the lists-and-loops notebook
+    shell.run("ask What is a list?")
+    notebook_session = _session_ids(shell.run("history")[0])[0]
+
+    # When a kernel that cannot tell its notebook asks, twice, then pauses
+    monkeypatch.delenv("JPY_SESSION_NAME")
+    out, err, _ = shell.run("ask What is a variable?")
+    shell.run("ask And a function?")
+    paused, _, _ = shell.run("pause")
+
+    # Then it got one general session of its own, and the notebook's session was left alone
+    assert err == ""
+    assert out.strip()
+    history, _, _ = shell.run("history")
+    ids = _session_ids(history)
+    assert len(ids) == 2
+    general = next(i for i in ids if i != notebook_session)
+    assert paused.startswith(f"Paused session {general} ")
+    statuses = {row.split()[0]: row.split()[1] for row in history.strip().splitlines()[1:]}
+    assert statuses == {notebook_session: "active", general: "paused"}
