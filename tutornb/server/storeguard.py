@@ -34,6 +34,7 @@ from typing import Any
 
 from jupyter_server.auth.decorator import authorized
 from jupyter_server.base.handlers import APIHandler
+from jupyter_server.utils import url_path_join
 from tornado import httputil, web
 from tornado.routing import Matcher, Rule
 
@@ -82,10 +83,15 @@ def _decodings(path: str) -> list[str]:
 
 
 class StorePathMatcher(Matcher):
-    """Matches any request whose path contains the store's root-relative path as whole segments."""
+    """Matches any request whose path contains the store's root-relative path as whole segments.
 
-    def __init__(self, store_parts: tuple[str, ...]) -> None:
+    Requests under ``exempt_prefix`` (tutornb's own API, whose handlers never touch files and
+    answer every path with JSON) are left to their routes.
+    """
+
+    def __init__(self, store_parts: tuple[str, ...], exempt_prefix: str | None = None) -> None:
         self.parts = tuple(_segment_key(p) for p in store_parts)
+        self.exempt_prefix = exempt_prefix
 
     def names_store(self, path: str) -> bool:
         size = len(self.parts)
@@ -98,7 +104,10 @@ class StorePathMatcher(Matcher):
         return False
 
     def match(self, request: httputil.HTTPServerRequest) -> dict[str, Any] | None:
-        return {} if self.names_store(request.path or "") else None
+        path = request.path or ""
+        if self.exempt_prefix and path.startswith(self.exempt_prefix):
+            return None
+        return {} if self.names_store(path) else None
 
 
 class StoreGuardHandler(APIHandler):
@@ -204,8 +213,9 @@ def install_store_guard(serverapp: Any, root: Path, store_dir: Path) -> bool:
     if not parts:
         return False  # the store is the root itself: nothing sensible to guard
     # First rule of the application's router: checked before any core or extension route.
+    api_prefix = url_path_join(serverapp.base_url, "tutornb", "api")
     serverapp.web_app.default_router.rules.insert(
-        0, Rule(StorePathMatcher(parts), StoreGuardHandler)
+        0, Rule(StorePathMatcher(parts, exempt_prefix=api_prefix), StoreGuardHandler)
     )
     contents_manager = getattr(serverapp, "contents_manager", None)
     if contents_manager is not None:
