@@ -75,6 +75,8 @@ class LabServer:
     log_path: Path
     process: subprocess.Popen[bytes] | None = None
     extra_env: dict[str, str] = field(default_factory=dict)
+    #: More ``jupyter lab`` options, e.g. ``--TutorNBApp.rate_limit_burst=2``.
+    extra_args: list[str] = field(default_factory=list)
 
     @property
     def url(self) -> str:
@@ -128,6 +130,7 @@ class LabServer:
         ]  # fmt: skip
         if hasattr(os, "geteuid") and os.geteuid() == 0:
             command.append("--allow-root")
+        command.extend(self.extra_args)
         log = self.log_path.open("wb")
         self.process = subprocess.Popen(
             command, cwd=self.root, env=env, stdout=log, stderr=subprocess.STDOUT
@@ -169,7 +172,9 @@ class LabServer:
         return "\n".join(text.splitlines()[-lines:]).replace(self.token, "<token>")
 
 
-def start_lab(base: Path, *, extra_env: dict[str, str] | None = None) -> LabServer:
+def start_lab(
+    base: Path, *, extra_env: dict[str, str] | None = None, extra_args: list[str] | None = None
+) -> LabServer:
     """A lab serving a fresh copy of the sample course under ``base`` (used by ``lab_server``)."""
     root = base / "root"
     shutil.copytree(
@@ -182,6 +187,7 @@ def start_lab(base: Path, *, extra_env: dict[str, str] | None = None) -> LabServ
         home=base / "home",
         log_path=base / "jupyter.log",
         extra_env=dict(extra_env or {}),
+        extra_args=list(extra_args or []),
     )
     server.start()
     return server

@@ -14,6 +14,10 @@ const HISTORY_DEBOUNCE_MS = 200;
 // box for the learner to edit. Any other error (STORE_UNAVAILABLE, QUOTA_EXCEEDED, RATE_LIMITED, a
 // paused session, …) keeps it in the outbox for the next retry.
 const PERMANENT_REFUSALS = new Set(["PAYLOAD_TOO_LARGE", "INVALID_REQUEST"]);
+// Refusals that pass by themselves: the outbox is sent again after a pause, without waiting for
+// the learner to press Retry.
+const RETRY_SOON = new Set(["RATE_LIMITED", "STORE_UNAVAILABLE"]);
+const RETRY_SOON_MS = 5000;
 
 // ------------------------------------------------------------------------------------------------------
 // small helpers
@@ -565,6 +569,7 @@ class Controller {
     this.disposed = false;
     this.started = null;
     this.returnedText = null;
+    this.retryTimer = null;
   }
 
   subscribe(listener) {
@@ -763,7 +768,11 @@ class Controller {
     const message = frame.message;
     this.outbox = this.outbox.filter((entry) => entry.client_id !== frame.client_id);
     this.saveOutbox();
-    if (message && message.id) this.messages.set(message.id, message);
+    if (message && message.id) {
+      // An ack for a message already on screen is a resend's: no new tutor turn follows it.
+      if (this.messages.has(message.id)) this.typing = false;
+      this.messages.set(message.id, message);
+    }
     if (this.error && ["RATE_LIMITED", "STORE_UNAVAILABLE", "QUOTA_EXCEEDED"].includes(this.error.code) && !this.outbox.some((e) => e.failed)) {
       this.clearError();
     }
@@ -813,7 +822,10 @@ class Controller {
         this.outbox = this.outbox.filter((e) => e !== entry);
         this.saveOutbox();
         this.returnedText = entry.text;
-      } else if (entry) entry.failed = { code: frame.code, message: frame.message };
+      } else if (entry) {
+        entry.failed = { code: frame.code, message: frame.message };
+        if (RETRY_SOON.has(frame.code)) this.retrySoon();
+      }
     }
     if (frame.code === "SESSION_NOT_FOUND" && !frame.client_id) {
       this.closeChat();
@@ -856,6 +868,14 @@ class Controller {
     if (this.chat && !this.chat.online) this.chat.retryNow();
     this.emit("messages");
     return true;
+  }
+
+  retrySoon() {
+    if (this.retryTimer) return;
+    this.retryTimer = setTimeout(() => {
+      this.retryTimer = null;
+      if (!this.disposed && this.outbox.some((e) => e.failed)) this.flushOutbox(true);
+    }, RETRY_SOON_MS);
   }
 
   retryOutbox() {
@@ -976,6 +996,7 @@ class Controller {
 
   dispose() {
     this.disposed = true;
+    if (this.retryTimer) clearTimeout(this.retryTimer);
     this.closeChat();
     if (this.pipe) this.pipe.dispose();
     this.listeners.clear();
