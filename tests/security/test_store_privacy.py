@@ -169,14 +169,17 @@ def test_the_guard_recognises_the_store_in_every_spelling(path: str, named: bool
 
 def test_the_guard_leaves_tutornb_api_paths_to_their_json_routes() -> None:
     # Given the guard as installed (tutornb's own API exempt: its handlers never touch files)
-    from tornado.httputil import HTTPServerRequest, RequestStartLine
+    from tornado.httputil import HTTPHeaders, HTTPServerRequest, RequestStartLine
 
     from tutornb.server.storeguard import StorePathMatcher
 
     matcher = StorePathMatcher((".tutornb",), exempt_prefix="/base/tutornb/api")
 
     def matches(path: str) -> bool:
-        request = HTTPServerRequest(start_line=RequestStartLine("GET", path, "HTTP/1.1"))
+        request = HTTPServerRequest(
+            start_line=RequestStartLine("GET", path, "HTTP/1.1"),
+            headers=HTTPHeaders({"Host": "127.0.0.1"}),
+        )
         return matcher.match(request) is not None
 
     # Then an id spelled like the store still reaches tutornb (which refuses it as an id)...
