@@ -272,13 +272,13 @@ def measure_size(root: Path, size: int, samples: int, rng: random.Random) -> dic
     for system in systems:  # warm-up
         for _ in range(3 if isinstance(system, StockTinyDB) else 20):
             system.append()
+    os.sync()
     times: dict[str, list[float]] = {system.name: [] for system in systems}
     times["tutornb CPU"] = []
     times["bare CPU"] = []
-    for i in range(samples):
-        for system in systems:
-            if isinstance(system, StockTinyDB) and i >= STOCK_SAMPLES[size]:
-                continue
+    light = [system for system in systems if not isinstance(system, StockTinyDB)]
+    for _ in range(samples):
+        for system in light:
             cpu = time.process_time()
             start = time.perf_counter()
             system.append()
@@ -286,6 +286,12 @@ def measure_size(root: Path, size: int, samples: int, rng: random.Random) -> dic
             if isinstance(system, (Tutornb, Bare)):
                 key = "tutornb CPU" if isinstance(system, Tutornb) else "bare CPU"
                 times[key].append(time.process_time() - cpu)
+    # Stock TinyDB rewrites (and fsyncs) the whole file per append: measured on its own, so its
+    # tens of megabytes of writes do not slow the other systems' fsyncs down.
+    for system in systems:
+        if isinstance(system, StockTinyDB):
+            os.sync()
+            times[system.name] = timed(system.append, STOCK_SAMPLES[size])
     for system in systems:
         system.close()
         shutil.rmtree(system.folder)
@@ -309,17 +315,19 @@ def build_history_store(folder: Path, sessions: int, per_session: int, rng: rand
 COLD_OPEN = """
 import json, sys, time
 from tutornb.store import SessionQuery, SessionStore
+cpu = time.process_time()
 start = time.perf_counter()
 store = SessionStore(sys.argv[1])
 page = store.list_sessions(SessionQuery(limit=30))
 opened = time.perf_counter() - start
+opened_cpu = time.process_time() - cpu
 start = time.perf_counter()
 detail = store.get_detail(sys.argv[2])
 restore = time.perf_counter() - start
 start = time.perf_counter()
 found = store.list_sessions(SessionQuery(q="quaternion"))
 search = time.perf_counter() - start
-print(json.dumps({"open": opened, "restore": restore, "search": search,
+print(json.dumps({"open": opened, "open_cpu": opened_cpu, "restore": restore, "search": search,
                   "messages": store.stats().messages}))
 store.close()
 """
@@ -395,6 +403,7 @@ def main() -> None:
         total = sessions * per_session + 1000
         cold = [cold_run(history, big_id) for _ in range(3)]
         cold_open = statistics.median(c["open"] for c in cold) * 1000
+        cold_open_cpu = statistics.median(c["open_cpu"] for c in cold) * 1000
         cold_restore = statistics.median(c["restore"] for c in cold) * 1000
         cold_search = statistics.median(c["search"] for c in cold) * 1000
         store = SessionStore(history)
@@ -408,7 +417,10 @@ def main() -> None:
         print(f"## Learner-facing operations ({sessions:,} sessions, {total:,} messages)\n")
         print("| operation | measured (ms) | target (ms) |")
         print("|---|---|---|")
-        print(f"| cold open + first history page, fresh process | {cold_open:.1f} | ≤ 150 |")
+        print(
+            f"| cold open + first history page, fresh process (wall; CPU) | {cold_open:.1f}; "
+            f"{cold_open_cpu:.1f} | ≤ 150 |"
+        )
         print(
             f"| history page: 30 newest of {sessions:,} (median / p99) | "
             f"{page[0]:.2f} / {page[1]:.2f} | ≤ 10 |"
