@@ -12,22 +12,20 @@ import json
 import os
 import time
 from collections import Counter
-from typing import Any
 
 import httpx
 import pytest
 import websocket
 from chat_client import learner_messages, open_socket, read_until
+from frame_storm import OVERSIZE, run_storm
 from hostile_chat import XssSession
 from hostile_payloads import FAMILIES, INVALID_UTF8_TEXT, malformed_frames, xss_payloads
 from live_server import LiveServer
 from security_helpers import html_problems
-from websocket import ABNF
 
 from tutornb.render import render_markdown, sanitize_html
 
 MALFORMED_FRAMES = int(os.environ.get("TUTORNB_MALFORMED_FRAMES", "10000"))
-BATCH = 100
 
 
 def test_payload_families_are_broad() -> None:
@@ -75,51 +73,6 @@ def test_xss_learner_messages_and_tutor_echoes_are_stored_verbatim_and_sanitized
     assert hostile_server.unhandled() == []
 
 
-def _send_batch(ws: websocket.WebSocket, frames: list[Any]) -> list[dict[str, Any]]:
-    for frame in frames:
-        if isinstance(frame.data, bytes):
-            ws.send_binary(frame.data)
-        else:
-            ws.send(frame.data)
-    return read_until(ws, lambda got: len(got) >= len(frames))
-
-
-def _closed_by_server(ws: websocket.WebSocket) -> bool:
-    """True once the server ends the connection (close frame, FIN or reset); False if it sends
-    a data frame instead."""
-    try:
-        data = ws.recv()
-    except (websocket.WebSocketConnectionClosedException, ConnectionError):
-        return True
-    finally:
-        ws.close()
-    return data == ""
-
-
-def _frame_head(size: int) -> bytes:
-    """The header of a masked text frame announcing ``size`` payload bytes (RFC 6455 5.2)."""
-    if size < 126:
-        length = bytes([0x80 | size])
-    elif size < 1 << 16:
-        length = bytes([0x80 | 126]) + size.to_bytes(2, "big")
-    else:
-        length = bytes([0x80 | 127]) + size.to_bytes(8, "big")
-    return bytes([0x81]) + length + b"\x00\x00\x00\x00"  # a zero mask: payload as sent
-
-
-def _oversize_close_code(server: LiveServer, session_id: str, size: int) -> int:
-    """Sends only the head of a ``size``-byte frame: the server must refuse it from its header
-    (it never buffers the frame) and close with 1009."""
-    ws = open_socket(server, session_id)
-    try:
-        ws.sock.sendall(_frame_head(size) + b"x" * 256)
-        opcode, frame = ws.recv_data_frame(True)
-        assert opcode == ABNF.OPCODE_CLOSE
-        return int.from_bytes(frame.data[:2], "big")
-    finally:
-        ws.close()
-
-
 def test_malformed_frames_each_get_an_error_and_the_server_keeps_answering(
     hostile_server: LiveServer,
 ) -> None:
@@ -127,37 +80,19 @@ def test_malformed_frames_each_get_an_error_and_the_server_keeps_answering(
     with hostile_server.client() as client:
         session_id = client.post("sessions", json={"title": "frames"}).json()["id"]
     frames = malformed_frames(MALFORMED_FRAMES)
-    answers: Counter[str] = Counter()
-    other: list[dict[str, Any]] = []
-    ws = open_socket(hostile_server, session_id)
-    try:
-        for start in range(0, len(frames), BATCH):
-            # When malformed frames arrive (invalid UTF-8, truncated JSON, deep nesting, wrong
-            # types, huge strings, unknown types, binary garbage...)
-            batch = frames[start : start + BATCH]
-            replies = _send_batch(ws, batch)
-            # Then each one is answered by exactly one error frame, in order, on a live socket
-            for reply in replies:
-                if reply["type"] == "error":
-                    answers[reply["code"]] += 1
-                else:
-                    other.append(reply)
-    finally:
-        ws.close()
-    assert sum(answers.values()) == len(frames)
-    assert set(answers) <= {"INVALID_REQUEST", "PAYLOAD_TOO_LARGE"}, answers
-    assert other == []
-
-    # And text frames that are not UTF-8 are refused by the socket layer itself: the server fails
-    # the connection (RFC 6455 7.1.7); nothing is stored and the next connection works
-    for data in INVALID_UTF8_TEXT:
-        ws = open_socket(hostile_server, session_id)
-        ws.send(data, opcode=ABNF.OPCODE_TEXT)
-        assert _closed_by_server(ws)
-
-    # And frames over 64 KiB close the socket with 1009, however large they claim to be
-    for size in (64 * 1024 + 1, 1 << 20, 1 << 40):
-        assert _oversize_close_code(hostile_server, session_id, size) == 1009
+    # When malformed frames arrive (invalid UTF-8, truncated JSON, deep nesting, wrong types, huge
+    # strings, unknown types, binary garbage...), then invalid UTF-8 text frames, then frames
+    # announcing more than 64 KiB
+    report = run_storm(hostile_server, session_id, frames)
+    # Then each malformed frame is answered by exactly one error frame, on a socket that lives on
+    assert report.answered == len(frames)
+    assert set(report.answers) <= {"INVALID_REQUEST", "PAYLOAD_TOO_LARGE"}, report.answers
+    assert report.other_frames == []
+    # And a text frame that is not UTF-8 is refused by the socket layer itself: the server fails
+    # the connection (RFC 6455 7.1.7), and the next connection works
+    assert report.invalid_utf8_closed == report.invalid_utf8_sent == len(INVALID_UTF8_TEXT)
+    # And a frame over 64 KiB closes the socket with 1009, however large it claims to be
+    assert report.oversize_close_codes == [1009] * len(OVERSIZE)
 
     # And nothing was stored, the server still answers, chats, and logged no unhandled exception
     assert learner_messages(hostile_server, session_id) == []
