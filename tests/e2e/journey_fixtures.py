@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import signal
+import socket
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
@@ -111,6 +112,13 @@ def save_screenshot(target: Any, name: str) -> None:
     target.screenshot(path=str(DOCS / name))
 
 
+def free_port() -> int:
+    """A loopback port nobody listens on right now (the restarted server takes a new one)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
 def descendants(pid: int) -> list[int]:
     """Every live process below ``pid`` (the kernels a Jupyter server started), from ``/proc``."""
     children: dict[int, list[int]] = {}
@@ -133,8 +141,18 @@ def descendants(pid: int) -> list[int]:
     return found
 
 
-def kill_pids(pids: list[int]) -> None:
-    """SIGKILLs the given processes (ones this test started), ignoring those already gone."""
+def kill_leftovers(pids: list[int], marker: str) -> None:
+    """SIGKILLs those of ``pids`` still running with ``marker`` in their command line.
+
+    The kernels of a SIGKILLed server normally notice their parent is gone and exit; this makes
+    sure none outlives the test, and the marker (the test's own temp folder) makes sure a reused
+    pid is never hit.
+    """
     for pid in pids:
-        with suppress(ProcessLookupError):
-            os.kill(pid, signal.SIGKILL)
+        try:
+            cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ")
+        except OSError:
+            continue
+        if marker.encode() in cmdline:
+            with suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
