@@ -264,14 +264,22 @@ class Frame:
     invalid_text: bool = False
 
 
+#: The service's default ``max_message_chars``.
+MAX_MESSAGE_CHARS = 16_000
+
+
 def is_valid_client_frame(data: str | bytes) -> bool:
-    """Whether the service would accept this frame (the generator must only produce refusals)."""
+    """Whether the service would accept this frame (the generator must only produce refusals):
+    the frame model, plus the service's own rules on message text (not blank, not too long)."""
     try:
         text = data.decode("utf-8") if isinstance(data, bytes) else data
         frame = json.loads(text)
-        CLIENT_FRAME.validate_python(frame)
+        parsed = CLIENT_FRAME.validate_python(frame)
     except (UnicodeDecodeError, ValueError, RecursionError, ValidationError, TypeError):
         return False
+    message = getattr(parsed, "text", None)
+    if isinstance(message, str):
+        return bool(message.strip()) and len(message) <= MAX_MESSAGE_CHARS
     return True
 
 
