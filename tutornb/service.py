@@ -16,6 +16,7 @@ import asyncio
 import json
 import logging
 import re
+import time
 import uuid
 from collections.abc import Awaitable, Callable, Coroutine, Mapping
 from dataclasses import dataclass
@@ -133,6 +134,32 @@ class TutorTurnFailed(TutorUnavailable):
         super().__init__(message[:500] or "The tutor could not answer.")
         if _ERROR_CODE.fullmatch(code):
             self.code = code
+
+
+class _DeltaBatcher:
+    """Streams a reply's text: the first delta at once, then whatever the tutor produces within
+    ``interval`` of the last frame as one frame. A tutor that composes its whole reply in one go
+    (the offline tutor) costs a couple of frames instead of dozens; a model streaming over the
+    network, whose deltas arrive further apart, is forwarded delta by delta."""
+
+    def __init__(self, send: Callable[[str], Awaitable[None]], interval: float = 0.025) -> None:
+        self._send = send
+        self._interval = interval
+        self._pending: list[str] = []
+        self._last: float | None = None
+
+    async def add(self, text: str) -> None:
+        self._pending.append(text)
+        now = time.monotonic()
+        if self._last is None or now - self._last >= self._interval:
+            await self.flush()
+
+    async def flush(self) -> None:
+        if self._pending:
+            text = "".join(self._pending)
+            self._pending.clear()
+            self._last = time.monotonic()
+            await self._send(text)
 
 
 # --------------------------------------------------------------------------------------------------
@@ -429,6 +456,18 @@ class TutorService:
             ) from None
         except (ValueError, TypeError, RecursionError):
             raise InvalidRequest("This is not a tutornb session export.") from None
+        if document.session.current_question_number < 0:
+            # Counts are re-derived on import; a question number is kept, so it must make sense.
+            raise InvalidRequest(
+                "This is not a tutornb session export.",
+                errors=[
+                    {
+                        "loc": ["session", "current_question_number"],
+                        "msg": "must be 0 or more",
+                        "type": "greater_than_equal",
+                    }
+                ],
+            )
         return self.store.import_session(document, owner=owner)
 
     def expire_idle(self) -> list[str]:
@@ -759,6 +798,12 @@ class TutorService:
             answer=answer,
         )
         stream_id = f"stream-{uuid.uuid4().hex}"
+
+        async def send_delta(text: str) -> None:
+            frame = {"type": "delta", "message_id": stream_id, "text": text}
+            await self._broadcast(session_id, frame)
+
+        deltas = _DeltaBatcher(send_delta)
         parts: list[str] = []
         citations: list[Citation] = []
         quiz: QuizPrompt | None = None
@@ -770,10 +815,7 @@ class TutorService:
                 if isinstance(event, TextDelta):
                     if event.text:
                         parts.append(event.text)
-                        await self._broadcast(
-                            session_id,
-                            {"type": "delta", "message_id": stream_id, "text": event.text},
-                        )
+                        await deltas.add(event.text)
                 elif isinstance(event, CitationEvent):
                     citations.append(event.citation)
                 elif isinstance(event, QuizEvent):
@@ -798,6 +840,7 @@ class TutorService:
             failure = ErrorEvent("TUTOR_UNAVAILABLE", "The tutor failed; send your message again.")
         if failure is not None:
             raise TutorTurnFailed(failure.code, failure.message)
+        await deltas.flush()
 
         phase = None
         if update is not None and update.phase is not None and update.phase != session.phase:
