@@ -62,3 +62,26 @@ def test_the_checks_do_catch_a_response_that_breaks_the_document(
     _judge(operation, case, broken, report)
     # Then the schema check flags it
     assert [f.check for f in report.failures] == ["response_schema_conformance"]
+
+
+def test_what_the_fuzzer_found_stays_fixed(hostile_server: LiveServer) -> None:
+    with hostile_server.client() as client:
+        # A JSON null body is a wrong type, not a missing body
+        json_type = {"Content-Type": "application/json"}
+        resp = client.post("sessions", content=b"null", headers=json_type)
+        assert resp.status_code == 400
+        assert resp.json()["code"] == "INVALID_REQUEST"
+        # An import cannot bring a negative question number (it would break the response schema)
+        session_id = client.post("sessions", json={"title": "export me"}).json()["id"]
+        document = client.get(f"sessions/{session_id}/export").json()
+        document["session"]["current_question_number"] = -1
+        resp = client.post("sessions/import", json=document)
+        assert resp.status_code == 400
+        assert resp.json()["errors"][0]["loc"] == ["session", "current_question_number"]
+        # The documented bounds are the server's: after_seq up to 2^53, status may be empty
+        path = f"sessions/{session_id}/messages"
+        assert client.get(path, params={"after_seq": 2**53}).status_code == 200
+        assert client.get(path, params={"after_seq": 2**53 + 1}).status_code == 400
+        assert client.get("sessions", params={"status": ""}).status_code == 200
+        assert client.get("sessions", params={"status": "active , paused"}).status_code == 200
+        assert client.get("sessions", params={"status": "active,,paused"}).status_code == 400
