@@ -6,6 +6,7 @@ the course tutor's own behaviour is covered in test_course_flow.py.
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import timedelta
@@ -41,6 +42,8 @@ class ScriptedTutor:
         self.fail = False
         self.phase: Phase | None = None
         self.kinds: list[str] = []
+        #: Seconds between deltas (0: the whole reply at once, like the offline tutor).
+        self.gap = 0.0
 
     async def respond(self, turn: TutorTurn) -> AsyncIterator[TutorEvent]:
         self.kinds.append(turn.kind)
@@ -49,6 +52,8 @@ class ScriptedTutor:
             return
         said = turn.learner_message.text if turn.learner_message else f"({turn.kind})"
         for part in ("Echo", ": ", said):
+            if self.gap:
+                await asyncio.sleep(self.gap)
             yield TextDelta(part)
         yield CitationEvent(
             Citation(notebook_path="course/lists.ipynb", cell_index=2, heading="Lists")
@@ -75,7 +80,8 @@ def is_tutor(frame: dict[str, Any]) -> bool:
 async def test_chat_flow_session_ack_deltas_message_and_restore(
     api: Fetch, chat: OpenChat, scripted: ScriptedTutor
 ) -> None:
-    # Given a new session and a socket on it
+    # Given a new session and a socket on it, and a tutor streaming over a slow link
+    scripted.gap = 0.05
     session = await create_session(api, module_title="Lists & loops")
     ws = await chat(session["id"])
     first = await ws.recv()
@@ -524,4 +530,22 @@ async def test_server_shutdown_pauses_sessions_that_are_still_open(
         assert store.get_session(session["id"]).status is Status.PAUSED
     finally:
         store.close()
+    ws.close()
+
+
+async def test_a_reply_composed_at_once_streams_in_few_frames(
+    api: Fetch, chat: OpenChat, scripted: ScriptedTutor
+) -> None:
+    # Given a tutor that produces its whole reply in one go (as the offline tutor does)
+    session = await create_session(api)
+    ws = await chat(session["id"])
+    await ws.until("session")
+    # When a turn runs
+    await ws.send(message("batch me", "b-1"))
+    reply = await ws.until("message", is_tutor)
+    # Then the first delta goes out at once and the rest follows batched, losing nothing
+    deltas = [f["text"] for f in ws.seen if f["type"] == "delta"]
+    assert deltas[0] == "Echo"
+    assert len(deltas) < 3
+    assert "".join(deltas) == reply["message"]["text"] == "Echo: batch me"
     ws.close()
