@@ -27,8 +27,11 @@ import copy
 import json
 import os
 import re
+import shutil
 import sys
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -37,7 +40,7 @@ import pytest
 COURSE_ROOT = Path(__file__).resolve().parent
 CHECK_MARKER = "# NBVAL_CHECK_OUTPUT"
 CHECK_TAG = "nbval-check-output"
-_STORES = Path(tempfile.mkdtemp(prefix="tutornb-nbval-stores-"))
+_temp_dirs: list[Path] = []
 
 #: regex -> replacement, applied by nbval to both the stored and the fresh output of checked cells.
 SANITIZE: dict[str, str] = {
@@ -49,29 +52,62 @@ SANITIZE: dict[str, str] = {
     r"UnboundLocalError: .*": "UnboundLocalError: <message>",
 }
 
-os.environ.setdefault("IPYTHONDIR", tempfile.mkdtemp(prefix="tutornb-nbval-ipython-"))
-os.environ["TUTORNB_ROOT_DIR"] = str(COURSE_ROOT)
+
+def _temp_dir(prefix: str) -> str:
+    """A new temporary folder, removed when pytest (or the refresh script) ends."""
+    path = tempfile.mkdtemp(prefix=f"tutornb-nbval-{prefix}")
+    _temp_dirs.append(Path(path))
+    return path
 
 
-def prepare_kernel_env(notebook: Path) -> None:
-    """What jupyter-server would tell this notebook's kernel, with a store of its own."""
-    os.environ["TUTORNB_ROOT_DIR"] = str(COURSE_ROOT)
-    os.environ["JPY_SESSION_NAME"] = str(notebook)
-    os.environ["TUTORNB_STORE_DIR"] = tempfile.mkdtemp(prefix=f"{notebook.stem}-", dir=_STORES)
+def _remove_temp_dirs() -> None:
+    while _temp_dirs:
+        shutil.rmtree(_temp_dirs.pop(), ignore_errors=True)
 
 
-@pytest.hookimpl(tryfirst=True)
-def pytest_runtest_setup(item: pytest.Item) -> None:
-    # tryfirst: this runs before nbval's collector setup starts the notebook's kernel, which
-    # inherits the environment set here.
+@contextmanager
+def kernel_environment(notebook: Path) -> Iterator[None]:
+    """What jupyter-server would tell this notebook's kernel, with a store of its own.
+
+    Set only while the kernel starts (it keeps its own copy of the environment) and restored
+    afterwards, so the tests that run in this process after the notebooks see none of it.
+    """
+    wanted = {
+        "TUTORNB_ROOT_DIR": str(COURSE_ROOT),
+        "JPY_SESSION_NAME": str(notebook),
+        "TUTORNB_STORE_DIR": _temp_dir(f"{notebook.stem}-store-"),
+        # Never the developer's IPython profile: its startup files could change the outputs.
+        "IPYTHONDIR": os.environ.get("IPYTHONDIR") or _temp_dir("ipython-"),
+    }
+    saved = {name: os.environ.get(name) for name in wanted}
+    os.environ.update(wanted)
+    try:
+        yield
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_setup(item: pytest.Item) -> Iterator[None]:
+    # The first cell's setup is where nbval's collector starts the notebook's kernel.
     notebook = item.parent
     if notebook is None or notebook.path.suffix != ".ipynb":
-        return
-    if os.environ.get("JPY_SESSION_NAME") != str(notebook.path):
-        prepare_kernel_env(notebook.path)
+        return (yield)
     patterns = getattr(notebook, "sanitize_patterns", None)
     if isinstance(patterns, dict):
         patterns.update(SANITIZE)
+    if getattr(notebook, "kernel", None) is not None:
+        return (yield)  # started already, with its environment
+    with kernel_environment(notebook.path):
+        return (yield)
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    _remove_temp_dirs()
 
 
 # --------------------------------------------------------------------------------------------------
@@ -92,12 +128,12 @@ def _execute(notebook: Path, document: dict[str, Any]) -> dict[str, Any]:
     import nbformat
     from nbclient import NotebookClient
 
-    prepare_kernel_env(notebook)
     node: Any = nbformat.from_dict(copy.deepcopy(document))  # type: ignore[no-untyped-call]
     client = NotebookClient(
         node, timeout=120, kernel_name="python3", resources={"metadata": {"path": str(COURSE_ROOT)}}
     )
-    client.execute()
+    with kernel_environment(notebook):
+        client.execute()
     executed: dict[str, Any] = json.loads(json.dumps(node))  # plain dicts again
     return executed
 
@@ -163,7 +199,10 @@ def refresh(notebook: Path) -> bool:
 
 def main() -> int:
     notebooks = sorted(COURSE_ROOT.glob("*.ipynb"))
-    changed = [notebook.name for notebook in notebooks if refresh(notebook)]
+    try:
+        changed = [notebook.name for notebook in notebooks if refresh(notebook)]
+    finally:
+        _remove_temp_dirs()
     print(f"updated: {', '.join(changed)}" if changed else "stored outputs are up to date")
     return 0
 
