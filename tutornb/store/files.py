@@ -251,25 +251,34 @@ def _check_header(payload: bytes | None, expected_format: str) -> dict[str, Any]
 
 def decode_snapshot(data: bytes) -> tuple[int, dict[str, bytes]]:
     """Checks every line of a snapshot; returns its generation and each table's raw JSON (parsed
-    lazily)."""
-    if not data.endswith(b"\n"):
+    lazily). Checksums run over a memoryview, so each table's bytes are copied once."""
+    if data[-1:] != b"\n":
         raise Damaged("snapshot is truncated")
-    lines = data.split(b"\n")
-    lines.pop()
-    if not lines:
-        raise Damaged("snapshot is empty")
-    header = _check_header(unframe(lines[0]), SNAPSHOT_FORMAT)
+    first = data.find(b"\n")
+    header = _check_header(unframe(data[:first]), SNAPSHOT_FORMAT)
     count = header.get("tables")
-    if not isinstance(count, int) or count != len(lines) - 1:
-        raise Damaged("snapshot table count does not match")
+    if not isinstance(count, int) or count < 0:
+        raise Damaged("snapshot table count is invalid")
+    view = memoryview(data)
     tables: dict[str, bytes] = {}
-    for index, line in enumerate(lines[1:], start=1):
-        payload = unframe(line)
-        if payload is None:
-            raise Damaged(f"snapshot line {index} checksum mismatch")
-        name_json, sep, raw = payload.partition(b"\t")
-        if not sep:
+    pos = first + 1
+    size = len(data)
+    index = 0
+    while pos < size:
+        index += 1
+        end = data.find(b"\n", pos)
+        if end - pos < 9 or data[pos + 8] != 0x20:
             raise Damaged(f"snapshot line {index} is malformed")
+        try:
+            expected = int(data[pos : pos + 8], 16)
+        except ValueError:
+            raise Damaged(f"snapshot line {index} is malformed") from None
+        if zlib.crc32(view[pos + 9 : end]) != expected:
+            raise Damaged(f"snapshot line {index} checksum mismatch")
+        tab = data.find(b"\t", pos + 9, end)
+        if tab < 0:
+            raise Damaged(f"snapshot line {index} is malformed")
+        name_json = data[pos + 9 : tab]
         try:
             # Table names are plain strings: skip the JSON parser unless there is an escape.
             if b"\\" not in name_json and name_json[:1] == b'"' and name_json[-1:] == b'"':
@@ -280,7 +289,11 @@ def decode_snapshot(data: bytes) -> tuple[int, dict[str, bytes]]:
             raise Damaged(f"snapshot line {index} has a bad table name") from exc
         if not isinstance(name, str):
             raise Damaged(f"snapshot line {index} has a bad table name")
-        tables[name] = raw
+        tables[name] = data[tab + 1 : end]
+        pos = end + 1
+    view.release()
+    if index != count:
+        raise Damaged("snapshot table count does not match")
     return header["generation"], tables
 
 

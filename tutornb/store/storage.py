@@ -944,12 +944,14 @@ class JournaledStorage(Storage):
                     f"({bak_damage}); recovered what the journals hold"
                 )
         prev_read = None
-        try:
-            prev_data = files.read_backup(folder / JOURNAL_PREV)
-        except Damaged:
-            prev_data = None
-        if prev_data is not None:
-            prev_read = files.read_journal(prev_data)
+        if used_backup or base_gen is None:
+            # The previous journal only matters when the current snapshot could not be used.
+            try:
+                prev_data = files.read_backup(folder / JOURNAL_PREV)
+            except Damaged:
+                prev_data = None
+            if prev_data is not None:
+                prev_read = files.read_journal(prev_data)
         cur_read = files.read_journal(journal_data) if journal_data is not None else None
         if base_gen is None:
             candidates = [
