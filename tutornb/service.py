@@ -454,7 +454,7 @@ class TutorService:
             raise InvalidRequest(
                 "This is not a tutornb session export.", errors=validation_errors(exc)
             ) from None
-        except (ValueError, TypeError, RecursionError):
+        except (ValueError, TypeError, RecursionError, OverflowError):
             raise InvalidRequest("This is not a tutornb session export.") from None
         if document.session.current_question_number < 0:
             # Counts are re-derived on import; a question number is kept, so it must make sense.
@@ -468,7 +468,15 @@ class TutorService:
                     }
                 ],
             )
-        return self.store.import_session(document, owner=owner)
+        try:
+            return self.store.import_session(document, owner=owner)
+        except OverflowError:
+            # A time whose UTC form leaves datetime's range (year 9999 at a negative offset): the
+            # store's transaction is abandoned before anything is written.
+            raise InvalidRequest(
+                "This is not a tutornb session export.",
+                errors=[{"loc": ["body"], "msg": "a date is out of range", "type": "date_range"}],
+            ) from None
 
     def expire_idle(self) -> list[str]:
         """Closes sessions idle past ``session_expiry_days``; connected sockets learn it by a state
