@@ -27,6 +27,7 @@ from typing import Any, Literal
 from pydantic import ValidationError
 
 from tutornb import __version__
+from tutornb.batching import AppendBatcher
 from tutornb.errors import (
     InvalidRequest,
     InvalidSessionState,
@@ -277,6 +278,7 @@ class TutorService:
         self._locks: dict[str, asyncio.Lock] = {}
         self._turn_slots = asyncio.Semaphore(max(1, self.config.max_concurrent_turns))
         self._turn_writer = asyncio.Lock()
+        self._appends = AppendBatcher(store, self.log)
         self._tasks: set[asyncio.Task[Any]] = set()
         #: Learner message ids whose tutor turn is queued or running (a retry must not start a
         #: second one).
@@ -540,7 +542,9 @@ class TutorService:
     async def ask(self, owner: str, session_id: str, text: str) -> Message:
         check_session_id(session_id)
         self._check_text(text)
-        learner, created = self._accept_learner(owner, session_id, text, f"ask-{uuid.uuid4().hex}")
+        learner, created = await self._accept_learner(
+            owner, session_id, text, f"ask-{uuid.uuid4().hex}"
+        )
         if created:
             await self._broadcast(
                 session_id, {"type": "message", "message": _message_dict(learner)}
@@ -602,7 +606,7 @@ class TutorService:
 
     async def _on_message(self, conn: ChatConnection, frame: MessageFrame) -> None:
         self._check_text(frame.text)
-        learner, created = self._accept_learner(
+        learner, created = await self._accept_learner(
             conn.owner, conn.session_id, frame.text, frame.client_id
         )
         await self._send(
@@ -626,7 +630,7 @@ class TutorService:
         letter = chr(ord("A") + frame.choice) if frame.choice < 26 else str(frame.choice + 1)
         text = f"{letter}. {prompt.choices[frame.choice]}"
         client_id = frame.client_id or f"answer-{uuid.uuid4().hex}"
-        learner, created = self._accept_learner(conn.owner, conn.session_id, text, client_id)
+        learner, created = await self._accept_learner(conn.owner, conn.session_id, text, client_id)
         await self._send(
             conn, {"type": "ack", "client_id": client_id, "message": _message_dict(learner)}
         )
@@ -651,7 +655,7 @@ class TutorService:
                 f"Messages are limited to {self.config.max_message_chars} characters."
             )
 
-    def _accept_learner(
+    async def _accept_learner(
         self, owner: str, session_id: str, text: str, client_id: str
     ) -> tuple[Message, bool]:
         """Stores a learner message (idempotent on client_id) after the status and rate checks.
@@ -670,12 +674,10 @@ class TutorService:
                     f"This session is {session.status.value}; resume it before sending messages."
                 )
             raise RateLimited("Too many messages at once; wait a moment and send again.")
-        result = self.store.append_message(
-            session_id,
-            NewMessage(
-                role=Role.LEARNER, text=text, html=render_markdown(text), client_id=client_id
-            ),
+        message = NewMessage(
+            role=Role.LEARNER, text=text, html=render_markdown(text), client_id=client_id
         )
+        result = await self._appends.append(session_id, message)
         return result.message, result.created
 
     def _find_client_message(self, session_id: str, client_id: str) -> Message | None:
