@@ -127,6 +127,10 @@ def sanitize_html(html: str) -> str:
     )
 
 
+@lru_cache(maxsize=512)
 def render_markdown(text: str) -> str:
-    """Sanitized HTML for a chat message's Markdown ``text``."""
+    """Sanitized HTML for a chat message's Markdown ``text``.
+
+    Cached: the offline tutor quotes the same course passages to many learners, and highlighting
+    their code is the costly part of a reply."""
     return sanitize_html(_markdown().render(text))
