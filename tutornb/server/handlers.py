@@ -34,7 +34,13 @@ class TutorNBHandler(TutorNBMixin, ExtensionHandlerMixin, APIHandler):
             raise PayloadTooLarge("Request bodies are limited to 1 MiB.")
 
     def query_params(self) -> dict[str, str]:
-        return {name: self.get_query_argument(name) for name in self.request.query_arguments}
+        """The query as sent (last value of each name), decoded but not cleaned: tornado's
+        ``get_query_argument`` blanks control characters and strips, which would let a value
+        longer than the documented limits through. The service validates every value."""
+        return {
+            name: self.decode_argument(values[-1], name=name)
+            for name, values in self.request.query_arguments.items()
+        }
 
     def json_body(self) -> Any:
         body = self.request.body
@@ -139,7 +145,7 @@ class ExportHandler(TutorNBHandler):
     @web.authenticated
     @authorized
     async def get(self, session_id: str) -> None:
-        fmt = self.get_query_argument("format", "json")
+        fmt = self.query_params().get("format", "json")
         export = self.service.export_session(self.owner, session_id, fmt)
         self.set_header("Content-Disposition", f'attachment; filename="{export.filename}"')
         self.set_header("Cache-Control", "no-store")
