@@ -85,3 +85,9 @@ def test_what_the_fuzzer_found_stays_fixed(hostile_server: LiveServer) -> None:
         assert client.get("sessions", params={"status": ""}).status_code == 200
         assert client.get("sessions", params={"status": "active , paused"}).status_code == 200
         assert client.get("sessions", params={"status": "active,,paused"}).status_code == 400
+        # Length limits hold on the value as sent (control characters included)
+        padded = "x" + "\x03" * 1100
+        assert client.get("sessions", params={"q": padded}).status_code == 400
+        assert client.get("sessions", params={"cursor": "\x18" * 600}).status_code == 400
+        export = client.get(f"sessions/{session_id}/export", params={"format": "json\x03"})
+        assert export.status_code == 400
