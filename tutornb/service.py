@@ -13,10 +13,8 @@ by a per-session lock, while acknowledgements never wait for a tutor turn.
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import re
-import time
 import uuid
 from collections.abc import Awaitable, Callable, Coroutine, Mapping
 from dataclasses import dataclass
@@ -26,7 +24,7 @@ from typing import Any, Literal
 
 from pydantic import ValidationError
 
-from tutornb import __version__
+from tutornb import __version__, frames, queryparams
 from tutornb.batching import AppendBatcher
 from tutornb.errors import (
     InvalidRequest,
@@ -39,7 +37,6 @@ from tutornb.errors import (
 )
 from tutornb.lifecycle import (
     accepts_messages,
-    can_change_phase,
     check_status_change,
     is_expired,
     status_for_action,
@@ -47,9 +44,7 @@ from tutornb.lifecycle import (
 from tutornb.models import (
     CLIENT_FRAME,
     SESSION_ID_RE,
-    ActionLogEntry,
     AnswerFrame,
-    Citation,
     ControlFrame,
     CreateSessionRequest,
     Message,
@@ -66,17 +61,11 @@ from tutornb.paths import resolve_store_dir
 from tutornb.ratelimit import RateLimiter
 from tutornb.render import render_markdown
 from tutornb.store.api import NewMessage, SessionQuery, SessionStoreAPI
+from tutornb.turns import TurnRunner
 from tutornb.tutors.base import (
-    ActionEvent,
-    CitationEvent,
-    ErrorEvent,
     QuizAnswerInput,
-    QuizEvent,
-    StateUpdate,
-    TextDelta,
     TurnKind,
     Tutor,
-    TutorTurn,
 )
 
 FrameSink = Callable[[dict[str, Any]], Awaitable[None]]
@@ -85,10 +74,6 @@ StatusAction = Literal["pause", "resume", "close"]
 EXPORT_FORMATS = ("json", "markdown", "ipynb")
 _EXPORT_EXTENSIONS = {"json": "json", "markdown": "md", "ipynb": "ipynb"}
 _SAFE_FILENAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,150}$")
-_CLIENT_ID = re.compile(r"^[A-Za-z0-9_.:-]{1,80}$")
-_ERROR_CODE = re.compile(r"^[A-Z][A-Z0-9_]{1,40}$")
-_MAX_CURSOR_CHARS = 512
-_MAX_FILTER_CHARS = 1024
 _CONNECTION_IDS = count(1)
 
 
@@ -127,85 +112,14 @@ class ChatConnection:
         return f"ChatConnection(id={self.id}, session_id={self.session_id!r})"
 
 
-class TutorTurnFailed(TutorUnavailable):
-    """A tutor turn ended in an error event; carries the tutor's own code (e.g. a model's rate
-    limit)."""
-
-    def __init__(self, code: str, message: str) -> None:
-        super().__init__(message[:500] or "The tutor could not answer.")
-        if _ERROR_CODE.fullmatch(code):
-            self.code = code
-
-
-class _DeltaBatcher:
-    """Streams a reply's text: the first delta at once, then whatever the tutor produces within
-    ``interval`` of the last frame as one frame. A tutor that composes its whole reply in one go
-    (the offline tutor) costs a couple of frames instead of dozens; a model streaming over the
-    network, whose deltas arrive further apart, is forwarded delta by delta."""
-
-    def __init__(self, send: Callable[[str], Awaitable[None]], interval: float = 0.025) -> None:
-        self._send = send
-        self._interval = interval
-        self._pending: list[str] = []
-        self._last: float | None = None
-
-    async def add(self, text: str) -> None:
-        self._pending.append(text)
-        now = time.monotonic()
-        if self._last is None or now - self._last >= self._interval:
-            await self.flush()
-
-    async def flush(self) -> None:
-        if self._pending:
-            text = "".join(self._pending)
-            self._pending.clear()
-            self._last = time.monotonic()
-            await self._send(text)
-
-
 # --------------------------------------------------------------------------------------------------
 # Small pure helpers
-
-
-def validation_errors(exc: ValidationError) -> list[dict[str, Any]]:
-    """Pydantic errors without the offending input: never reflect arbitrary client data back."""
-    out: list[dict[str, Any]] = []
-    for err in exc.errors(include_url=False, include_input=False, include_context=False)[:20]:
-        loc = [part if isinstance(part, int) else str(part)[:64] for part in err.get("loc", ())]
-        out.append(
-            {"loc": loc, "msg": str(err.get("msg", ""))[:200], "type": str(err.get("type", ""))}
-        )
-    return out
 
 
 def check_session_id(session_id: object) -> str:
     if not isinstance(session_id, str) or SESSION_ID_RE.fullmatch(session_id) is None:
         raise InvalidRequest("Invalid session id: use 1-64 letters, digits, '-' or '_'.")
     return session_id
-
-
-def _summary(session: Session) -> dict[str, Any]:
-    return session.model_dump(mode="json", exclude={"state", "messages"})
-
-
-def _message_dict(message: Message) -> dict[str, Any]:
-    return message.model_dump(mode="json")
-
-
-def _error_frame(exc: TutorNBError, client_id: str | None = None) -> dict[str, Any]:
-    frame: dict[str, Any] = {"type": "error", **exc.to_dict()}
-    if client_id:
-        frame["client_id"] = client_id
-    return frame
-
-
-def _client_id_of(frame: object) -> str | None:
-    """The frame's client_id, only when it is a well-formed id (it is echoed in error frames)."""
-    if isinstance(frame, Mapping):
-        value = frame.get("client_id")
-        if isinstance(value, str) and _CLIENT_ID.fullmatch(value):
-            return value
-    return None
 
 
 def _display_path(path: Path, root_dir: Path) -> str:
@@ -219,40 +133,6 @@ def _display_path(path: Path, root_dir: Path) -> str:
         return f"~/{path.resolve().relative_to(Path.home().resolve()).as_posix()}"
     except (ValueError, OSError, RuntimeError):
         return f"<external>/{path.name}"
-
-
-def _parse_int(params: Mapping[str, str], name: str, default: int, lo: int, hi: int) -> int:
-    raw = params.get(name)
-    if raw is None:
-        return default
-    try:
-        value = int(str(raw).strip())
-    except ValueError:
-        raise InvalidRequest(f"'{name}' must be an integer from {lo} to {hi}.") from None
-    if not lo <= value <= hi:
-        raise InvalidRequest(f"'{name}' must be an integer from {lo} to {hi}.")
-    return value
-
-
-def _parse_filter(params: Mapping[str, str], name: str) -> str | None:
-    value = params.get(name)
-    if value is None or value == "":
-        return None
-    if len(value) > _MAX_FILTER_CHARS:
-        raise InvalidRequest(f"'{name}' is too long.")
-    return str(value)
-
-
-def _parse_statuses(raw: str | None) -> frozenset[Status] | None:
-    if raw is None or raw.strip() == "":
-        return None
-    statuses: set[Status] = set()
-    for part in raw.split(","):
-        try:
-            statuses.add(Status(part.strip()))
-        except ValueError:
-            raise InvalidRequest("'status' is a comma list of active, paused, closed.") from None
-    return frozenset(statuses)
 
 
 # --------------------------------------------------------------------------------------------------
@@ -275,10 +155,15 @@ class TutorService:
         self.log = logger or logging.getLogger("tutornb")
         self._limiter = RateLimiter(self.config.rate_limit_per_minute, self.config.rate_limit_burst)
         self._connections: dict[str, dict[int, ChatConnection]] = {}
-        self._locks: dict[str, asyncio.Lock] = {}
-        self._turn_slots = asyncio.Semaphore(max(1, self.config.max_concurrent_turns))
-        self._turn_writer = asyncio.Lock()
         self._appends = AppendBatcher(store, self.log)
+        self._turns = TurnRunner(
+            store,
+            lambda: self.tutor,
+            root_dir=self.root_dir,
+            broadcast=self._broadcast,
+            logger=self.log,
+            max_concurrent=self.config.max_concurrent_turns,
+        )
         self._tasks: set[asyncio.Task[Any]] = set()
         #: Learner message ids whose tutor turn is queued or running (a retry must not start a
         #: second one).
@@ -373,21 +258,19 @@ class TutorService:
         try:
             request = CreateSessionRequest.model_validate(dict(body))
         except ValidationError as exc:
-            raise InvalidRequest("Invalid session.", errors=validation_errors(exc)) from None
+            raise InvalidRequest("Invalid session.", errors=frames.validation_errors(exc)) from None
         return self.store.create_session(owner, request.context, request.title)
 
     def list_sessions(self, owner: str, params: Mapping[str, str]) -> SessionPage:
-        cursor = _parse_filter(params, "cursor")
-        if cursor is not None and len(cursor) > _MAX_CURSOR_CHARS:
-            raise InvalidRequest("Invalid cursor.")
+        cursor = queryparams.text(params, "cursor", queryparams.MAX_CURSOR_CHARS)
         query = SessionQuery(
             owner=owner,
-            q=_parse_filter(params, "q"),
-            course_id=_parse_filter(params, "course_id"),
-            module_id=_parse_filter(params, "module_id"),
-            notebook_path=_parse_filter(params, "notebook_path"),
-            statuses=_parse_statuses(params.get("status")),
-            limit=_parse_int(params, "limit", 30, 1, 200),
+            q=queryparams.text(params, "q"),
+            course_id=queryparams.text(params, "course_id"),
+            module_id=queryparams.text(params, "module_id"),
+            notebook_path=queryparams.text(params, "notebook_path"),
+            statuses=queryparams.statuses(params.get("status")),
+            limit=queryparams.integer(params, "limit", 30, 1, 200),
             cursor=cursor,
         )
         return self.store.list_sessions(query)
@@ -409,8 +292,10 @@ class TutorService:
         self, owner: str, session_id: str, params: Mapping[str, str]
     ) -> list[Message]:
         """:meth:`get_messages` with its query string parsed here, so transports need not."""
-        after_seq = _parse_int(params, "after_seq", 0, 0, 2**53)
-        limit = _parse_int(params, "limit", 0, 1, 1000) if params.get("limit") is not None else None
+        after_seq = queryparams.integer(params, "after_seq", 0, 0, 2**53)
+        limit = None
+        if params.get("limit") is not None:
+            limit = queryparams.integer(params, "limit", 0, 1, 1000)
         return self.get_messages(owner, session_id, after_seq=after_seq, limit=limit)
 
     async def change_status(self, owner: str, session_id: str, action: StatusAction) -> Session:
@@ -427,7 +312,7 @@ class TutorService:
         self.store.delete_session(session_id)
         self._limiter.forget(session_id)
         connections = self._connections.pop(session_id, {})
-        gone = _error_frame(SessionNotFound(session_id))
+        gone = frames.error_frame(SessionNotFound(session_id))
         for conn in list(connections.values()):
             await self._send(conn, gone)
 
@@ -454,7 +339,7 @@ class TutorService:
             raise
         except ValidationError as exc:
             raise InvalidRequest(
-                "This is not a tutornb session export.", errors=validation_errors(exc)
+                "This is not a tutornb session export.", errors=frames.validation_errors(exc)
             ) from None
         except (ValueError, TypeError, RecursionError, OverflowError):
             raise InvalidRequest("This is not a tutornb session export.") from None
@@ -502,7 +387,7 @@ class TutorService:
             detail = self.store.get_detail(session_id, owner=owner)
         conn = ChatConnection(owner, session_id, sink)
         self._connections.setdefault(session_id, {})[conn.id] = conn
-        await self._send(conn, {"type": "session", "session": detail.model_dump(mode="json")})
+        await self._send(conn, frames.session_frame(detail))
         return conn
 
     async def disconnect(self, conn: ChatConnection) -> None:
@@ -527,17 +412,17 @@ class TutorService:
     async def receive(self, conn: ChatConnection, raw: str | bytes | Mapping[str, Any]) -> None:
         client_id: str | None = None
         try:
-            frame = self._decode(raw)
-            client_id = _client_id_of(frame)
+            frame = frames.decode(raw)
+            client_id = frames.client_id_of(frame)
             await self._dispatch(conn, frame)
         except TutorNBError as exc:
-            await self._send(conn, _error_frame(exc, client_id))
+            await self._send(conn, frames.error_frame(exc, client_id))
         except asyncio.CancelledError:
             raise
         except Exception as exc:  # a bug must cost one error frame, never the socket or the server
             self.log.error("tutornb: unexpected %s while handling a chat frame", type(exc).__name__)
             internal = TutorNBError("Something went wrong; the message was not stored.")
-            await self._send(conn, _error_frame(internal, client_id))
+            await self._send(conn, frames.error_frame(internal, client_id))
 
     async def ask(self, owner: str, session_id: str, text: str) -> Message:
         check_session_id(session_id)
@@ -546,9 +431,7 @@ class TutorService:
             owner, session_id, text, f"ask-{uuid.uuid4().hex}"
         )
         if created:
-            await self._broadcast(
-                session_id, {"type": "message", "message": _message_dict(learner)}
-            )
+            await self._broadcast(session_id, frames.message_frame(learner))
         reply = await self._turn(session_id, "message", learner=learner)
         if reply is None:
             raise TutorUnavailable("The tutor had no answer; ask again.")
@@ -569,24 +452,6 @@ class TutorService:
     # ----------------------------------------------------------------------------------------------
     # Frame handling
 
-    def _decode(self, raw: str | bytes | Mapping[str, Any]) -> dict[str, Any]:
-        if isinstance(raw, Mapping):
-            return dict(raw)
-        if isinstance(raw, (bytes, bytearray, memoryview)):
-            try:
-                raw = bytes(raw).decode("utf-8")
-            except UnicodeDecodeError:
-                raise InvalidRequest("Frames must be UTF-8 JSON text.") from None
-        if not isinstance(raw, str):
-            raise InvalidRequest("Frames must be JSON objects.")
-        try:
-            frame = json.loads(raw)
-        except (ValueError, RecursionError):
-            raise InvalidRequest("Frames must be valid JSON.") from None
-        if not isinstance(frame, dict):
-            raise InvalidRequest("Frames must be JSON objects.")
-        return frame
-
     async def _dispatch(self, conn: ChatConnection, frame: dict[str, Any]) -> None:
         text = frame.get("text")
         if isinstance(text, str) and len(text) > self.config.max_message_chars:
@@ -596,7 +461,7 @@ class TutorService:
         try:
             parsed = CLIENT_FRAME.validate_python(frame)
         except ValidationError as exc:
-            raise InvalidRequest("Invalid frame.", errors=validation_errors(exc)) from None
+            raise InvalidRequest("Invalid frame.", errors=frames.validation_errors(exc)) from None
         if isinstance(parsed, MessageFrame):
             await self._on_message(conn, parsed)
         elif isinstance(parsed, AnswerFrame):
@@ -609,13 +474,9 @@ class TutorService:
         learner, created = await self._accept_learner(
             conn.owner, conn.session_id, frame.text, frame.client_id
         )
-        await self._send(
-            conn, {"type": "ack", "client_id": frame.client_id, "message": _message_dict(learner)}
-        )
+        await self._send(conn, frames.ack_frame(frame.client_id, learner))
         if created:
-            await self._broadcast(
-                conn.session_id, {"type": "message", "message": _message_dict(learner)}
-            )
+            await self._broadcast(conn.session_id, frames.message_frame(learner))
             self._spawn_turn(conn.session_id, "message", learner=learner)
         elif self._needs_reply(conn.session_id, learner):
             # A resend after a failed tutor turn is the retry: same stored message, a fresh turn.
@@ -631,14 +492,10 @@ class TutorService:
         text = f"{letter}. {prompt.choices[frame.choice]}"
         client_id = frame.client_id or f"answer-{uuid.uuid4().hex}"
         learner, created = await self._accept_learner(conn.owner, conn.session_id, text, client_id)
-        await self._send(
-            conn, {"type": "ack", "client_id": client_id, "message": _message_dict(learner)}
-        )
+        await self._send(conn, frames.ack_frame(client_id, learner))
         if created or self._needs_reply(conn.session_id, learner):
             if created:
-                await self._broadcast(
-                    conn.session_id, {"type": "message", "message": _message_dict(learner)}
-                )
+                await self._broadcast(conn.session_id, frames.message_frame(learner))
             answer = QuizAnswerInput(question_id=frame.question_id, choice=frame.choice)
             self._spawn_turn(conn.session_id, "answer", learner=learner, answer=answer)
 
@@ -706,17 +563,11 @@ class TutorService:
         target = status_for_action(action)
         check_status_change(session.status, target)
         updated = self.store.set_status(session_id, target)
-        await self._broadcast(session_id, {"type": "state", "session": _summary(updated)})
+        await self._broadcast(session_id, frames.state_frame(updated))
         return updated
 
     # ----------------------------------------------------------------------------------------------
     # Tutor turns
-
-    def _lock(self, session_id: str) -> asyncio.Lock:
-        lock = self._locks.get(session_id)
-        if lock is None:
-            lock = self._locks[session_id] = asyncio.Lock()
-        return lock
 
     def _spawn(self, coro: Coroutine[Any, Any, Any]) -> None:
         task = asyncio.ensure_future(coro)
@@ -763,158 +614,18 @@ class TutorService:
         learner: Message | None = None,
         answer: QuizAnswerInput | None = None,
     ) -> Message | None:
-        """One tutor turn under the session's lock; failures become an ``error`` frame and are
-        raised."""
+        """One tutor turn (tutornb.turns); a failure becomes an ``error`` frame and is raised."""
         try:
-            async with self._lock(session_id), self._turn_slots:
-                return await self._turn_locked(session_id, kind, learner, answer)
+            return await self._turns.run(session_id, kind, learner, answer)
         except TutorNBError as exc:
             if not isinstance(exc, SessionNotFound):
                 self.log.info("tutornb: tutor turn failed (%s)", exc.code)
-                await self._broadcast(
-                    session_id, _error_frame(exc, learner.client_id if learner else None)
-                )
+                client_id = learner.client_id if learner else None
+                await self._broadcast(session_id, frames.error_frame(exc, client_id))
             raise
         finally:
             if learner is not None:
                 self._pending_replies.discard(learner.id)
-
-    async def _turn_locked(
-        self,
-        session_id: str,
-        kind: TurnKind,
-        learner: Message | None,
-        answer: QuizAnswerInput | None,
-    ) -> Message | None:
-        session = self.store.get_session(session_id)
-        if session.status is Status.CLOSED:
-            return None
-        history = self.store.messages(session_id)
-        if learner is not None:
-            # The learner message ends the history; later learner messages wait for their own turn.
-            history = [
-                m
-                for m in history
-                if m.id != learner.id and not (m.role is Role.LEARNER and m.seq > learner.seq)
-            ]
-            history.append(learner)
-        turn = TutorTurn(
-            kind=kind,
-            session=session,
-            history=history,
-            root_dir=self.root_dir,
-            plan_cache=self.store,
-            learner_message=learner,
-            answer=answer,
-        )
-        stream_id = f"stream-{uuid.uuid4().hex}"
-
-        async def send_delta(text: str) -> None:
-            frame = {"type": "delta", "message_id": stream_id, "text": text}
-            await self._broadcast(session_id, frame)
-
-        deltas = _DeltaBatcher(send_delta)
-        parts: list[str] = []
-        citations: list[Citation] = []
-        quiz: QuizPrompt | None = None
-        update: StateUpdate | None = None
-        actions: list[ActionLogEntry] = []
-        failure: ErrorEvent | None = None
-        try:
-            async for event in self.tutor.respond(turn):
-                if isinstance(event, TextDelta):
-                    if event.text:
-                        parts.append(event.text)
-                        await deltas.add(event.text)
-                elif isinstance(event, CitationEvent):
-                    citations.append(event.citation)
-                elif isinstance(event, QuizEvent):
-                    quiz = event.prompt
-                elif isinstance(event, StateUpdate):
-                    update = event
-                elif isinstance(event, ActionEvent):
-                    actions.append(
-                        ActionLogEntry(
-                            action=event.action, data=event.data, reasoning=event.reasoning
-                        )
-                    )
-                elif isinstance(event, ErrorEvent):
-                    failure = event
-                    break
-        except asyncio.CancelledError:
-            raise
-        except (
-            Exception
-        ) as exc:  # the protocol says tutors do not raise; one that does still fails cleanly
-            self.log.warning("tutornb: tutor %s raised %s", self.tutor.name, type(exc).__name__)
-            failure = ErrorEvent("TUTOR_UNAVAILABLE", "The tutor failed; send your message again.")
-        if failure is not None:
-            raise TutorTurnFailed(failure.code, failure.message)
-        await deltas.flush()
-
-        phase = None
-        if update is not None and update.phase is not None and update.phase != session.phase:
-            if can_change_phase(session.phase, update.phase):
-                phase = update.phase
-            else:
-                self.log.info(
-                    "tutornb: refused phase change %s -> %s",
-                    session.phase.value,
-                    update.phase.value,
-                )
-                actions.append(
-                    ActionLogEntry(
-                        action="phase_change_refused",
-                        data={"from": session.phase.value, "to": update.phase.value},
-                        reasoning="The phase machine does not allow this jump; phase unchanged.",
-                    )
-                )
-
-        # One turn writes at a time, and it first lets the learner messages that arrived meanwhile
-        # be acknowledged: under load an ack waits for at most one turn's commit, never for all.
-        async with self._turn_writer:
-            await asyncio.sleep(0)
-            text = "".join(parts)
-            if not text and quiz is not None:
-                text = quiz.question
-            reply: Message | None = None
-            if text:
-                result = self.store.append_message(
-                    session_id,
-                    NewMessage(
-                        role=Role.TUTOR,
-                        text=text,
-                        html=render_markdown(text),
-                        citations=tuple(citations),
-                        quiz=quiz,
-                    ),
-                )
-                reply = result.message
-                await self._broadcast(
-                    session_id,
-                    {"type": "message", "message": _message_dict(reply), "stream_id": stream_id},
-                )
-            await asyncio.sleep(0)
-            state_changed = update is not None and (
-                update.state != session.state
-                or (
-                    update.current_question_number is not None
-                    and update.current_question_number != session.current_question_number
-                )
-            )
-            if state_changed or phase is not None or actions:
-                after = self.store.update_tutor_state(
-                    session_id,
-                    state=update.state if update is not None else None,
-                    phase=phase,
-                    current_question_number=(
-                        update.current_question_number if update is not None else None
-                    ),
-                    actions=actions,
-                )
-                if after.phase != session.phase or after.status != session.status:
-                    await self._broadcast(session_id, {"type": "state", "session": _summary(after)})
-        return reply
 
     # ----------------------------------------------------------------------------------------------
     # Fan-out
@@ -943,7 +654,7 @@ class TutorService:
             session = self.store.get_session(session_id)
         except TutorNBError:
             return
-        await self._broadcast(session_id, {"type": "state", "session": _summary(session)})
+        await self._broadcast(session_id, frames.state_frame(session))
 
     def _scrub(self, text: str) -> str:
         """Recovery notes come from the store and may name files: show them relative to the root."""

@@ -1,0 +1,263 @@
+"""Tutor turns: run the tutor on a session, stream its text, persist what it decided.
+
+A turn reads the stored transcript and state, streams the tutor's text as ``delta`` frames, then
+stores the reply (with its citations and quiz) and the new state, phase and action log in one
+``update_tutor_state`` call. A phase change the phase machine forbids is refused and logged as an
+action. Failures raise :class:`TutorTurnFailed`; the learner's message is already stored, so a
+resend retries.
+
+Scheduling, because turns share the server's event loop with every acknowledgement: turns on one
+session run one after another (per-session lock), at most ``max_concurrent`` run at once, and only
+one commits at a time, after letting the acknowledgements that arrived meanwhile go first.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import re
+import time
+import uuid
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any
+
+from tutornb import frames
+from tutornb.errors import TutorUnavailable
+from tutornb.lifecycle import can_change_phase
+from tutornb.models import ActionLogEntry, Citation, Message, QuizPrompt, Role, Session, Status
+from tutornb.render import render_markdown
+from tutornb.store.api import NewMessage, SessionStoreAPI
+from tutornb.tutors.base import (
+    ActionEvent,
+    CitationEvent,
+    ErrorEvent,
+    QuizAnswerInput,
+    QuizEvent,
+    StateUpdate,
+    TextDelta,
+    TurnKind,
+    Tutor,
+    TutorTurn,
+)
+
+Broadcast = Callable[[str, dict[str, Any]], Awaitable[None]]
+_ERROR_CODE = re.compile(r"^[A-Z][A-Z0-9_]{1,40}$")
+
+
+class TutorTurnFailed(TutorUnavailable):
+    """A turn ended in an error event; carries the tutor's own code (e.g. a model's rate limit)."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message[:500] or "The tutor could not answer.")
+        if _ERROR_CODE.fullmatch(code):
+            self.code = code
+
+
+class DeltaBatcher:
+    """Streams a reply's text: the first delta at once, then whatever the tutor produces within
+    ``interval`` of the last frame as one frame. A tutor that composes its whole reply in one go
+    (the offline tutor) costs a couple of frames instead of dozens; a model streaming over the
+    network, whose deltas arrive further apart, is forwarded delta by delta."""
+
+    def __init__(self, send: Callable[[str], Awaitable[None]], interval: float = 0.025) -> None:
+        self._send = send
+        self._interval = interval
+        self._pending: list[str] = []
+        self._last: float | None = None
+
+    async def add(self, text: str) -> None:
+        self._pending.append(text)
+        now = time.monotonic()
+        if self._last is None or now - self._last >= self._interval:
+            await self.flush()
+
+    async def flush(self) -> None:
+        if self._pending:
+            text = "".join(self._pending)
+            self._pending.clear()
+            self._last = time.monotonic()
+            await self._send(text)
+
+
+class _Outcome:
+    """What the tutor said and decided during one turn, collected from its events."""
+
+    def __init__(self) -> None:
+        self.parts: list[str] = []
+        self.citations: list[Citation] = []
+        self.quiz: QuizPrompt | None = None
+        self.update: StateUpdate | None = None
+        self.actions: list[ActionLogEntry] = []
+
+
+class TurnRunner:
+    def __init__(
+        self,
+        store: SessionStoreAPI,
+        tutor: Callable[[], Tutor],
+        *,
+        root_dir: Path,
+        broadcast: Broadcast,
+        logger: logging.Logger,
+        max_concurrent: int = 8,
+    ) -> None:
+        self.store = store
+        self._tutor = tutor
+        self.root_dir = root_dir
+        self._broadcast = broadcast
+        self.log = logger
+        self._locks: dict[str, asyncio.Lock] = {}
+        self._slots = asyncio.Semaphore(max(1, max_concurrent))
+        self._writer = asyncio.Lock()
+
+    def forget(self, session_id: str) -> None:
+        lock = self._locks.get(session_id)
+        if lock is not None and not lock.locked():
+            del self._locks[session_id]
+
+    async def run(
+        self,
+        session_id: str,
+        kind: TurnKind,
+        learner: Message | None = None,
+        answer: QuizAnswerInput | None = None,
+    ) -> Message | None:
+        """The durable reply; ``None`` if the tutor had nothing to say or the session is closed."""
+        lock = self._locks.get(session_id)
+        if lock is None:
+            lock = self._locks[session_id] = asyncio.Lock()
+        async with lock, self._slots:
+            session = self.store.get_session(session_id)
+            if session.status is Status.CLOSED:
+                return None
+            stream_id = f"stream-{uuid.uuid4().hex}"
+            outcome = await self._stream(session, kind, learner, answer, stream_id)
+            return await self._persist(session, outcome, stream_id)
+
+    def _history(self, session_id: str, learner: Message | None) -> list[Message]:
+        history = self.store.messages(session_id)
+        if learner is None:
+            return history
+        # The learner message ends the history; later learner messages wait for their own turn.
+        kept = [
+            m
+            for m in history
+            if m.id != learner.id and not (m.role is Role.LEARNER and m.seq > learner.seq)
+        ]
+        return [*kept, learner]
+
+    async def _stream(
+        self,
+        session: Session,
+        kind: TurnKind,
+        learner: Message | None,
+        answer: QuizAnswerInput | None,
+        stream_id: str,
+    ) -> _Outcome:
+        turn = TutorTurn(
+            kind=kind,
+            session=session,
+            history=self._history(session.id, learner),
+            root_dir=self.root_dir,
+            plan_cache=self.store,
+            learner_message=learner,
+            answer=answer,
+        )
+
+        async def send(text: str) -> None:
+            await self._broadcast(session.id, frames.delta_frame(stream_id, text))
+
+        deltas = DeltaBatcher(send)
+        outcome = _Outcome()
+        tutor = self._tutor()
+        failure: ErrorEvent | None = None
+        try:
+            async for event in tutor.respond(turn):
+                if isinstance(event, TextDelta):
+                    if event.text:
+                        outcome.parts.append(event.text)
+                        await deltas.add(event.text)
+                elif isinstance(event, CitationEvent):
+                    outcome.citations.append(event.citation)
+                elif isinstance(event, QuizEvent):
+                    outcome.quiz = event.prompt
+                elif isinstance(event, StateUpdate):
+                    outcome.update = event
+                elif isinstance(event, ActionEvent):
+                    outcome.actions.append(
+                        ActionLogEntry(
+                            action=event.action, data=event.data, reasoning=event.reasoning
+                        )
+                    )
+                elif isinstance(event, ErrorEvent):
+                    failure = event
+                    break
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:  # tutors must not raise; one that does still fails cleanly
+            self.log.warning("tutornb: tutor %s raised %s", tutor.name, type(exc).__name__)
+            failure = ErrorEvent("TUTOR_UNAVAILABLE", "The tutor failed; send your message again.")
+        if failure is not None:
+            raise TutorTurnFailed(failure.code, failure.message)
+        await deltas.flush()
+        return outcome
+
+    async def _persist(self, session: Session, outcome: _Outcome, stream_id: str) -> Message | None:
+        update = outcome.update
+        phase = None
+        if update is not None and update.phase is not None and update.phase != session.phase:
+            if can_change_phase(session.phase, update.phase):
+                phase = update.phase
+            else:
+                self.log.info(
+                    "tutornb: refused phase change %s -> %s",
+                    session.phase.value,
+                    update.phase.value,
+                )
+                outcome.actions.append(
+                    ActionLogEntry(
+                        action="phase_change_refused",
+                        data={"from": session.phase.value, "to": update.phase.value},
+                        reasoning="The phase machine does not allow this jump; phase unchanged.",
+                    )
+                )
+        text = "".join(outcome.parts)
+        if not text and outcome.quiz is not None:
+            text = outcome.quiz.question
+        reply: Message | None = None
+        async with self._writer:
+            await asyncio.sleep(0)  # acknowledgements waiting in the loop go first
+            if text:
+                reply = self.store.append_message(
+                    session.id,
+                    NewMessage(
+                        role=Role.TUTOR,
+                        text=text,
+                        html=render_markdown(text),
+                        citations=tuple(outcome.citations),
+                        quiz=outcome.quiz,
+                    ),
+                ).message
+                await self._broadcast(session.id, frames.message_frame(reply, stream_id))
+            await asyncio.sleep(0)
+            state_changed = update is not None and (
+                update.state != session.state
+                or (
+                    update.current_question_number is not None
+                    and update.current_question_number != session.current_question_number
+                )
+            )
+            if state_changed or phase is not None or outcome.actions:
+                after = self.store.update_tutor_state(
+                    session.id,
+                    state=update.state if update is not None else None,
+                    phase=phase,
+                    current_question_number=(
+                        update.current_question_number if update is not None else None
+                    ),
+                    actions=outcome.actions,
+                )
+                if after.phase != session.phase or after.status != session.status:
+                    await self._broadcast(session.id, frames.state_frame(after))
+        return reply
