@@ -187,11 +187,7 @@ class TutorService:
 
         root = Path(root_dir).expanduser().resolve()
         folder = Path(store_dir).expanduser().resolve() if store_dir else resolve_store_dir(root)
-        store: SessionStoreAPI
-        if quota_bytes is None:
-            store = SessionStore(folder)
-        else:
-            store = SessionStore(folder, quota_bytes=quota_bytes)
+        store: SessionStoreAPI = SessionStore(folder, quota_bytes=quota_bytes)
         try:
             tutor_obj = load_tutor(tutor, root_dir=root, options=dict(tutor_options or {}))
         except BaseException:
@@ -311,6 +307,7 @@ class TutorService:
         self.store.get_session(check_session_id(session_id), owner=owner)
         self.store.delete_session(session_id)
         self._limiter.forget(session_id)
+        self._turns.forget(session_id)
         connections = self._connections.pop(session_id, {})
         gone = frames.error_frame(SessionNotFound(session_id))
         for conn in list(connections.values()):
@@ -401,6 +398,7 @@ class TutorService:
         if peers:
             return
         del self._connections[conn.session_id]
+        self._turns.forget(conn.session_id)
         try:
             session = self.store.get_session(conn.session_id, owner=conn.owner)
             if session.status is Status.ACTIVE:
