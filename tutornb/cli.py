@@ -238,8 +238,13 @@ def cmd_lab(args: argparse.Namespace) -> int:
     if args.dry_run:
         print(" ".join(command))
         return EXIT_OK
+    if getattr(args, "store", None):
+        # The server extension reads this, and exports it to the kernels it starts.
+        os.environ["TUTORNB_STORE_DIR"] = str(Path(args.store).expanduser().resolve())
     try:
-        return subprocess.call(command)
+        # Become jupyter lab rather than wrapping it: signals (Ctrl+C, a supervisor's SIGTERM) then reach
+        # the server itself, and no orphaned server outlives a killed wrapper.
+        os.execvp(command[0], command)
     except FileNotFoundError:
         raise CLIError("JupyterLab is not installed (pip install jupyterlab)") from None
 
