@@ -10,7 +10,6 @@ from __future__ import annotations
 import argparse
 import os
 import shutil
-import subprocess
 import sys
 from collections.abc import Sequence
 from datetime import datetime, timezone
@@ -244,7 +243,7 @@ def cmd_lab(args: argparse.Namespace) -> int:
     try:
         # Become jupyter lab rather than wrapping it: signals (Ctrl+C, a supervisor's SIGTERM) then reach
         # the server itself, and no orphaned server outlives a killed wrapper.
-        os.execvp(command[0], command)
+        os.execvp(command[0], command)  # noqa: S606 - a fixed argv, no shell
     except FileNotFoundError:
         raise CLIError("JupyterLab is not installed (pip install jupyterlab)") from None
 
