@@ -639,7 +639,8 @@ class Controller {
           status: "active,paused",
           limit: 10,
         });
-        this.candidates = page.sessions || [];
+        // A session whose first message was refused holds nothing to resume: offering it would only confuse.
+        this.candidates = (page.sessions || []).filter((s) => (s.message_count || 0) > 0);
       } catch (err) {
         this.showError(err);
       }
