@@ -8,6 +8,7 @@ a 404 (so ``<img src=x onerror=…>`` fails fast and would fire its handler if i
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import threading
@@ -47,6 +48,11 @@ class _Handler(BaseHTTPRequestHandler):
     }
 
     def do_GET(self) -> None:
+        # A page that went on (a frame torn down, an image abandoned) needs no answer.
+        with contextlib.suppress(BrokenPipeError, ConnectionResetError):
+            self._answer()
+
+    def _answer(self) -> None:
         found = self.routes.get(self.path.split("?", 1)[0])
         if found is None:
             self.send_error(404)
@@ -135,9 +141,7 @@ def run_in_browser(
                 control_page.wait_for_function("window.__ready === true")
                 texts = [p.text for p in payloads]
                 report.control_executed = list(
-                    control_page.evaluate(
-                        "([texts, ms]) => window.__control(texts, ms)", [texts, settle_ms]
-                    )
+                    control_page.evaluate("([texts, ms]) => window.__control(texts, ms)", [texts, settle_ms])
                 )
             return report
         finally:
