@@ -81,7 +81,7 @@ def cli_run(server: LiveServer, folder: Path, cases: int, seed: int) -> dict[str
     elapsed = time.perf_counter() - started
     report = json.loads(report_path.read_text(encoding="utf-8"))
     if done.returncode != 0:
-        (Path(tempfile.gettempdir()) / "tutornb-st-run.txt").write_text(done.stdout, encoding="utf-8")
+        print(done.stdout[-6000:], file=sys.stderr)  # the engine's own account of what failed
     failures = report.get("failures", [])
     return {
         "engine test cases": report["test_cases"]["generated"],
@@ -95,9 +95,10 @@ def cli_run(server: LiveServer, folder: Path, cases: int, seed: int) -> dict[str
 
 
 def show(title: str, figures: dict[str, object]) -> None:
-    print(f"\n{title}")
+    """One Markdown table per part (the README quotes them)."""
+    print(f"\n### {title}\n\n| figure | value |\n|---|---|")
     for name, value in figures.items():
-        print(f"  {name:<34} {value}")
+        print(f"| {name} | {value} |")
 
 
 def main() -> int:

@@ -57,9 +57,7 @@ def xss(base: Path, contexts: int, browser: bool) -> dict[str, object]:
     try:
         started = time.perf_counter()
         sessions = send_payloads(server, payloads)
-        stored_unsafe = sum(
-            1 for s in sessions for m in s.messages if html_problems(m.get("html") or "")
-        )
+        stored_unsafe = sum(1 for s in sessions for m in s.messages if html_problems(m.get("html") or ""))
         with server.client() as client:
             listing = client.get("sessions", params={"course_id": "xss", "limit": 200}).json()
         figures: dict[str, object] = {
@@ -73,9 +71,7 @@ def xss(base: Path, contexts: int, browser: bool) -> dict[str, object]:
         if browser and chromium:
             report = run_in_browser(chromium, sessions, listing, payloads)
             figures["browser: executed"] = len(report.executed)
-            figures["browser: dangerous DOM leftovers"] = sum(
-                len(v) for v in report.problems.values()
-            )
+            figures["browser: dangerous DOM leftovers"] = sum(len(v) for v in report.problems.values())
             figures["browser: messages rendered by the panel"] = report.counts["messages"]
             figures["control: executed when unsanitized"] = len(report.control_executed)
         else:
@@ -139,9 +135,10 @@ def kills(base: Path, trials: int, seed: int) -> dict[str, object]:
 
 
 def show(title: str, figures: dict[str, object]) -> None:
-    print(f"\n{title}")
+    """One Markdown table per part (the README quotes them)."""
+    print(f"\n### {title}\n\n| figure | value |\n|---|---|")
     for name, value in figures.items():
-        print(f"  {name:<48} {value}")
+        print(f"| {name} | {value} |")
 
 
 def main() -> int:

@@ -33,9 +33,7 @@ TRIALS = int(os.environ.get("TUTORNB_CRASH_TRIALS", "10"))
 @pytest.fixture(scope="module")
 def crash_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
     # Rate limit off: the trial wants as many writes in flight as possible when the kill lands.
-    server = LiveServer(
-        tmp_path_factory.mktemp("server-crash"), tutornb={"rate_limit_per_minute": 0}
-    )
+    server = LiveServer(tmp_path_factory.mktemp("server-crash"), tutornb={"rate_limit_per_minute": 0})
     try:
         yield server
     finally:
@@ -58,9 +56,7 @@ def test_sigkill_at_random_moments_loses_no_acknowledged_message(crash_server: L
         assert trial.resend_unacked == [], trial
     # And the trials really raced the writes: most kills landed with messages in flight
     assert sum(t.acked for t in trials) > 0
-    assert sum(1 for t in trials if t.sent > t.acked) >= TRIALS // 2, [
-        (t.sent, t.acked) for t in trials
-    ]
+    assert sum(1 for t in trials if t.sent > t.acked) >= TRIALS // 2, [(t.sent, t.acked) for t in trials]
     # And the server that came back after the last kill serves every trial's session
     with crash_server.client() as client:
         status = client.get("status")

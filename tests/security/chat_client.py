@@ -35,9 +35,7 @@ def all_messages(server: LiveServer, session_id: str) -> list[dict[str, Any]]:
     after = 0
     with server.client() as client:
         while True:
-            resp = client.get(
-                f"sessions/{session_id}/messages", params={"after_seq": after, "limit": 1000}
-            )
+            resp = client.get(f"sessions/{session_id}/messages", params={"after_seq": after, "limit": 1000})
             resp.raise_for_status()
             page = resp.json()["messages"]
             if not page:

@@ -187,9 +187,7 @@ def fuzz_operations(
         passes: list[tuple[GenerationMode, int, dict[str, Any] | None]] = []
         if "{session_id}" in operation.path:
             on_real = positive // 2
-            passes.append(
-                (GenerationMode.POSITIVE, on_real, {"session_id": _real_session(server, index)})
-            )
+            passes.append((GenerationMode.POSITIVE, on_real, {"session_id": _real_session(server, index)}))
             positive -= on_real
         passes += [
             (GenerationMode.POSITIVE, positive, None),
@@ -248,10 +246,7 @@ def _has_tutor_reply(frames: list[dict[str, Any]]) -> bool:
 def _random_text(rng: random.Random) -> str:
     """Printable text from across the BMP (surrogates excluded), never blank."""
     size = rng.randrange(1, 300)
-    chars = [
-        chr(rng.choice([rng.randrange(0x21, 0x7F), rng.randrange(0xA1, 0xD7FF)]))
-        for _ in range(size)
-    ]
+    chars = [chr(rng.choice([rng.randrange(0x21, 0x7F), rng.randrange(0xA1, 0xD7FF)])) for _ in range(size)]
     return "".join(chars)
 
 

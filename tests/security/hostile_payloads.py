@@ -350,9 +350,7 @@ def _frame_families(rng: random.Random) -> Iterator[tuple[str, Callable[[], str 
         return json.dumps(frame)
 
     def bad_client_id() -> str:
-        client_id = rng.choice(
-            ["", "a" * 81, "a b", "../x", "<script>", "a\nb", "é", "a/b", "a\\b", "\x00"]
-        )
+        client_id = rng.choice(["", "a" * 81, "a b", "../x", "<script>", "a\nb", "é", "a/b", "a\\b", "\x00"])
         return json.dumps({"type": "message", "client_id": client_id, "text": "hello"})
 
     def bad_answer() -> str:

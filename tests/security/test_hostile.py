@@ -121,8 +121,7 @@ def test_rate_limit_holds_without_losing_an_acknowledged_message(
         frames = read_until(
             ws,
             lambda got: (
-                sum(1 for f in got if f["type"] in ("ack", "error") and f.get("client_id"))
-                >= len(ids)
+                sum(1 for f in got if f["type"] in ("ack", "error") and f.get("client_id")) >= len(ids)
             ),
         )
         acked = [f["client_id"] for f in frames if f["type"] == "ack"]
@@ -143,13 +142,9 @@ def test_rate_limit_holds_without_losing_an_acknowledged_message(
         # When the acknowledged ones are resent while the bucket is still empty
         for client_id in acked:
             ws.send(json.dumps({"type": "message", "client_id": client_id, "text": client_id}))
-        again = read_until(
-            ws, lambda got: sum(1 for f in got if f["type"] in ("ack", "error")) >= len(acked)
-        )
+        again = read_until(ws, lambda got: sum(1 for f in got if f["type"] in ("ack", "error")) >= len(acked))
         # Then they are acknowledged again, never refused (acknowledged is forever)
-        assert sorted(f["client_id"] for f in again if f["type"] in ("ack", "error")) == sorted(
-            acked
-        )
+        assert sorted(f["client_id"] for f in again if f["type"] in ("ack", "error")) == sorted(acked)
         assert all(f["type"] == "ack" for f in again if f["type"] in ("ack", "error"))
 
         # And once the bucket refills, a refused message goes through on retry, once

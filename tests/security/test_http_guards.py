@@ -122,9 +122,7 @@ async def test_cookie_socket_is_refused_from_every_foreign_origin(
         assert refused.value.code == 403, origin
     # And a foreign origin cannot probe for ids: a missing session also answers 403, not 404
     with pytest.raises(HTTPClientError) as refused:
-        await open_socket(
-            "no-such-session", headers={**browser_cookie, "Origin": "http://evil"}, auth=False
-        )
+        await open_socket("no-such-session", headers={**browser_cookie, "Origin": "http://evil"}, auth=False)
     assert refused.value.code == 403
     # And the server's own origin connects with the same cookie (the refusal is about the origin)
     same = {**browser_cookie, "Origin": f"http://127.0.0.1:{jp_http_port}"}
@@ -160,9 +158,7 @@ _DISPOSITION = re.compile(
 )
 
 
-async def test_export_file_names_are_chosen_by_the_server(
-    http: Http, service: TutorService
-) -> None:
+async def test_export_file_names_are_chosen_by_the_server(http: Http, service: TutorService) -> None:
     for index, title in enumerate(HOSTILE_TITLES):
         # Given a session whose title and course context are attacker-chosen
         body = {
@@ -215,9 +211,7 @@ class HeaderIdentityProvider(IdentityProvider):
         return handler.request.headers.get("X-Test-User") is not None
 
 
-@pytest.mark.parametrize(
-    "extra_server_config", [{"identity_provider_class": HeaderIdentityProvider}]
-)
+@pytest.mark.parametrize("extra_server_config", [{"identity_provider_class": HeaderIdentityProvider}])
 async def test_another_named_users_session_is_invisible_and_untouchable(
     http: Http, open_socket: OpenSocket, service: TutorService
 ) -> None:
@@ -269,9 +263,7 @@ async def test_another_named_users_session_is_invisible_and_untouchable(
         ("DELETE", ""),
     ]:
         resp = await http(f"tutornb/api/sessions/{sid}{tail}", method, headers=bob, auth=False)
-        missing = await http(
-            f"tutornb/api/sessions/AAAAAAAAAAAAAAAA{tail}", method, headers=bob, auth=False
-        )
+        missing = await http(f"tutornb/api/sessions/AAAAAAAAAAAAAAAA{tail}", method, headers=bob, auth=False)
         assert resp.code == 404, (method, tail)
         assert json_of(resp) == json_of(missing) or json_of(resp)["code"] == "SESSION_NOT_FOUND"
         assert b"plugh" not in (resp.body or b"")
