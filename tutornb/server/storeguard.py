@@ -146,9 +146,7 @@ class StoreGuardHandler(APIHandler):
         raise web.HTTPError(404, _NOT_FOUND)
 
 
-def _refusing(
-    original: Callable[..., Any], names: tuple[str, ...], matcher: StorePathMatcher
-) -> Any:
+def _refusing(original: Callable[..., Any], names: tuple[str, ...], matcher: StorePathMatcher) -> Any:
     signature = inspect.signature(original)
 
     @functools.wraps(original)
