@@ -70,6 +70,12 @@ RAW_IDS = [
     "sessions.json",
     "null",
     "*",
+    "..;/victim.txt",
+    "/",
+    "//etc/passwd",
+    "\\\\server\\share\\victim.txt",
+    ".\\.\\victim.txt",
+    "a/../../victim.txt",
 ]
 
 
@@ -112,7 +118,7 @@ ID_ROUTES = [
 
 
 def test_the_hostile_id_set_is_large() -> None:
-    assert len(RAW_IDS) >= 45
+    assert len(RAW_IDS) >= 50
     assert len(encoded_ids()) >= 100
 
 
