@@ -284,9 +284,7 @@ class TutorService:
             raise InvalidRequest("'limit' must be an integer from 1 to 1000.")
         return self.store.messages(session_id, after_seq=after_seq, limit=limit)
 
-    def list_messages(
-        self, owner: str, session_id: str, params: Mapping[str, str]
-    ) -> list[Message]:
+    def list_messages(self, owner: str, session_id: str, params: Mapping[str, str]) -> list[Message]:
         """:meth:`get_messages` with its query string parsed here, so transports need not."""
         after_seq = queryparams.integer(params, "after_seq", 0, 0, 2**53)
         limit = None
@@ -377,9 +375,7 @@ class TutorService:
     async def connect(self, owner: str, session_id: str, sink: FrameSink) -> ChatConnection:
         check_session_id(session_id)
         detail = self.store.get_detail(session_id, owner=owner)
-        if is_expired(
-            detail.status, detail.last_active_at, utcnow(), self.config.session_expiry_days
-        ):
+        if is_expired(detail.status, detail.last_active_at, utcnow(), self.config.session_expiry_days):
             self.store.set_status(session_id, Status.CLOSED)
             detail = self.store.get_detail(session_id, owner=owner)
         conn = ChatConnection(owner, session_id, sink)
@@ -425,9 +421,7 @@ class TutorService:
     async def ask(self, owner: str, session_id: str, text: str) -> Message:
         check_session_id(session_id)
         self._check_text(text)
-        learner, created = await self._accept_learner(
-            owner, session_id, text, f"ask-{uuid.uuid4().hex}"
-        )
+        learner, created = await self._accept_learner(owner, session_id, text, f"ask-{uuid.uuid4().hex}")
         if created:
             await self._broadcast(session_id, frames.message_frame(learner))
         reply = await self._turn(session_id, "message", learner=learner)
@@ -453,17 +447,17 @@ class TutorService:
     async def _dispatch(self, conn: ChatConnection, frame: dict[str, Any]) -> None:
         text = frame.get("text")
         if isinstance(text, str) and len(text) > self.config.max_message_chars:
-            raise PayloadTooLarge(
-                f"Messages are limited to {self.config.max_message_chars} characters."
-            )
+            raise PayloadTooLarge(f"Messages are limited to {self.config.max_message_chars} characters.")
         try:
             parsed = CLIENT_FRAME.validate_python(frame)
         except ValidationError as exc:
             raise InvalidRequest("Invalid frame.", errors=frames.validation_errors(exc)) from None
         if isinstance(parsed, MessageFrame):
-            await self._on_message(conn, parsed)
+            with self._turns.priority.urgent():
+                await self._on_message(conn, parsed)
         elif isinstance(parsed, AnswerFrame):
-            await self._on_answer(conn, parsed)
+            with self._turns.priority.urgent():
+                await self._on_answer(conn, parsed)
         else:
             await self._on_control(conn, parsed)
 
@@ -506,9 +500,7 @@ class TutorService:
         if not isinstance(text, str) or not text.strip():
             raise InvalidRequest("A message needs some text.")
         if len(text) > self.config.max_message_chars:
-            raise PayloadTooLarge(
-                f"Messages are limited to {self.config.max_message_chars} characters."
-            )
+            raise PayloadTooLarge(f"Messages are limited to {self.config.max_message_chars} characters.")
 
     async def _accept_learner(
         self, owner: str, session_id: str, text: str, client_id: str
@@ -529,9 +521,7 @@ class TutorService:
                     f"This session is {session.status.value}; resume it before sending messages."
                 )
             raise RateLimited("Too many messages at once; wait a moment and send again.")
-        message = NewMessage(
-            role=Role.LEARNER, text=text, html=render_markdown(text), client_id=client_id
-        )
+        message = NewMessage(role=Role.LEARNER, text=text, html=render_markdown(text), client_id=client_id)
         result = await self._appends.append(session_id, message)
         return result.message, result.created
 
@@ -639,9 +629,7 @@ class TutorService:
             # A socket that went away: its transport calls disconnect(); the frame is in the store
             # anyway.
             conn.closed = True
-            self.log.debug(
-                "tutornb: dropped a frame for a closed connection (%s)", type(exc).__name__
-            )
+            self.log.debug("tutornb: dropped a frame for a closed connection (%s)", type(exc).__name__)
 
     async def _broadcast(self, session_id: str, frame: dict[str, Any]) -> None:
         for conn in list(self._connections.get(session_id, {}).values()):

@@ -14,11 +14,12 @@ one commits at a time, after letting the acknowledgements that arrived meanwhile
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import re
 import time
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -80,6 +81,36 @@ class DeltaBatcher:
             await self._send(text)
 
 
+class AckPriority:
+    """Acknowledgements first: the ack path marks itself busy, and turns wait (briefly) until no
+    acknowledgement is in progress before their expensive steps. Under a burst of messages every
+    sender is acknowledged before the tutor catches up; ``max_wait`` keeps a steady stream of
+    messages from starving the tutor."""
+
+    def __init__(self, max_wait: float = 0.25) -> None:
+        self.max_wait = max_wait
+        self._busy = 0
+        self._idle = asyncio.Event()
+        self._idle.set()
+
+    @contextlib.contextmanager
+    def urgent(self) -> Iterator[None]:
+        self._busy += 1
+        self._idle.clear()
+        try:
+            yield
+        finally:
+            self._busy -= 1
+            if not self._busy:
+                self._idle.set()
+
+    async def wait_turn(self) -> None:
+        await asyncio.sleep(0)  # whatever is ready in the loop (new frames) runs first
+        if self._busy:
+            with contextlib.suppress(asyncio.TimeoutError):
+                await asyncio.wait_for(self._idle.wait(), self.max_wait)
+
+
 class _Outcome:
     """What the tutor said and decided during one turn, collected from its events."""
 
@@ -101,6 +132,7 @@ class TurnRunner:
         broadcast: Broadcast,
         logger: logging.Logger,
         max_concurrent: int = 8,
+        priority: AckPriority | None = None,
     ) -> None:
         self.store = store
         self._tutor = tutor
@@ -110,6 +142,7 @@ class TurnRunner:
         self._locks: dict[str, asyncio.Lock] = {}
         self._slots = asyncio.Semaphore(max(1, max_concurrent))
         self._writer = asyncio.Lock()
+        self.priority = priority or AckPriority()
 
     def forget(self, session_id: str) -> None:
         lock = self._locks.get(session_id)
@@ -128,6 +161,7 @@ class TurnRunner:
         if lock is None:
             lock = self._locks[session_id] = asyncio.Lock()
         async with lock, self._slots:
+            await self.priority.wait_turn()
             session = self.store.get_session(session_id)
             if session.status is Status.CLOSED:
                 return None
@@ -141,9 +175,7 @@ class TurnRunner:
             return history
         # The learner message ends the history; later learner messages wait for their own turn.
         kept = [
-            m
-            for m in history
-            if m.id != learner.id and not (m.role is Role.LEARNER and m.seq > learner.seq)
+            m for m in history if m.id != learner.id and not (m.role is Role.LEARNER and m.seq > learner.seq)
         ]
         return [*kept, learner]
 
@@ -186,9 +218,7 @@ class TurnRunner:
                     outcome.update = event
                 elif isinstance(event, ActionEvent):
                     outcome.actions.append(
-                        ActionLogEntry(
-                            action=event.action, data=event.data, reasoning=event.reasoning
-                        )
+                        ActionLogEntry(action=event.action, data=event.data, reasoning=event.reasoning)
                     )
                 elif isinstance(event, ErrorEvent):
                     failure = event
@@ -227,7 +257,7 @@ class TurnRunner:
             text = outcome.quiz.question
         reply: Message | None = None
         async with self._writer:
-            await asyncio.sleep(0)  # acknowledgements waiting in the loop go first
+            await self.priority.wait_turn()
             if text:
                 reply = self.store.append_message(
                     session.id,
@@ -240,7 +270,7 @@ class TurnRunner:
                     ),
                 ).message
                 await self._broadcast(session.id, frames.message_frame(reply, stream_id))
-            await asyncio.sleep(0)
+            await self.priority.wait_turn()
             state_changed = update is not None and (
                 update.state != session.state
                 or (
@@ -253,9 +283,7 @@ class TurnRunner:
                     session.id,
                     state=update.state if update is not None else None,
                     phase=phase,
-                    current_question_number=(
-                        update.current_question_number if update is not None else None
-                    ),
+                    current_question_number=(update.current_question_number if update is not None else None),
                     actions=outcome.actions,
                 )
                 if after.phase != session.phase or after.status != session.status:

@@ -47,7 +47,8 @@ def tutornb_config() -> dict[str, Any]:
 def jp_server_config(store_dir: Path, tutornb_config: dict[str, Any]) -> dict[str, Any]:
     return {
         "ServerApp": {"jpserver_extensions": {"tutornb": True}},
-        "TutorNBApp": {"store_dir": str(store_dir), **tutornb_config},
+        # Servers run inside the test process here: leave pytest's garbage collector alone.
+        "TutorNBApp": {"store_dir": str(store_dir), "freeze_gc": False, **tutornb_config},
     }
 
 

@@ -276,7 +276,7 @@ def test_extension_with_unauthenticated_access_off_raises_no_auth_warning(
                 "jpserver_extensions": {"tutornb": True},
                 "allow_unauthenticated_access": False,
             },
-            "TutorNBApp": {"store_dir": str(store_dir)},
+            "TutorNBApp": {"store_dir": str(store_dir), "freeze_gc": False},
         }
     )
     # When it starts
