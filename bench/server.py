@@ -162,9 +162,7 @@ class Server:
 
     def get_json(self, path: str, method: str = "GET", body: Any = None) -> Any:
         data = None if body is None else json.dumps(body).encode()
-        request = urllib.request.Request(
-            self.url(path), data=data, method=method, headers=self.headers
-        )
+        request = urllib.request.Request(self.url(path), data=data, method=method, headers=self.headers)
         with urllib.request.urlopen(request, timeout=30) as response:
             return json.loads(response.read())
 
@@ -186,9 +184,7 @@ def fsync_baseline(folder: Path, rounds: int = 200) -> list[float]:
     return timings
 
 
-def seed_long_session(
-    server: Server, context: dict[str, Any], count: int, appends: list[float]
-) -> str:
+def seed_long_session(server: Server, context: dict[str, Any], count: int, appends: list[float]) -> str:
     """A 1,000-message session written straight into the store before the server starts."""
     from tutornb.models import CourseContext, Role
     from tutornb.paths import default_owner
@@ -478,9 +474,7 @@ async def main_async(args: argparse.Namespace) -> int:
         ),
     ]
     if many["refused"]:
-        lines.append(
-            f"error frames (refusals before an ack, failed turns after): {many['refused']}"
-        )
+        lines.append(f"error frames (refusals before an ack, failed turns after): {many['refused']}")
     if burst is not None:
         lines.append(
             f"stress (every socket writes its {args.messages} messages at once): acked "
@@ -495,14 +489,10 @@ async def main_async(args: argparse.Namespace) -> int:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--restores", type=int, default=200)
-    parser.add_argument(
-        "--sessions", type=int, default=20, help="quiet-chat sessions (10 msgs each)"
-    )
+    parser.add_argument("--sessions", type=int, default=20, help="quiet-chat sessions (10 msgs each)")
     parser.add_argument("--sockets", type=int, default=100)
     parser.add_argument("--messages", type=int, default=20)
-    parser.add_argument(
-        "--burst", action="store_true", help="also run the write-everything-at-once stress"
-    )
+    parser.add_argument("--burst", action="store_true", help="also run the write-everything-at-once stress")
     parser.add_argument(
         "--server-option",
         action="append",

@@ -61,9 +61,7 @@ class AppendBatcher:
         except Exception as exc:
             # The shared commit failed (quota, I/O): nothing of it is durable. Each message gets
             # its own attempt, so one that fits (or a quota freed by compaction) is still stored.
-            self.log.info(
-                "tutornb: batched commit failed (%s); retrying one by one", type(exc).__name__
-            )
+            self.log.info("tutornb: batched commit failed (%s); retrying one by one", type(exc).__name__)
             self._one_by_one(batch)
             return
         for (_, _, future), outcome in zip(batch, outcomes, strict=True):
@@ -72,9 +70,7 @@ class AppendBatcher:
     def _one_by_one(self, batch: list[_Pending]) -> None:
         for session_id, message, future in batch:
             try:
-                outcome: AppendResult | BaseException = self.store.append_message(
-                    session_id, message
-                )
+                outcome: AppendResult | BaseException = self.store.append_message(session_id, message)
             except Exception as exc:
                 outcome = exc
             _settle(future, outcome)

@@ -93,7 +93,5 @@ def validation_errors(exc: ValidationError) -> list[dict[str, Any]]:
     out: list[dict[str, Any]] = []
     for err in exc.errors(include_url=False, include_input=False, include_context=False)[:20]:
         loc = [part if isinstance(part, int) else str(part)[:64] for part in err.get("loc", ())]
-        out.append(
-            {"loc": loc, "msg": str(err.get("msg", ""))[:200], "type": str(err.get("type", ""))}
-        )
+        out.append({"loc": loc, "msg": str(err.get("msg", ""))[:200], "type": str(err.get("type", ""))})
     return out

@@ -14,9 +14,7 @@ from collections.abc import Callable
 class TokenBucket:
     __slots__ = ("_clock", "_rate", "_stamp", "_tokens", "burst")
 
-    def __init__(
-        self, per_minute: float, burst: int, *, clock: Callable[[], float] = time.monotonic
-    ) -> None:
+    def __init__(self, per_minute: float, burst: int, *, clock: Callable[[], float] = time.monotonic) -> None:
         self.burst = max(1, int(burst))
         self._rate = max(0.0, float(per_minute)) / 60.0
         self._clock = clock
@@ -46,9 +44,7 @@ class TokenBucket:
 class RateLimiter:
     """Buckets keyed by session id, created on first use and forgotten once full again (idle)."""
 
-    def __init__(
-        self, per_minute: float, burst: int, *, clock: Callable[[], float] = time.monotonic
-    ) -> None:
+    def __init__(self, per_minute: float, burst: int, *, clock: Callable[[], float] = time.monotonic) -> None:
         self.per_minute = per_minute
         self.burst = burst
         self._clock = clock
@@ -65,9 +61,7 @@ class RateLimiter:
         if bucket is None:
             if len(self._buckets) > 1024:
                 self._prune()
-            bucket = self._buckets[key] = TokenBucket(
-                self.per_minute, self.burst, clock=self._clock
-            )
+            bucket = self._buckets[key] = TokenBucket(self.per_minute, self.burst, clock=self._clock)
         return bucket.try_acquire()
 
     def forget(self, key: str) -> None:

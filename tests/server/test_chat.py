@@ -55,9 +55,7 @@ class ScriptedTutor:
             if self.gap:
                 await asyncio.sleep(self.gap)
             yield TextDelta(part)
-        yield CitationEvent(
-            Citation(notebook_path="course/lists.ipynb", cell_index=2, heading="Lists")
-        )
+        yield CitationEvent(Citation(notebook_path="course/lists.ipynb", cell_index=2, heading="Lists"))
         if self.phase is not None:
             yield StateUpdate(state=turn.session.state, phase=self.phase)
 

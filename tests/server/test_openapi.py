@@ -31,24 +31,15 @@ def implemented_methods(handler: type[Any]) -> set[str]:
     """The HTTP methods a handler really answers (the socket answers GET, the upgrade)."""
     if issubclass(handler, WebSocketHandler):
         return {"get"}
-    return {
-        name for name in HTTP_METHODS if getattr(handler, name) is not getattr(RequestHandler, name)
-    }
+    return {name for name in HTTP_METHODS if getattr(handler, name) is not getattr(RequestHandler, name)}
 
 
 def test_the_document_is_openapi_3_1_with_every_route_and_nothing_else() -> None:
     # Given the route table and the OpenAPI document
     assert SPEC["openapi"].startswith("3.1")
-    routed = {
-        (template, method)
-        for template, handler in ROUTES
-        for method in implemented_methods(handler)
-    }
+    routed = {(template, method) for template, handler in ROUTES for method in implemented_methods(handler)}
     documented = {
-        (path, method)
-        for path, item in SPEC["paths"].items()
-        for method in item
-        if method in HTTP_METHODS
+        (path, method) for path, item in SPEC["paths"].items() for method in item if method in HTTP_METHODS
     }
     # Then every handler path + method is documented, and every documented one is served
     assert routed == documented
@@ -91,9 +82,7 @@ def schema_pointer(template: str, method: str, status: int, media: str) -> str:
     return f"{pointer}/content/{_escape(media)}/schema"
 
 
-def check(
-    template: str, method: str, status: int, body: Any, media: str = "application/json"
-) -> None:
+def check(template: str, method: str, status: int, body: Any, media: str = "application/json") -> None:
     validator = Draft202012Validator(
         {"$ref": BASE + schema_pointer(template, method, status, media)},
         registry=REGISTRY,

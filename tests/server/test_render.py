@@ -150,8 +150,7 @@ def test_code_is_highlighted_and_escaped() -> None:
 def test_ordinary_markdown_survives() -> None:
     # Given everyday tutor Markdown
     text = (
-        "## Lists\n\n- **mutable**\n- *ordered*\n\n1. a\n2. b\n\n> quote\n\n"
-        "| a | b |\n|---|---|\n| 1 | 2 |"
+        "## Lists\n\n- **mutable**\n- *ordered*\n\n1. a\n2. b\n\n> quote\n\n| a | b |\n|---|---|\n| 1 | 2 |"
     )
     # When rendered
     html = render_markdown(text)

@@ -22,9 +22,7 @@ CONTEXT = {
 }
 
 
-async def test_status_reports_store_and_tutor_without_absolute_paths(
-    api: Fetch, jp_root_dir: Path
-) -> None:
+async def test_status_reports_store_and_tutor_without_absolute_paths(api: Fetch, jp_root_dir: Path) -> None:
     # Given a running server with tutornb
     # When the status is requested
     code, body, _ = await api("status")
@@ -317,9 +315,7 @@ async def test_bodies_over_one_mib_answer_413(api: Fetch) -> None:
         ("PUT", ("v2",)),
     ],
 )
-async def test_unknown_paths_answer_json_404(
-    api: Fetch, method: str, path: tuple[str, ...]
-) -> None:
+async def test_unknown_paths_answer_json_404(api: Fetch, method: str, path: tuple[str, ...]) -> None:
     # Given a path under tutornb/api that is no route
     # When it is requested
     code, body, resp = await api(*path, method=method)

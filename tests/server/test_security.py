@@ -51,9 +51,7 @@ async def test_every_route_answers_403_without_credentials(
     session = await create_session(api)
     for method, path in OPERATIONS:
         # When a route is called without a token or cookie
-        resp = await raw_fetch(
-            path.format(sid=session["id"]), method=method, headers={"Authorization": ""}
-        )
+        resp = await raw_fetch(path.format(sid=session["id"]), method=method, headers={"Authorization": ""})
         # Then jupyter-server's authentication refuses it with 403, before any tutornb logic
         assert resp.code == 403, (method, path)
     # And nothing changed
@@ -217,9 +215,7 @@ async def test_named_users_never_see_each_others_sessions(
     alice = {"X-Test-User": "alice"}
     bob = {"X-Test-User": "bob"}
     # Given a session of alice's on a server shared by named users
-    code, session, _ = await api(
-        "sessions", method="POST", body={"title": "alice's"}, headers=alice
-    )
+    code, session, _ = await api("sessions", method="POST", body={"title": "alice's"}, headers=alice)
     assert code == 201
     sid = session["id"]
     assert session["owner"] == "alice"
@@ -251,9 +247,7 @@ async def test_named_users_never_see_each_others_sessions(
     ws.close()
 
 
-async def test_single_user_server_maps_every_browser_to_one_owner(
-    api: Fetch, jp_fetch: Any
-) -> None:
+async def test_single_user_server_maps_every_browser_to_one_owner(api: Fetch, jp_fetch: Any) -> None:
     # Given a personal server (built-in identity provider: a new anonymous user per token request)
     session = await create_session(api)
     # When another browser (no cookie, new anonymous identity) lists the history
