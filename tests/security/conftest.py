@@ -1,6 +1,6 @@
 """Security tests: a real jupyter-server (pytest-jupyter, in process) with tutornb on, its store
-under the test's root dir. The live-subprocess fixtures (hostile input, fuzzing) live in the modules
-that use them."""
+under the test's root dir; and, for the hostile input, browser and fuzzing tests, one live
+``jupyter server`` subprocess per test session whose tutor echoes hostile text."""
 
 from __future__ import annotations
 
@@ -14,14 +14,15 @@ import pytest
 from hostile_chat import XssSession, send_payloads
 from hostile_payloads import xss_payloads
 from live_server import HERE, LiveServer, install_test_tutor
+
+# pytest-jupyter's fixtures for this folder only (pytest refuses pytest_plugins below the top).
+from pytest_jupyter.jupyter_server import *  # noqa: F403
 from security_helpers import Http
 from tornado.httpclient import HTTPRequest, HTTPResponse
 from tornado.websocket import WebSocketClientConnection, websocket_connect
 
 from tutornb.paths import ROOT_DIR_ENV, STORE_DIR_ENV
 from tutornb.service import TutorService
-
-pytest_plugins = ["pytest_jupyter.jupyter_server"]
 
 
 @pytest.fixture(autouse=True)
