@@ -381,7 +381,20 @@ class TutorService:
         conn = ChatConnection(owner, session_id, sink)
         self._connections.setdefault(session_id, {})[conn.id] = conn
         await self._send(conn, frames.session_frame(detail))
+        self._answer_unanswered(detail)
         return conn
+
+    def _answer_unanswered(self, detail: SessionDetail) -> None:
+        """A learner message acknowledged just before a crash or a failed turn still deserves its answer.
+
+        The ack promised the message is kept; when the transcript ends with it and no turn is running for
+        it, the tutor answers it now, as if it had just arrived.
+        """
+        if not accepts_messages(detail.status) or not detail.messages:
+            return
+        last = detail.messages[-1]
+        if last.role is Role.LEARNER and self._needs_reply(detail.id, last):
+            self._spawn_turn(detail.id, "message", learner=last)
 
     async def disconnect(self, conn: ChatConnection) -> None:
         conn.closed = True

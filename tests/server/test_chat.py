@@ -547,3 +547,31 @@ async def test_a_reply_composed_at_once_streams_in_few_frames(
     assert len(deltas) < 3
     assert "".join(deltas) == reply["message"]["text"] == "Echo: batch me"
     ws.close()
+
+
+async def test_a_message_acknowledged_before_a_crash_is_answered_on_reconnect(
+    api: Fetch, chat: OpenChat, scripted: ScriptedTutor, service: TutorService
+) -> None:
+    # Given an active session whose transcript ends with a stored learner message and no reply,
+    # as a server killed between the ack and the tutor's answer leaves it
+    from tutornb.models import Role
+    from tutornb.store import NewMessage
+
+    session = await create_session(api)
+    service.store.append_message(session["id"], NewMessage(role=Role.LEARNER, text="still there?"))
+    # When a socket connects to it again
+    ws = await chat(session["id"])
+    await ws.until("session")
+    # Then the tutor answers the waiting message, once, and the restore shows the reply after it
+    reply = await ws.until("message", is_tutor)
+    assert reply["message"]["text"] == "Echo: still there?"
+    await service.drain()
+    _, detail, _ = await api("sessions", session["id"])
+    assert [(m["seq"], m["role"]) for m in detail["messages"]] == [(1, "learner"), (2, "tutor")]
+    # And a second connection does not answer it again
+    ws2 = await chat(session["id"])
+    await ws2.until("session")
+    await service.drain()
+    assert scripted.kinds == ["message"]
+    ws.close()
+    ws2.close()
