@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from tutornb.models import CourseContext, QuizQuestion
-from tutornb.paths import default_owner, resolve_root_dir
+from tutornb.paths import default_owner, resolve_root_dir, tutor_from_environment
 
 if TYPE_CHECKING:
     from tutornb.service import ChatConnection, TutorService
@@ -35,7 +35,6 @@ if TYPE_CHECKING:
 T = TypeVar("T")
 
 SESSION_NAME_ENV = "JPY_SESSION_NAME"
-TUTOR_ENV = "TUTORNB_TUTOR"
 NO_METADATA_NOTE = (
     "This notebook has no tutornb course metadata: the tutor answers with a general context."
 )
@@ -363,7 +362,8 @@ def _open_kernel_service() -> TutorService:
 
     notebook = find_notebook()
     root = resolve_root_dir(start=notebook.parent if notebook else Path.cwd())
-    return TutorService.open(root_dir=root, tutor=os.environ.get(TUTOR_ENV) or "course")
+    tutor, options = tutor_from_environment()
+    return TutorService.open(root_dir=root, tutor=tutor, tutor_options=options)
 
 
 def kernel_runtime() -> KernelRuntime:

@@ -1,18 +1,23 @@
-"""Where the store lives and whom it belongs to, decided the same way by the server, kernels and the CLI.
+"""Where the store lives, whom it belongs to and which tutor answers, decided alike by server, kernels, CLI.
 
-The server extension exports ``TUTORNB_ROOT_DIR`` and ``TUTORNB_STORE_DIR`` into its environment, so every
-kernel it starts (which inherits that environment) writes to the very same store as the server.
+The server extension exports ``TUTORNB_ROOT_DIR``, ``TUTORNB_STORE_DIR``, ``TUTORNB_TUTOR`` and
+``TUTORNB_TUTOR_OPTIONS`` into its environment, so every kernel it starts (which inherits that environment)
+writes to the very same store, and answers with the very same tutor, as the server.
 """
 
 from __future__ import annotations
 
 import getpass
+import json
 import os
 from pathlib import Path
+from typing import Any
 
 STORE_DIR_ENV = "TUTORNB_STORE_DIR"
 ROOT_DIR_ENV = "TUTORNB_ROOT_DIR"
 STORE_FOLDER = ".tutornb"
+TUTOR_ENV = "TUTORNB_TUTOR"
+TUTOR_OPTIONS_ENV = "TUTORNB_TUTOR_OPTIONS"
 
 
 def resolve_store_dir(root_dir: Path | None = None, *, start: Path | None = None) -> Path:
@@ -56,3 +61,16 @@ def default_owner() -> str:
         return getpass.getuser()
     except (KeyError, OSError):
         return "learner"
+
+
+def tutor_from_environment() -> tuple[str, dict[str, Any]]:
+    """The tutor name and options the server handed down (``course`` with no options by default).
+
+    Options that are not a JSON object are ignored rather than fatal: a kernel must still open its panel.
+    """
+    name = os.environ.get(TUTOR_ENV) or "course"
+    try:
+        options = json.loads(os.environ.get(TUTOR_OPTIONS_ENV) or "{}")
+    except ValueError:
+        options = {}
+    return name, options if isinstance(options, dict) else {}

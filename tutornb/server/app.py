@@ -4,6 +4,7 @@ table."""
 from __future__ import annotations
 
 import gc
+import json
 import os
 import re
 from pathlib import Path
@@ -15,7 +16,7 @@ from traitlets import Bool, CaselessStrEnum, Dict, Float, Int, Unicode
 
 from tutornb import __version__
 from tutornb.errors import TutorNBError
-from tutornb.paths import ROOT_DIR_ENV, STORE_DIR_ENV, STORE_FOLDER
+from tutornb.paths import ROOT_DIR_ENV, STORE_DIR_ENV, STORE_FOLDER, TUTOR_ENV, TUTOR_OPTIONS_ENV
 from tutornb.server.base import OWNER_MODE_SETTING, SERVICE_SETTING, STARTUP_ERROR_SETTING
 from tutornb.server.chat import ChatSocketHandler
 from tutornb.server.handlers import (
@@ -132,6 +133,9 @@ class TutorNBApp(ExtensionApp):
         # Kernels started by this server inherit these, so the widget and magics use the same store.
         os.environ[ROOT_DIR_ENV] = str(root)
         os.environ[STORE_DIR_ENV] = str(store_dir)
+        # ... and answer with the same tutor (%tutor ask, the panel's kernel pipe).
+        os.environ[TUTOR_ENV] = self.tutor
+        os.environ[TUTOR_OPTIONS_ENV] = json.dumps(dict(self.tutor_options))
         config = ServiceConfig(
             max_message_chars=self.max_message_chars,
             session_expiry_days=self.session_expiry_days,
