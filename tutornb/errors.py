@@ -1,4 +1,4 @@
-"""Domain errors. Each carries the wire ``code`` and HTTP status, so every transport maps them the same way."""
+"""Domain errors. Each carries its wire ``code`` and HTTP status, so every transport maps them alike."""
 
 from __future__ import annotations
 
