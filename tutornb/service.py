@@ -169,6 +169,8 @@ class TutorService:
         #: second one).
         self._pending_replies: set[str] = set()
         self._closed = False
+        #: A store repaired at open is told to the learner once, in the first session they open.
+        self._recovery_to_tell = bool(store.stats().recovered)
 
     @classmethod
     def open(
@@ -381,8 +383,29 @@ class TutorService:
         conn = ChatConnection(owner, session_id, sink)
         self._connections.setdefault(session_id, {})[conn.id] = conn
         await self._send(conn, frames.session_frame(detail))
+        await self._tell_recovery(detail)
         self._answer_unanswered(detail)
         return conn
+
+    async def _tell_recovery(self, detail: SessionDetail) -> None:
+        """After a repair the learner deserves to know, once: silently reset history is what we never do."""
+        if not self._recovery_to_tell or not accepts_messages(detail.status):
+            return
+        self._recovery_to_tell = False
+        notice = NewMessage(
+            role=Role.SYSTEM,
+            text=(
+                "tutornb found a damaged file in its store when it started and repaired it from its "
+                "backup and journal (the damaged copy is kept beside it as `*.corrupt`). Everything you "
+                "sent before is here; if something looks missing, `tutornb doctor` explains what was found."
+            ),
+        )
+        try:
+            stored = self.store.append_message(detail.id, notice).message
+        except TutorNBError as exc:
+            self.log.warning("tutornb: could not record the recovery notice (%s)", exc.code)
+            return
+        await self._broadcast(detail.id, frames.message_frame(stored))
 
     def _answer_unanswered(self, detail: SessionDetail) -> None:
         """A learner message acknowledged just before a crash or a failed turn still deserves its answer.
