@@ -136,19 +136,20 @@ def cmd_export(args: argparse.Namespace) -> int:
 
 
 def cmd_import(args: argparse.Namespace) -> int:
-    from tutornb.export import parse_import
     from tutornb.paths import default_owner
+    from tutornb.service import TutorService
 
     try:
         body = Path(args.file).read_bytes()
     except OSError as exc:
         raise CLIError(f"cannot read {args.file}: {exc.strerror}") from None
-    document = parse_import(body)
-    store = _open(args, must_exist=False)
+    folder = _store_dir(args)
+    # Through the service, like the REST import: one place validates and re-derives an import.
+    service = TutorService.open(root_dir=folder.parent, store_dir=folder)
     try:
-        session = store.import_session(document, owner=args.owner or default_owner())
+        session = service.import_session(args.owner or default_owner(), body)
     finally:
-        store.close()
+        service.close()
     print(f"Imported session {session.id} ({session.message_count} messages): {session.title}")
     return EXIT_OK
 

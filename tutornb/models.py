@@ -183,8 +183,8 @@ class SessionSummary(_Model):
     created_at: datetime
     updated_at: datetime
     last_active_at: datetime
-    message_count: int = 0
-    current_question_number: int = 0
+    message_count: int = Field(default=0, ge=0)
+    current_question_number: int = Field(default=0, ge=0)
     schema_version: int = SCHEMA_VERSION
     #: The last two messages, for the resume offer.
     preview: list[PreviewMessage] = Field(default_factory=list)

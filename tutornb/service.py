@@ -340,18 +340,6 @@ class TutorService:
             ) from None
         except (ValueError, TypeError, RecursionError, OverflowError):
             raise InvalidRequest("This is not a tutornb session export.") from None
-        if document.session.current_question_number < 0:
-            # Counts are re-derived on import; a question number is kept, so it must make sense.
-            raise InvalidRequest(
-                "This is not a tutornb session export.",
-                errors=[
-                    {
-                        "loc": ["session", "current_question_number"],
-                        "msg": "must be 0 or more",
-                        "type": "greater_than_equal",
-                    }
-                ],
-            )
         try:
             return self.store.import_session(document, owner=owner)
         except OverflowError:
