@@ -18,6 +18,7 @@ Every append in every system is durable (fsync'd) before the timer stops.
 
 from __future__ import annotations
 
+import abc
 import argparse
 import json
 import os
@@ -142,7 +143,9 @@ def _doc(rng: random.Random, seq: int) -> dict[str, Any]:
     }
 
 
-class System:
+class System(abc.ABC):
+    """One storage under test: each subclass appends one durable message per call."""
+
     name = ""
 
     def __init__(self, folder: Path, size: int, rng: random.Random) -> None:
@@ -151,11 +154,11 @@ class System:
         self.rng = rng
         self.next = size + 1
 
-    def append(self) -> None:
-        raise NotImplementedError
+    @abc.abstractmethod
+    def append(self) -> None: ...
 
-    def close(self) -> None:
-        pass
+    def close(self) -> None:  # most storages hold nothing open
+        return None
 
 
 class Tutornb(System):
