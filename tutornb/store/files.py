@@ -120,18 +120,24 @@ def read_backup(path: Path) -> bytes | None:
         raise Damaged("backup does not decompress") from exc
 
 
-def move_aside(folder: Path, name: str) -> str | None:
-    """Renames a damaged file to ``<name>.<UTC time>.corrupt`` so nothing is deleted; returns the
-    new name."""
-    source = folder / name
-    if not source.exists():
-        return None
+def _aside_name(folder: Path, name: str) -> str:
+    """A free ``<name>.<UTC time>[-n].corrupt`` in ``folder``."""
     stamp = time.strftime("%Y%m%dT%H%M%S", time.gmtime())
     target = f"{name}.{stamp}.corrupt"
     counter = 1
     while (folder / target).exists():
         counter += 1
         target = f"{name}.{stamp}-{counter}.corrupt"
+    return target
+
+
+def move_aside(folder: Path, name: str) -> str | None:
+    """Renames a damaged file to ``<name>.<UTC time>.corrupt`` so nothing is deleted; returns the
+    new name."""
+    source = folder / name
+    if not source.exists():
+        return None
+    target = _aside_name(folder, name)
     os.replace(source, folder / target)
     fsync_dir(folder)
     return target
@@ -144,12 +150,7 @@ def copy_aside(folder: Path, name: str) -> str | None:
     data = read_bytes(source)
     if data is None:
         return None
-    stamp = time.strftime("%Y%m%dT%H%M%S", time.gmtime())
-    target = f"{name}.{stamp}.corrupt"
-    counter = 1
-    while (folder / target).exists():
-        counter += 1
-        target = f"{name}.{stamp}-{counter}.corrupt"
+    target = _aside_name(folder, name)
     write_file_synced(folder / target, data)
     fsync_dir(folder)
     return target
