@@ -16,6 +16,8 @@ import json
 import zlib
 from typing import Any
 
+from tutornb.store import files
+
 try:
     import bz2
 except ImportError:  # pragma: no cover - CPython built without libbz2
@@ -27,9 +29,7 @@ CODEC = BZ2 if bz2 is not None else ZLIB
 
 
 def pack(messages: list[dict[str, Any]]) -> dict[str, Any]:
-    raw = json.dumps(messages, ensure_ascii=False, separators=(",", ":")).encode(
-        "utf-8", "surrogatepass"
-    )
+    raw = files.to_bytes(files.dumps(messages))
     packed = bz2.compress(raw, 9) if CODEC == BZ2 else zlib.compress(raw, 9)
     data = base64.b64encode(packed).decode("ascii")
     return {"codec": CODEC, "count": len(messages), "raw_bytes": len(raw), "data": data}
@@ -55,5 +55,5 @@ def unpack(doc: dict[str, Any]) -> list[dict[str, Any]]:
 
 def ratio(doc: dict[str, Any]) -> float:
     """Uncompressed JSON size over the stored document size."""
-    stored = len(json.dumps(doc, separators=(",", ":")))
+    stored = len(files.dumps(doc))
     return float(doc.get("raw_bytes", 0)) / stored if stored else 0.0
