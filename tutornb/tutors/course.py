@@ -832,12 +832,7 @@ class CourseEngine:
         module = material.module
         assert module is not None
         objective = module.objective(question.objective)
-        hits = material.search(
-            question.question + " " + (objective.text if objective else ""),
-            notebook=module.path,
-            kinds=frozenset({"concept"}),
-            limit=1,
-        )
+        section = self.section_for(material, question)
         reply.say(
             "**Hint:** "
             + (
@@ -846,10 +841,10 @@ class CourseEngine:
                 else "think about what the code does step by step."
             )
         )
-        if hits:
-            reply.cite(hits[0].passage)
+        if section is not None:
+            reply.cite(section)
             reply.say(
-                f"Have another look at {self._source(material, hits[0].passage)}, then pick your "
+                f"Have another look at {self._source(material, section)}, then pick your "
                 "answer."
             )
         reply.act(
@@ -858,6 +853,20 @@ class CourseEngine:
             question_id=question.id,
         )
         self._reattach(reply, material, question)
+
+    def section_for(self, material: Material, question: QuizQuestion) -> Passage | None:
+        """The module's section that best explains a quiz question (its objective's words help):
+        where hints, wrong answers and follow-ups send the learner."""
+        module = material.module
+        assert module is not None
+        objective = module.objective(question.objective)
+        hits = material.search(
+            question.question + " " + (objective.text if objective else ""),
+            notebook=module.path,
+            kinds=frozenset({"concept"}),
+            limit=1,
+        )
+        return hits[0].passage if hits else None
 
     # -- quizzing ----------------------------------------------------------------------------------
 
@@ -939,8 +948,12 @@ class CourseEngine:
             return
         state = reply.state
         progress = quizzes.new_quiz(module, ids)
-        first = quizzes.questions(module, progress)[0]
-        progress.open_question_id = first.id
+        first = quizzes.open_next(module, progress)
+        if first is None:
+            # A prepared quiz whose questions have all left the notebook: the whole quiz instead.
+            progress = quizzes.new_quiz(module)
+            first = quizzes.open_next(module, progress)
+            assert first is not None  # the module has quiz questions
         state.quiz = progress
         state.topic = f"Quiz: {module.module_title}"
         reply.say(
@@ -1032,14 +1045,26 @@ class CourseEngine:
             reply.say(f"Pick one of the choices A to {quizzes.LETTERS[len(open_q.choices) - 1]}.")
             self._reattach(reply, material, open_q)
             return
-        if reply.phase is Phase.ANALYZING:
-            self.grade_follow_up(reply, material, open_q, choice)
-            return
-        if reply.phase is not Phase.QUIZZING and not reply.move(
+        # After the quiz (analyzing) an answer is a follow-up retry: its answer is revealed and
+        # the next follow-up comes; in the quiz the answer waits for the end and the next question
+        # comes. An answer to a paused quiz resumes it.
+        follow_up = reply.phase is Phase.ANALYZING
+        if not follow_up and not reply.move(
             Phase.QUIZZING, "An answer to the paused quiz's open question resumes the quiz."
         ):
             return
-        self.grade_quiz_answer(reply, material, open_q, choice)
+        graded = quizzes.grade(state, module, open_q, choice)
+        self._feedback(reply, material, graded, reveal=follow_up)
+        assert state.quiz is not None
+        if follow_up:
+            state.quiz.open_question_id = None
+            following = quizzes.next_follow_up(module, state.quiz)
+            if following is not None:
+                self.ask_follow_up(reply, material, following)
+            else:
+                self.after_analysis(reply, material)
+        else:
+            self.serve_next_question(reply, material)
 
     def _feedback(
         self, reply: Reply, material: Material, graded: quizzes.Graded, *, reveal: bool
@@ -1060,20 +1085,12 @@ class CourseEngine:
                     f"{question.explanation}".rstrip(),
                 )
             else:
-                module = material.module
-                assert module is not None
-                objective = module.objective(question.objective)
-                hits = material.search(
-                    question.question + " " + (objective.text if objective else ""),
-                    notebook=module.path,
-                    kinds=frozenset({"concept"}),
-                    limit=1,
-                )
-                if hits:
-                    reply.cite(hits[0].passage)
+                section = self.section_for(material, question)
+                if section is not None:
+                    reply.cite(section)
                     reply.say(
                         "",
-                        f"Worth re-reading: {self._source(material, hits[0].passage)}. We'll come "
+                        f"Worth re-reading: {self._source(material, section)}. We'll come "
                         "back to this one after the quiz.",
                     )
         reply.act(
@@ -1100,37 +1117,24 @@ class CourseEngine:
                 after=graded.mastery_after,
             )
 
-    def grade_quiz_answer(
-        self, reply: Reply, material: Material, question: QuizQuestion, choice: int
-    ) -> None:
+    def serve_next_question(self, reply: Reply, material: Material) -> None:
+        """The quiz's next question, or the analysis once the last one is answered."""
         module = material.module
         assert module is not None
-        state = reply.state
-        graded = quizzes.grade(state, module, question, choice)
-        self._feedback(reply, material, graded, reveal=False)
-        progress = state.quiz
+        progress = reply.state.quiz
         assert progress is not None
-        progress.current_index = min(progress.current_index + 1, len(progress.question_ids))
-        remaining = (
-            quizzes.questions(module, progress)[progress.current_index :]
-            if progress.current_index < len(progress.question_ids)
-            else []
-        )
-        if remaining:
-            following = remaining[0]
-            progress.current_index = progress.question_ids.index(following.id)
-            progress.open_question_id = following.id
-            reply.ask(quizzes.prompt_for(module, progress, following))
-            reply.act(
-                "quiz_question_served",
-                "Next question of the quiz.",
-                question_id=following.id,
-                number=progress.current_index + 1,
-            )
+        progress.current_index += 1
+        following = quizzes.open_next(module, progress)
+        if following is None:
+            self.analyze(reply, material)
             return
-        progress.current_index = len(progress.question_ids)
-        progress.open_question_id = None
-        self.analyze(reply, material)
+        reply.ask(quizzes.prompt_for(module, progress, following))
+        reply.act(
+            "quiz_question_served",
+            "Next question of the quiz.",
+            question_id=following.id,
+            number=progress.current_index + 1,
+        )
 
     # -- analyzing ---------------------------------------------------------------------------------
 
@@ -1177,17 +1181,12 @@ class CourseEngine:
         assert reply.state.quiz is not None
         objective = module.objective(question.objective)
         name = objective.text if objective else "this topic"
-        hits = material.search(
-            question.question + " " + name,
-            notebook=module.path,
-            kinds=frozenset({"concept"}),
-            limit=1,
-        )
+        section = self.section_for(material, question)
         reply.say("", f"Let's revisit **{name}**.")
-        if hits:
-            reply.cite(hits[0].passage)
+        if section is not None:
+            reply.cite(section)
             reply.say(
-                f"Have another look at {self._source(material, hits[0].passage)}, then try this "
+                f"Have another look at {self._source(material, section)}, then try this "
                 "one again:"
             )
         else:
@@ -1201,22 +1200,6 @@ class CourseEngine:
             question_id=question.id,
             objective=question.objective,
         )
-
-    def grade_follow_up(
-        self, reply: Reply, material: Material, question: QuizQuestion, choice: int
-    ) -> None:
-        module = material.module
-        assert module is not None
-        state = reply.state
-        graded = quizzes.grade(state, module, question, choice)
-        self._feedback(reply, material, graded, reveal=True)
-        assert state.quiz is not None
-        state.quiz.open_question_id = None
-        follow_up = quizzes.next_follow_up(module, state.quiz)
-        if follow_up is not None:
-            self.ask_follow_up(reply, material, follow_up)
-            return
-        self.after_analysis(reply, material)
 
     def after_analysis(self, reply: Reply, material: Material) -> None:
         """Plan the next topic (the objectives still missed) or complete the module."""

@@ -73,6 +73,24 @@ def questions(module: NotebookInfo, progress: QuizProgress) -> list[QuizQuestion
     return [q for q in found if q is not None]
 
 
+def open_next(module: NotebookInfo, progress: QuizProgress) -> QuizQuestion | None:
+    """Opens the first question at or after ``current_index`` that still exists in the notebook.
+
+    None when no question is left: the main pass is then over (``current_index`` past the end, no
+    open question).
+    """
+    ids = progress.question_ids
+    for index in range(progress.current_index, len(ids)):
+        question = module.question(ids[index])
+        if question is not None:
+            progress.current_index = index
+            progress.open_question_id = question.id
+            return question
+    progress.current_index = len(ids)
+    progress.open_question_id = None
+    return None
+
+
 def prompt_for(module: NotebookInfo, progress: QuizProgress, question: QuizQuestion) -> QuizPrompt:
     ids = progress.question_ids
     number = ids.index(question.id) + 1 if question.id in ids else 1
