@@ -487,16 +487,7 @@ class TutorService:
 
     async def _on_message(self, conn: ChatConnection, frame: MessageFrame) -> None:
         self._check_text(frame.text)
-        learner, created = await self._accept_learner(
-            conn.owner, conn.session_id, frame.text, frame.client_id
-        )
-        await self._send(conn, frames.ack_frame(frame.client_id, learner))
-        if created:
-            await self._broadcast(conn.session_id, frames.message_frame(learner))
-            self._spawn_turn(conn.session_id, "message", learner=learner)
-        elif self._needs_reply(conn.session_id, learner):
-            # A resend after a failed tutor turn is the retry: same stored message, a fresh turn.
-            self._spawn_turn(conn.session_id, "message", learner=learner)
+        await self._learner_turn(conn, frame.text, frame.client_id, "message")
 
     async def _on_answer(self, conn: ChatConnection, frame: AnswerFrame) -> None:
         prompt = self._find_quiz(conn.owner, conn.session_id, frame.question_id)
@@ -507,13 +498,25 @@ class TutorService:
         letter = chr(ord("A") + frame.choice) if frame.choice < 26 else str(frame.choice + 1)
         text = f"{letter}. {prompt.choices[frame.choice]}"
         client_id = frame.client_id or f"answer-{uuid.uuid4().hex}"
+        answer = QuizAnswerInput(question_id=frame.question_id, choice=frame.choice)
+        await self._learner_turn(conn, text, client_id, "answer", answer)
+
+    async def _learner_turn(
+        self,
+        conn: ChatConnection,
+        text: str,
+        client_id: str,
+        kind: TurnKind,
+        answer: QuizAnswerInput | None = None,
+    ) -> None:
+        """Store, ack the sender, show everyone, then queue the tutor's turn (message or answer alike)."""
         learner, created = await self._accept_learner(conn.owner, conn.session_id, text, client_id)
         await self._send(conn, frames.ack_frame(client_id, learner))
+        if created:
+            await self._broadcast(conn.session_id, frames.message_frame(learner))
+        # A resend after a failed tutor turn is the retry: same stored message, a fresh turn.
         if created or self._needs_reply(conn.session_id, learner):
-            if created:
-                await self._broadcast(conn.session_id, frames.message_frame(learner))
-            answer = QuizAnswerInput(question_id=frame.question_id, choice=frame.choice)
-            self._spawn_turn(conn.session_id, "answer", learner=learner, answer=answer)
+            self._spawn_turn(conn.session_id, kind, learner=learner, answer=answer)
 
     async def _on_control(self, conn: ChatConnection, frame: ControlFrame) -> None:
         session = await self._apply_status(conn.owner, conn.session_id, frame.type)
