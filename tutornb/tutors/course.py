@@ -172,10 +172,16 @@ class Reply:
         self.phase = target
         return True
 
-    def ask(self, prompt: QuizPrompt) -> None:
+    def ask(self, question: QuizQuestion, *, show: bool = True) -> None:
+        """Attach a question of the state's quiz to this message; ``show=False`` attaches it
+        without writing it out again, so the latest tutor message always carries the open
+        question."""
+        assert self.state.quiz is not None
+        prompt = quizzes.prompt_for(self.state.quiz, question)
         self.quiz = prompt
         self.question_number = prompt.number
-        self.say("", *quizzes.prompt_lines(prompt))
+        if show:
+            self.say("", *quizzes.prompt_lines(prompt))
 
     @property
     def text(self) -> str:
@@ -852,7 +858,7 @@ class CourseEngine:
             "A pointer to the section, never the answer.",
             question_id=question.id,
         )
-        self._reattach(reply, material, question)
+        reply.ask(question, show=False)
 
     def section_for(self, material: Material, question: QuizQuestion) -> Passage | None:
         """The module's section that best explains a quiz question (its objective's words help):
@@ -886,8 +892,7 @@ class CourseEngine:
             if question is not None:
                 reply.move(Phase.QUIZZING, "Picking the paused quiz up where the learner left it.")
                 reply.say("Let's pick the quiz up where you left it.")
-                assert state.quiz is not None
-                reply.ask(quizzes.prompt_for(module, state.quiz, question))
+                reply.ask(question)
                 reply.act(
                     "quiz_resumed",
                     "A quiz was paused with this question open.",
@@ -961,7 +966,7 @@ class CourseEngine:
             or f"Quiz time: {len(progress.question_ids)} questions on **{module.module_title}**, "
             "one at a time."
         )
-        reply.ask(quizzes.prompt_for(module, progress, first))
+        reply.ask(first)
         reply.act(
             "quiz_started",
             "Questions come from the notebook's quiz metadata, served one at a time.",
@@ -971,19 +976,10 @@ class CourseEngine:
             "quiz_question_served", "First question of the quiz.", question_id=first.id, number=1
         )
 
-    def _reattach(self, reply: Reply, material: Material, question: QuizQuestion) -> None:
-        """Attach the open question again so the latest tutor message always carries it."""
-        module = material.module
-        assert module is not None
-        assert reply.state.quiz is not None
-        prompt = quizzes.prompt_for(module, reply.state.quiz, question)
-        reply.quiz = prompt
-        reply.question_number = prompt.number
-
     def _reattach_open(self, reply: Reply, material: Material) -> None:
         question = self.open_question(material, reply.state)
         if question is not None and reply.phase in {Phase.QUIZZING, Phase.ANALYZING}:
-            self._reattach(reply, material, question)
+            reply.ask(question, show=False)
 
     def remind_open_question(
         self, reply: Reply, material: Material, *, prefix: bool = True
@@ -998,11 +994,7 @@ class CourseEngine:
             )
         else:
             reply.say("", "The quiz question is still open: answer it when you're ready.")
-        module = material.module
-        assert module is not None
-        assert reply.state.quiz is not None
-        prompt = quizzes.prompt_for(module, reply.state.quiz, question)
-        reply.ask(prompt)
+        reply.ask(question)
 
     def stop_quiz(self, reply: Reply, material: Material) -> None:
         state = reply.state
@@ -1043,7 +1035,7 @@ class CourseEngine:
             return
         if choice >= len(open_q.choices):
             reply.say(f"Pick one of the choices A to {quizzes.LETTERS[len(open_q.choices) - 1]}.")
-            self._reattach(reply, material, open_q)
+            reply.ask(open_q, show=False)
             return
         # After the quiz (analyzing) an answer is a follow-up retry: its answer is revealed and
         # the next follow-up comes; in the quiz the answer waits for the end and the next question
@@ -1128,7 +1120,7 @@ class CourseEngine:
         if following is None:
             self.analyze(reply, material)
             return
-        reply.ask(quizzes.prompt_for(module, progress, following))
+        reply.ask(following)
         reply.act(
             "quiz_question_served",
             "Next question of the quiz.",
@@ -1193,7 +1185,7 @@ class CourseEngine:
             reply.say("Try this one again:")
         reply.state.quiz.open_question_id = question.id
         reply.state.topic = name
-        reply.ask(quizzes.prompt_for(module, reply.state.quiz, question))
+        reply.ask(question)
         reply.act(
             "follow_up_asked",
             "A missed objective gets a second try at its question before moving on.",
@@ -1377,8 +1369,7 @@ class CourseEngine:
         question = self.open_question(material, reply.state)
         if question is not None and reply.phase in {Phase.QUIZZING, Phase.ANALYZING}:
             reply.say("", "This question is still open:")
-            assert reply.state.quiz is not None
-            reply.ask(quizzes.prompt_for(module, reply.state.quiz, question))
+            reply.ask(question)
         else:
             reply.say("", _continue_hint(reply.phase, reply.state))
         reply.act(

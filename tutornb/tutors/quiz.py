@@ -91,7 +91,7 @@ def open_next(module: NotebookInfo, progress: QuizProgress) -> QuizQuestion | No
     return None
 
 
-def prompt_for(module: NotebookInfo, progress: QuizProgress, question: QuizQuestion) -> QuizPrompt:
+def prompt_for(progress: QuizProgress, question: QuizQuestion) -> QuizPrompt:
     ids = progress.question_ids
     number = ids.index(question.id) + 1 if question.id in ids else 1
     return QuizPrompt(
