@@ -232,7 +232,7 @@ def repair_store(path: Path) -> list[Finding]:
 def fix_derived(store: Any) -> list[str]:
     """Recomputes message counts and previews; gives orphaned transcripts a session again."""
     from tutornb.paths import default_owner
-    from tutornb.store.sessions import SESSIONS, _preview_of
+    from tutornb.store.sessions import SESSIONS, previews, session_doc
 
     fixed: list[str] = []
     storage = store.storage
@@ -243,8 +243,7 @@ def fix_derived(store: Any) -> list[str]:
             docs = store._message_docs(sid)
             doc = sessions[key]
             if doc.get("message_count") != len(docs):
-                preview = [_preview_of(d["role"], d["text"]) for d in docs[-2:]]
-                store._put_session(key, {"message_count": len(docs), "preview": preview})
+                store._put_session(key, {"message_count": len(docs), "preview": previews(docs)})
                 fixed.append(f"session {sid}: message count set to {len(docs)}")
         for name in sorted(storage.table_names()):
             prefix, _, sid = name.partition("/")
@@ -253,21 +252,18 @@ def fix_derived(store: Any) -> list[str]:
                 first = docs[0]["created_at"] if docs else "1970-01-01T00:00:00+00:00"
                 last = docs[-1]["created_at"] if docs else first
                 store._table(SESSIONS).insert(
-                    {
-                        "id": sid,
-                        "owner": default_owner(),
-                        "status": "closed" if prefix == "archive" else "paused",
-                        "phase": "learning",
-                        "context": {},
-                        "title": "Recovered session",
-                        "created_at": first,
-                        "updated_at": last,
-                        "last_active_at": last,
-                        "message_count": len(docs),
-                        "current_question_number": 0,
-                        "schema_version": SCHEMA_VERSION,
-                        "preview": [_preview_of(d["role"], d["text"]) for d in docs[-2:]],
-                    }
+                    session_doc(
+                        sid,
+                        default_owner(),
+                        status="closed" if prefix == "archive" else "paused",
+                        phase="learning",
+                        context={},
+                        title="Recovered session",
+                        created_at=first,
+                        updated_at=last,
+                        last_active_at=last,
+                        messages=docs,
+                    )
                 )
                 known[sid] = "?"
                 fixed.append(f"transcript {sid} had no session: restored it as 'Recovered session'")

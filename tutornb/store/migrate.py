@@ -25,7 +25,7 @@ from tinydb.table import Document
 
 from tutornb.errors import StoreVersionError
 from tutornb.models import SCHEMA_VERSION, is_valid_session_id
-from tutornb.store import archive, files
+from tutornb.store import files
 
 if TYPE_CHECKING:
     from tutornb.store.sessions import SessionStore
@@ -130,14 +130,7 @@ def _v1_message(raw: dict[str, Any], seq: int, fallback_time: str) -> dict[str, 
 
 def import_v1(store: SessionStore, data: dict[str, Any]) -> int:
     """Imports every v1 session (inside the caller's transaction); returns how many."""
-    from tutornb.store.sessions import (
-        ARCHIVE_PREFIX,
-        MESSAGES_PREFIX,
-        SESSIONS,
-        STATE_PREFIX,
-        _preview_of,
-        new_session_id,
-    )
+    from tutornb.store.sessions import new_session_id, session_doc
 
     sessions = data.get("sessions") or {}
     count = 0
@@ -170,33 +163,21 @@ def import_v1(store: SessionStore, data: dict[str, Any]) -> int:
             )
             if isinstance(raw.get(source), str)
         }
-        doc = {
-            "id": sid,
-            "owner": str(raw.get("user") or "learner"),
-            "status": status,
-            "phase": _V1_STAGE.get(str(raw.get("stage")), "intake" if not messages else "learning"),
-            "context": context,
-            "title": str(raw.get("title") or context.get("module_title") or "Tutoring session"),
-            "created_at": created,
-            "updated_at": updated,
-            "last_active_at": updated,
-            "message_count": len(messages),
-            "current_question_number": int(raw.get("question", 0) or 0),
-            "schema_version": SCHEMA_VERSION,
-            "preview": [_preview_of(m["role"], m["text"]) for m in messages[-2:]],
-        }
-        store.db.table(SESSIONS).insert(doc)
-        if messages:
-            if status == "closed":
-                store.db.table(ARCHIVE_PREFIX + sid).insert(
-                    Document(archive.pack(messages), doc_id=1)
-                )
-            else:
-                store.db.table(MESSAGES_PREFIX + sid).insert_multiple(
-                    Document(m, doc_id=m["seq"]) for m in messages
-                )
+        doc = session_doc(
+            sid,
+            str(raw.get("user") or "learner"),
+            status=status,
+            phase=_V1_STAGE.get(str(raw.get("stage")), "intake" if not messages else "learning"),
+            context=context,
+            title=str(raw.get("title") or context.get("module_title") or "Tutoring session"),
+            created_at=created,
+            updated_at=updated,
+            last_active_at=updated,
+            messages=messages,
+            current_question_number=int(raw.get("question", 0) or 0),
+        )
         summary = raw.get("summary")
         state = {"summary": summary} if isinstance(summary, str) else {}
-        store.db.table(STATE_PREFIX + sid).insert(Document(state, doc_id=1))
+        store._insert_whole_session(doc, messages, state)
         count += 1
     return count

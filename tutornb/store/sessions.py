@@ -27,7 +27,7 @@ import json
 import logging
 import secrets
 from collections import OrderedDict
-from collections.abc import Callable, Iterable, MutableMapping
+from collections.abc import Callable, Iterable, MutableMapping, Sequence
 from contextlib import AbstractContextManager, suppress
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -104,6 +104,43 @@ def _preview_of(role: str, text: str) -> dict[str, str]:
     if len(text) > PREVIEW_CHARS:
         text = text[: PREVIEW_CHARS - 1] + "…"
     return {"role": role, "text": text}
+
+
+def previews(message_docs: Sequence[dict[str, Any]]) -> list[dict[str, str]]:
+    """The session's ``preview``: its last two messages, shortened."""
+    return [_preview_of(doc["role"], doc["text"]) for doc in message_docs[-2:]]
+
+
+def session_doc(
+    sid: str,
+    owner: str,
+    *,
+    status: str,
+    phase: str,
+    context: dict[str, Any],
+    title: str,
+    created_at: str,
+    updated_at: str,
+    last_active_at: str,
+    messages: Sequence[dict[str, Any]] = (),
+    current_question_number: int = 0,
+) -> dict[str, Any]:
+    """A ``sessions`` document; its message count and preview are derived from its transcript."""
+    return {
+        "id": sid,
+        "owner": owner,
+        "status": status,
+        "phase": phase,
+        "context": context,
+        "title": title,
+        "created_at": created_at,
+        "updated_at": updated_at,
+        "last_active_at": last_active_at,
+        "message_count": len(messages),
+        "current_question_number": current_question_number,
+        "schema_version": SCHEMA_VERSION,
+        "preview": previews(messages),
+    }
 
 
 def new_session_id() -> str:
@@ -360,6 +397,29 @@ class SessionStore:
         self._table(ARCHIVE_PREFIX + session_id).insert(Document(packed, doc_id=1))
         self.db.drop_table(name)
 
+    def _insert_whole_session(
+        self,
+        doc: dict[str, Any],
+        message_docs: list[dict[str, Any]],
+        state_doc: dict[str, Any],
+        action_docs: Sequence[dict[str, Any]] = (),
+    ) -> None:
+        """An imported or migrated session with its transcript (compressed when closed), tutor
+        state and action log, inside the caller's transaction."""
+        sid = doc["id"]
+        self._table(SESSIONS).insert(doc)
+        if message_docs:
+            if doc["status"] == Status.CLOSED.value:
+                packed = archive.pack(message_docs)
+                self._table(ARCHIVE_PREFIX + sid).insert(Document(packed, doc_id=1))
+            else:
+                self._table(MESSAGES_PREFIX + sid).insert_multiple(
+                    Document(d, doc_id=d["seq"]) for d in message_docs
+                )
+        self._table(STATE_PREFIX + sid).insert(Document(state_doc, doc_id=1))
+        if action_docs:
+            self._table(ACTIONS_PREFIX + sid).insert_multiple(action_docs)
+
     def _put_session(self, key: str, fields: dict[str, Any]) -> None:
         self._table(SESSIONS).update(fields, doc_ids=[int(key)])
 
@@ -388,21 +448,17 @@ class SessionStore:
                 if session_id is not None:
                     raise InvalidRequest("A session with this id exists already.")
                 sid = new_session_id()
-            doc = {
-                "id": sid,
-                "owner": owner,
-                "status": Status.ACTIVE.value,
-                "phase": Phase.INTAKE.value,
-                "context": context.model_dump(mode="json", exclude_none=True),
-                "title": shown_title,
-                "created_at": stamp,
-                "updated_at": stamp,
-                "last_active_at": stamp,
-                "message_count": 0,
-                "current_question_number": 0,
-                "schema_version": SCHEMA_VERSION,
-                "preview": [],
-            }
+            doc = session_doc(
+                sid,
+                owner,
+                status=Status.ACTIVE.value,
+                phase=Phase.INTAKE.value,
+                context=context.model_dump(mode="json", exclude_none=True),
+                title=shown_title,
+                created_at=stamp,
+                updated_at=stamp,
+                last_active_at=stamp,
+            )
             self._table(SESSIONS).insert(doc)
             return doc
 
@@ -675,7 +731,6 @@ class SessionStore:
                 else:
                     seen_clients.add(client_id)
             message_docs.append(doc)
-        preview = [_preview_of(d["role"], d["text"]) for d in message_docs[-2:]]
         state_doc = source.state.model_dump(mode="json")
         action_docs = [entry.model_dump(mode="json") for entry in document.actions]
 
@@ -683,33 +738,20 @@ class SessionStore:
             sid = source.id if is_valid_session_id(source.id) else new_session_id()
             while self._find(sid) is not None:
                 sid = new_session_id()
-            doc = {
-                "id": sid,
-                "owner": owner,
-                "status": source.status.value,
-                "phase": source.phase.value,
-                "context": source.context.model_dump(mode="json", exclude_none=True),
-                "title": source.title,
-                "created_at": _iso(source.created_at),
-                "updated_at": _iso(source.updated_at),
-                "last_active_at": _iso(source.last_active_at),
-                "message_count": len(message_docs),
-                "current_question_number": source.current_question_number,
-                "schema_version": SCHEMA_VERSION,
-                "preview": preview,
-            }
-            self._table(SESSIONS).insert(doc)
-            if message_docs:
-                if source.status is Status.CLOSED:
-                    packed = archive.pack(message_docs)
-                    self._table(ARCHIVE_PREFIX + sid).insert(Document(packed, doc_id=1))
-                else:
-                    self._table(MESSAGES_PREFIX + sid).insert_multiple(
-                        Document(d, doc_id=d["seq"]) for d in message_docs
-                    )
-            self._table(STATE_PREFIX + sid).insert(Document(state_doc, doc_id=1))
-            if action_docs:
-                self._table(ACTIONS_PREFIX + sid).insert_multiple(action_docs)
+            doc = session_doc(
+                sid,
+                owner,
+                status=source.status.value,
+                phase=source.phase.value,
+                context=source.context.model_dump(mode="json", exclude_none=True),
+                title=source.title,
+                created_at=_iso(source.created_at),
+                updated_at=_iso(source.updated_at),
+                last_active_at=_iso(source.last_active_at),
+                messages=message_docs,
+                current_question_number=source.current_question_number,
+            )
+            self._insert_whole_session(doc, message_docs, state_doc, action_docs)
             return doc
 
         doc = self._write(do_import)
