@@ -5,7 +5,6 @@ under the test's root dir; and, for the hostile input, browser and fuzzing tests
 from __future__ import annotations
 
 import json
-import os
 from collections.abc import Awaitable, Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -18,28 +17,16 @@ from live_server import HERE, LiveServer, install_test_tutor
 # pytest-jupyter's fixtures for this folder only (pytest refuses pytest_plugins below the top).
 from pytest_jupyter.jupyter_server import *  # noqa: F403
 from security_helpers import Http
+from server import conftest as server_fixtures
 from tornado.httpclient import HTTPRequest, HTTPResponse
 from tornado.websocket import WebSocketClientConnection, websocket_connect
 
-from tutornb.paths import ROOT_DIR_ENV, STORE_DIR_ENV
-from tutornb.service import TutorService
-
-
-@pytest.fixture(autouse=True)
-def _restore_tutornb_environ() -> Iterator[None]:
-    """The extension exports its root and store into os.environ (for kernels); undo it per test."""
-    saved = {name: os.environ.get(name) for name in (ROOT_DIR_ENV, STORE_DIR_ENV)}
-    yield
-    for name, value in saved.items():
-        if value is None:
-            os.environ.pop(name, None)
-        else:
-            os.environ[name] = value
-
-
-@pytest.fixture
-def store_dir(jp_root_dir: Path) -> Path:
-    return jp_root_dir / ".tutornb"
+# The in-process server's plumbing is the server tests' own (tests/ is on sys.path, tests/server is
+# a package): the store under the root dir, the service, and the undoing of what the extension
+# exports into os.environ for kernels.
+_restore_tutornb_environ = server_fixtures._restore_tutornb_environ
+store_dir = server_fixtures.store_dir
+service = server_fixtures.service
 
 
 @pytest.fixture
@@ -52,14 +39,9 @@ def extra_server_config() -> dict[str, Any]:
 def jp_server_config(store_dir: Path, extra_server_config: dict[str, Any]) -> dict[str, Any]:
     server = {"jpserver_extensions": {"tutornb": True}, **extra_server_config}
     extra = server.pop("__other__", {})
-    return {"ServerApp": server, "TutorNBApp": {"store_dir": str(store_dir)}, **extra}
-
-
-@pytest.fixture
-def service(jp_serverapp: Any) -> TutorService:
-    found = jp_serverapp.web_app.settings["tutornb_service"]
-    assert isinstance(found, TutorService)
-    return found
+    # Servers run inside the test process here: leave pytest's garbage collector alone.
+    tutornb = {"store_dir": str(store_dir), "freeze_gc": False}
+    return {"ServerApp": server, "TutorNBApp": tutornb, **extra}
 
 
 @pytest.fixture
