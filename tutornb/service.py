@@ -299,7 +299,7 @@ class TutorService:
         if action == "resume":
             # Waiting for the "where we left off" turn keeps every transport deterministic; its
             # failure is reported as an error frame and does not undo the resume.
-            await self._turn_reporting_errors(session.id, "resume")
+            await self._turn(session.id, "resume", reraise=False)
             session = self.store.get_session(session.id, owner=owner)
         return session
 
@@ -521,7 +521,7 @@ class TutorService:
     async def _on_control(self, conn: ChatConnection, frame: ControlFrame) -> None:
         session = await self._apply_status(conn.owner, conn.session_id, frame.type)
         if frame.type == "resume":
-            self._spawn(self._turn_reporting_errors(session.id, "resume"))
+            self._spawn_turn(session.id, "resume")
 
     def _check_text(self, text: str) -> None:
         if not isinstance(text, str) or not text.strip():
@@ -606,20 +606,7 @@ class TutorService:
     ) -> None:
         if learner is not None:
             self._pending_replies.add(learner.id)
-        self._spawn(self._turn_reporting_errors(session_id, kind, learner=learner, answer=answer))
-
-    async def _turn_reporting_errors(
-        self,
-        session_id: str,
-        kind: TurnKind,
-        *,
-        learner: Message | None = None,
-        answer: QuizAnswerInput | None = None,
-    ) -> Message | None:
-        try:
-            return await self._turn(session_id, kind, learner=learner, answer=answer)
-        except TutorNBError:
-            return None  # already reported to the session's connections by _turn
+        self._spawn(self._turn(session_id, kind, learner=learner, answer=answer, reraise=False))
 
     async def _turn(
         self,
@@ -628,8 +615,11 @@ class TutorService:
         *,
         learner: Message | None = None,
         answer: QuizAnswerInput | None = None,
+        reraise: bool = True,
     ) -> Message | None:
-        """One tutor turn (tutornb.turns); a failure becomes an ``error`` frame and is raised."""
+        """One tutor turn (tutornb.turns); a failure becomes an ``error`` frame to the session's
+        connections, then is raised to a caller that waits for the reply (``reraise``) or ends
+        the turn with ``None`` (background turns, resumes: the frame was the whole answer)."""
         try:
             return await self._turns.run(session_id, kind, learner, answer)
         except TutorNBError as exc:
@@ -637,7 +627,9 @@ class TutorService:
                 self.log.info("tutornb: tutor turn failed (%s)", exc.code)
                 client_id = learner.client_id if learner else None
                 await self._broadcast(session_id, frames.error_frame(exc, client_id))
-            raise
+            if reraise:
+                raise
+            return None
         finally:
             if learner is not None:
                 self._pending_replies.discard(learner.id)
