@@ -72,13 +72,6 @@ def _str_params(params: object) -> dict[str, str]:
     return out
 
 
-def _session_id(params: Mapping[str, Any]) -> str:
-    value = params.get("session_id")
-    if not is_valid_session_id(value):
-        raise InvalidRequest("A valid session_id is required.")
-    return str(value)
-
-
 class ChatPanel(anywidget.AnyWidget):  # type: ignore[misc]
     """The learner's chat panel for one notebook (see ``static/chat.js`` for the browser half)."""
 
@@ -185,27 +178,26 @@ class ChatPanel(anywidget.AnyWidget):  # type: ignore[misc]
         self._send(reply, buffers)
 
     async def _call(self, method: str, params: Mapping[str, Any]) -> tuple[Any, bytes | None]:
+        """One request as the matching service call. Ids and actions go in as the page sent them:
+        the service validates them, exactly as it does for the REST routes."""
         service = self.runtime.service
         owner = self._owner
+        session_id: Any = params.get("session_id")
         if method == "status":
             return service.status(), None
         if method == "list_sessions":
             page = service.list_sessions(owner, _str_params(params))
             return page.model_dump(mode="json"), None
         if method == "get_session":
-            return service.get_session(owner, _session_id(params)).model_dump(mode="json"), None
+            return service.get_session(owner, session_id).model_dump(mode="json"), None
         if method == "create_session":
             return service.create_session(owner, params).model_dump(mode="json"), None
         if method == "change_status":
-            action = params.get("action")
-            if action not in ("pause", "resume", "close"):
-                raise InvalidRequest("action must be pause, resume or close.")
-            session = await service.change_status(owner, _session_id(params), action)
+            action: Any = params.get("action")
+            session = await service.change_status(owner, session_id, action)
             return session.model_dump(mode="json"), None
         # export
-        exported = service.export_session(
-            owner, _session_id(params), str(params.get("format", "json"))
-        )
+        exported = service.export_session(owner, session_id, str(params.get("format", "json")))
         meta = {"filename": exported.filename, "media_type": exported.media_type}
         return meta, exported.body
 
