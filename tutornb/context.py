@@ -22,7 +22,7 @@ import threading
 import urllib.parse
 import urllib.request
 from collections.abc import Awaitable, Callable, Coroutine, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -59,7 +59,6 @@ class NotebookContext:
     quiz: tuple[QuizQuestion, ...] = ()
     has_metadata: bool = False
     note: str = ""
-    metadata: Mapping[str, Any] = field(default_factory=dict)
 
     @property
     def notebook_path(self) -> str | None:
@@ -250,7 +249,6 @@ def read_context(notebook: Path, root_dir: Path | None = None) -> NotebookContex
         objectives=_objectives(meta.get("objectives")),
         quiz=_quiz(meta.get("quiz")),
         has_metadata=True,
-        metadata=dict(meta),
     )
 
 
@@ -374,17 +372,6 @@ def kernel_runtime() -> KernelRuntime:
             _runtime = KernelRuntime(_open_kernel_service)
             atexit.register(_runtime.close)
         return _runtime
-
-
-def kernel_service() -> TutorService:
-    """The kernel's process-wide :class:`TutorService` (same store as the server: see
-    ``tutornb.paths``).
-
-    Call its async methods through :func:`kernel_runtime` (``runtime.call(lambda s: s.ask(...))``),
-    so they run on the runtime's loop.
-    """
-    runtime = kernel_runtime()
-    return runtime.call(lambda service: service)
 
 
 def reset_kernel_runtime() -> None:
