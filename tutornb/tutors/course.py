@@ -734,15 +734,8 @@ class CourseEngine:
         if detail:
             reply.say(detail)
         reply.say("", f"**How to fix it:** {explanation.fix}")
-        query = " ".join(
-            [explanation.topic, info.exc_type, info.message, errorhelp.code_words(info)]
-        )
-        hits = [
-            h
-            for h in material.search(query, kinds=frozenset({"concept"}), limit=3)
-            if not is_tool_passage(h.passage)
-        ]
-        section: Passage | None = hits[0].passage if hits and hits[0].score >= MIN_SCORE else None
+        sections = self.error_sections(material, info, limit=3)
+        section = sections[0].passage if sections else None
         if section is not None:
             reply.cite(section)
             first = section.paragraphs()[0] if section.paragraphs() else ""
@@ -774,7 +767,26 @@ class CourseEngine:
         if not moved:
             self.remind_open_question(reply, material, prefix=False)
 
+    @staticmethod
+    def error_sections(
+        material: Material, info: errorhelp.TracebackInfo, *, limit: int
+    ) -> list[Hit]:
+        """Course sections on the concept behind an error, best first: only those that score as
+        an answer would (a weak match is no explanation)."""
+        query = errorhelp.search_query(info)
+        hits = material.search(query, kinds=frozenset({"concept"}), limit=limit)
+        return [h for h in hits if h.score >= MIN_SCORE and not is_tool_passage(h.passage)]
+
     # -- hints -------------------------------------------------------------------------------------
+
+    @staticmethod
+    def exercise_section(material: Material, exercise: Passage) -> Hit | None:
+        """The module's section that explains what an exercise needs."""
+        assert material.module is not None
+        hits = material.search(
+            exercise.text, notebook=material.module.path, kinds=frozenset({"concept"}), limit=1
+        )
+        return hits[0] if hits else None
 
     def hint(self, reply: Reply, material: Material, text: str) -> None:
         module = material.module
@@ -799,14 +811,12 @@ class CourseEngine:
         if hint:
             reply.say(hint)
         else:
-            related = material.search(
-                chosen.text, notebook=module.path, kinds=frozenset({"concept"}), limit=1
-            )
-            if related:
-                reply.cite(related[0].passage)
+            related = self.exercise_section(material, chosen)
+            if related is not None:
+                reply.cite(related.passage)
                 reply.say(
                     "This exercise has no written hint. Re-read "
-                    f"{self._source(material, related[0].passage)}: it explains what you need."
+                    f"{self._source(material, related.passage)}: it explains what you need."
                 )
             else:
                 reply.say("This exercise has no written hint. Re-read the sections above it.")

@@ -300,3 +300,10 @@ def code_words(info: TracebackInfo) -> str:
     """Identifiers from the learner's line, to find the section about what that code does."""
     words = re.findall(r"[A-Za-z_][A-Za-z0-9_]*", info.code_line or "")
     return " ".join(w for w in words if len(w) > 2)
+
+
+def search_query(info: TracebackInfo) -> str:
+    """The words to look the error up in the course with: the concept behind the exception, the
+    exception and its message, and the names on the learner's line."""
+    topic = explanation_for(info.exc_type).topic
+    return " ".join([topic, info.exc_type, info.message, code_words(info)])

@@ -35,7 +35,6 @@ from tutornb.tutors import quiz as quizzes
 from tutornb.tutors.base import ErrorEvent, TextDelta, TutorEvent, TutorTurn
 from tutornb.tutors.course import (
     DEFAULT_PLAN_TTL,
-    MIN_SCORE,
     CourseEngine,
     Material,
     Reply,
@@ -475,19 +474,12 @@ class OpenAITutor:
         limit = self.options.max_passages
         if reading.intent is Intent.HINT:
             exercise = pick_exercise(reading.text, module.exercises(), material)
-            related = material.search(
-                exercise.text, notebook=module.path, kinds=frozenset({"concept"}), limit=1
-            )
-            return [Hit(exercise, 1.0, 1.0, ()), *related][:limit]
+            related = self.engine.exercise_section(material, exercise)
+            return [Hit(exercise, 1.0, 1.0, ()), *([related] if related else [])][:limit]
         if reading.intent is Intent.TRACEBACK:
             info = errorhelp.parse_traceback(reading.text)
             if info is not None:
-                topic = errorhelp.explanation_for(info.exc_type).topic
-                query = " ".join([topic, info.exc_type, info.message, errorhelp.code_words(info)])
-                hits = material.search(query, kinds=frozenset({"concept"}), limit=limit + 2)
-                return [h for h in hits if h.score >= MIN_SCORE and not is_tool_passage(h.passage)][
-                    :2
-                ]
+                return self.engine.error_sections(material, info, limit=limit + 2)[:2]
         hits = material.search(reading.text, limit=limit + 2)
         return [h for h in hits if self.engine.covered([h], reading.text)][:limit]
 
