@@ -577,8 +577,8 @@ class Controller {
     return () => this.listeners.delete(listener);
   }
 
-  emit(kind) {
-    for (const listener of Array.from(this.listeners)) listener(kind);
+  emit(kind, detail) {
+    for (const listener of Array.from(this.listeners)) listener(kind, detail);
   }
 
   get context() {
@@ -798,11 +798,15 @@ class Controller {
     this.emit("messages");
   }
 
+  // Deltas are the hot path (dozens per reply): only the first one of a stream changes the transcript's
+  // shape; the rest just lengthen its bubble, which the view does without walking the transcript.
   onDelta(frame) {
     if (!frame.message_id || typeof frame.text !== "string") return;
-    this.streaming.set(frame.message_id, (this.streaming.get(frame.message_id) || "") + frame.text);
+    const known = this.streaming.get(frame.message_id);
+    this.streaming.set(frame.message_id, (known || "") + frame.text);
     this.typing = false;
-    this.emit("messages");
+    if (known === undefined) this.emit("messages");
+    else this.emit("delta", { id: frame.message_id, text: frame.text });
   }
 
   onState(summary) {
@@ -1031,7 +1035,7 @@ class PanelView {
     this.root = el;
     this.nodes = new Map(); // key -> li
     this.build();
-    this.unsubscribe = ctrl.subscribe((kind) => this.update(kind));
+    this.unsubscribe = ctrl.subscribe((kind, detail) => this.update(kind, detail));
     this.update("all");
   }
 
@@ -1140,7 +1144,11 @@ class PanelView {
     this.input.focus();
   }
 
-  update(kind) {
+  update(kind, detail) {
+    if (kind === "delta") {
+      this.extendStream(detail);
+      return;
+    }
     if (this.ctrl.returnedText !== null) {
       // A message the server refused for good comes back to the input box, unless it holds a draft.
       if (!this.input.value) this.input.value = this.ctrl.returnedText;
@@ -1149,7 +1157,7 @@ class PanelView {
     if (kind === "all" || kind === "status") this.renderStatus();
     if (kind === "all" || kind === "session") this.renderSession();
     if (kind === "all" || kind === "error") this.renderError();
-    if (kind === "all" || kind === "offer") this.renderOffer();
+    if (kind === "all") this.renderOffer();
     if (kind === "all" || kind === "history") this.renderHistoryOpen();
     if (kind === "all" || kind === "history-filters") this.renderHistoryFilters();
     if (kind === "all" || kind === "history-items") this.renderHistoryItems();
@@ -1354,7 +1362,8 @@ class PanelView {
           el("div", { class: "tutornb-body" }, [el("div", { class: "tutornb-text" })]),
         ]);
       }
-      node.querySelector(".tutornb-text").textContent = text;
+      const body = node.querySelector(".tutornb-text");
+      if (body.textContent !== text) body.textContent = text;
       wanted.push([key, node]);
     }
     for (const entry of ctrl.outbox) {
@@ -1385,6 +1394,23 @@ class PanelView {
     this.updateQuizzes(stored);
     this.typingNode.hidden = !ctrl.typing;
     if (nearBottom || wanted.length <= 2) list.scrollTop = list.scrollHeight;
+  }
+
+  /** One more delta of a streaming reply: its text is appended to the bubble already on screen. */
+  extendStream({ id, text }) {
+    const node = this.nodes.get(`s:${id}`);
+    if (!node) {
+      this.renderMessages();
+      return;
+    }
+    const list = this.messagesNode;
+    const nearBottom = list.scrollHeight - list.scrollTop - list.clientHeight < 48;
+    const body = node.querySelector(".tutornb-text");
+    const last = body.lastChild;
+    if (last && last.nodeType === Node.TEXT_NODE) last.appendData(text);
+    else body.append(text);
+    this.typingNode.hidden = !this.ctrl.typing;
+    if (nearBottom) list.scrollTop = list.scrollHeight;
   }
 
   updateQuizzes(stored) {
