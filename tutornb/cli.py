@@ -17,7 +17,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from tutornb.errors import TutorNBError
-from tutornb.models import Status
+from tutornb.export import FORMATS, render_export, render_markdown
+from tutornb.models import SessionExport, Status
 
 if TYPE_CHECKING:
     from tutornb.store import SessionStore
@@ -40,7 +41,10 @@ def _store_dir(args: argparse.Namespace) -> Path:
 
 
 def _store_exists(folder: Path) -> bool:
-    return (folder / "snapshot.jsonl").exists() or (folder / "tutornb.json").exists()
+    from tutornb.store.files import SNAPSHOT
+    from tutornb.store.migrate import V1_FILE
+
+    return (folder / SNAPSHOT).exists() or (folder / V1_FILE).exists()
 
 
 def _open(args: argparse.Namespace, *, must_exist: bool = True) -> SessionStore:
@@ -102,27 +106,22 @@ def cmd_sessions(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def cmd_show(args: argparse.Namespace) -> int:
-    from tutornb.export import render_markdown
-
+def _export_document(args: argparse.Namespace) -> SessionExport:
+    """Any owner's session: the CLI is the store's administrator."""
     store = _open(args)
     try:
-        document = store.export_session(args.id)
+        return store.export_session(args.id)
     finally:
         store.close()
-    sys.stdout.write(render_markdown(document))
+
+
+def cmd_show(args: argparse.Namespace) -> int:
+    sys.stdout.write(render_markdown(_export_document(args)))
     return EXIT_OK
 
 
 def cmd_export(args: argparse.Namespace) -> int:
-    from tutornb.export import render_export
-
-    store = _open(args)
-    try:
-        document = store.export_session(args.id)
-    finally:
-        store.close()
-    filename, _, body = render_export(document, args.format)
+    filename, _, body = render_export(_export_document(args), args.format)
     if args.output is None:
         sys.stdout.buffer.write(body)
         sys.stdout.flush()
@@ -183,7 +182,6 @@ def cmd_doctor(args: argparse.Namespace) -> int:
 
 
 def cmd_compact(args: argparse.Namespace) -> int:
-
     store = _open(args)
     try:
         before = store.stats().bytes
@@ -196,7 +194,6 @@ def cmd_compact(args: argparse.Namespace) -> int:
 
 
 def cmd_cleanup(args: argparse.Namespace) -> int:
-
     if args.older_than is None and args.max_sessions is None:
         raise CLIError("give --older-than DAYS or --max-sessions N")
     if args.older_than is not None and args.older_than < 0:
@@ -274,7 +271,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("export", parents=[common], help="export a session")
     p.add_argument("id")
-    p.add_argument("--format", choices=["json", "markdown", "ipynb"], default="json")
+    p.add_argument("--format", choices=FORMATS, default="json")
     p.add_argument("-o", "--output", help="file or folder (default: standard output)")
     p.set_defaults(func=cmd_export)
 
