@@ -18,6 +18,7 @@ from tornado import web
 
 from tutornb.errors import InvalidRequest, NotFound, PayloadTooLarge
 from tutornb.server.base import TutorNBMixin
+from tutornb.service import StatusAction
 
 #: REST bodies above this are refused with 413 before any parsing.
 MAX_BODY_BYTES = 1024 * 1024
@@ -115,18 +116,12 @@ class MessagesHandler(TutorNBHandler):
 
 
 class _StatusChangeHandler(TutorNBHandler):
-    action: str = ""
+    action: StatusAction
 
     @web.authenticated
     @authorized
     async def put(self, session_id: str) -> None:
-        if self.action == "pause":
-            session = await self.service.change_status(self.owner, session_id, "pause")
-        elif self.action == "resume":
-            session = await self.service.change_status(self.owner, session_id, "resume")
-        else:
-            session = await self.service.change_status(self.owner, session_id, "close")
-        self.reply(session)
+        self.reply(await self.service.change_status(self.owner, session_id, self.action))
 
 
 class PauseHandler(_StatusChangeHandler):
