@@ -19,15 +19,10 @@ import argparse
 import asyncio
 import json
 import os
-import secrets
 import shutil
-import signal
-import socket
-import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 import uuid
 from pathlib import Path
 from typing import Any
@@ -36,6 +31,10 @@ from tornado.httpclient import AsyncHTTPClient, HTTPRequest
 from tornado.websocket import WebSocketClientConnection, websocket_connect
 
 REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO / "tests" / "security"))
+
+from live_server import LiveServer  # noqa: E402
+
 MODULE = "01_lists_and_loops.ipynb"
 QUESTIONS = [
     "How do I loop over a list?",
@@ -62,109 +61,26 @@ def pct(values: list[float], q: float) -> float:
     return ordered[index]
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+def cpu_seconds(server: LiveServer) -> float:
+    """The server process's CPU time so far (user + system), from /proc: a figure that, unlike
+    latencies, does not depend on what else the machine is doing."""
+    assert server.process is not None
+    try:
+        stat = Path(f"/proc/{server.process.pid}/stat").read_text()
+    except OSError:
+        return float("nan")
+    fields = stat.rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-class Server:
-    """A ``jupyter server`` with tutornb, in its own temporary world."""
-
-    def __init__(self, base: Path, extra_args: list[str]) -> None:
-        self.base = base
-        self.extra_args = extra_args
-        self.root = base / "root"
-        self.port = free_port()
-        self.token = secrets.token_hex(16)
-        self.env = dict(os.environ)
-        for name in ("HOME", "JUPYTER_CONFIG_DIR", "JUPYTER_DATA_DIR", "JUPYTER_RUNTIME_DIR"):
-            folder = base / name.lower()
-            folder.mkdir(parents=True, exist_ok=True)
-            self.env[name] = str(folder)
-        self.env.pop("TUTORNB_STORE_DIR", None)
-        self.env.pop("TUTORNB_ROOT_DIR", None)
-        self.proc: subprocess.Popen[bytes] | None = None
-
-    @property
-    def store_dir(self) -> Path:
-        return self.root / ".tutornb"
-
-    def prepare_course(self) -> dict[str, Any]:
-        course = self.root / "course"
-        shutil.copytree(REPO / "notebooks", course, ignore=shutil.ignore_patterns(".*"))
-        meta = json.loads((course / MODULE).read_text())["metadata"]["tutornb"]
-        context = {k: meta[k] for k in ("course_id", "course_title", "module_id", "module_title")}
-        context["notebook_path"] = f"course/{MODULE}"
-        return context
-
-    def start(self) -> None:
-        log = open(self.base / "server.log", "wb")  # noqa: SIM115 (closed with the process)
-        self.proc = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "jupyter_server",
-                "--no-browser",
-                "--allow-root",
-                "--ServerApp.ip=127.0.0.1",
-                f"--ServerApp.port={self.port}",
-                "--ServerApp.port_retries=0",
-                f"--ServerApp.root_dir={self.root}",
-                f"--IdentityProvider.token={self.token}",
-                "--ServerApp.log_level=WARN",
-                *self.extra_args,
-            ],
-            env=self.env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            try:
-                self.get_json("status")
-                # Let startup settle (tutornb's one-off collection + gc.freeze two seconds in), as
-                # on a server that has been up for a while.
-                time.sleep(3)
-                return
-            except OSError:
-                if self.proc.poll() is not None:
-                    raise RuntimeError("jupyter server exited; see server.log") from None
-                time.sleep(0.2)
-        raise RuntimeError("jupyter server did not start in 60 s")
-
-    def stop(self) -> None:
-        if self.proc is None:
-            return
-        self.proc.send_signal(signal.SIGTERM)
-        try:
-            self.proc.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait()
-
-    def cpu_seconds(self) -> float:
-        """The server process's CPU time so far (user + system), from /proc: a figure that, unlike
-        latencies, does not depend on what else the machine is doing."""
-        assert self.proc is not None
-        try:
-            fields = Path(f"/proc/{self.proc.pid}/stat").read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            return float("nan")
-        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-    def url(self, path: str, scheme: str = "http") -> str:
-        return f"{scheme}://127.0.0.1:{self.port}/tutornb/api/{path}"
-
-    @property
-    def headers(self) -> dict[str, str]:
-        return {"Authorization": f"token {self.token}"}
-
-    def get_json(self, path: str, method: str = "GET", body: Any = None) -> Any:
-        data = None if body is None else json.dumps(body).encode()
-        request = urllib.request.Request(self.url(path), data=data, method=method, headers=self.headers)
-        with urllib.request.urlopen(request, timeout=30) as response:
-            return json.loads(response.read())
+def prepare_course(server: LiveServer) -> dict[str, Any]:
+    """The sample course copied under the server's root; the course context of ``MODULE``."""
+    course = server.root / "course"
+    shutil.copytree(REPO / "notebooks", course, ignore=shutil.ignore_patterns(".*"))
+    meta = json.loads((course / MODULE).read_text())["metadata"]["tutornb"]
+    context = {k: meta[k] for k in ("course_id", "course_title", "module_id", "module_title")}
+    context["notebook_path"] = f"course/{MODULE}"
+    return context
 
 
 def fsync_baseline(folder: Path, rounds: int = 200) -> list[float]:
@@ -184,7 +100,7 @@ def fsync_baseline(folder: Path, rounds: int = 200) -> list[float]:
     return timings
 
 
-def seed_long_session(server: Server, context: dict[str, Any], count: int, appends: list[float]) -> str:
+def seed_long_session(server: LiveServer, context: dict[str, Any], count: int, appends: list[float]) -> str:
     """A 1,000-message session written straight into the store before the server starts."""
     from tutornb.models import CourseContext, Role
     from tutornb.paths import default_owner
@@ -221,38 +137,38 @@ def seed_long_session(server: Server, context: dict[str, Any], count: int, appen
         store.close()
 
 
-async def measure_restore(server: Server, session_id: str, rounds: int) -> list[float]:
+async def measure_restore(server: LiveServer, session_id: str, rounds: int) -> list[float]:
     client = AsyncHTTPClient()
     timings = []
     for _ in range(rounds):
         start = time.perf_counter()
-        response = await client.fetch(server.url(f"sessions/{session_id}"), headers=server.headers)
+        response = await client.fetch(f"{server.api_url}sessions/{session_id}", headers=server.auth)
         timings.append((time.perf_counter() - start) * 1000)
         assert len(json.loads(response.body)["messages"]) >= 1000
     return timings
 
 
-async def open_socket(server: Server, session_id: str) -> WebSocketClientConnection:
-    request = HTTPRequest(server.url(f"sessions/{session_id}/chat", "ws"), headers=server.headers)
+async def open_socket(server: LiveServer, session_id: str) -> WebSocketClientConnection:
+    request = HTTPRequest(server.ws_url(session_id), headers=server.auth)
     ws = await websocket_connect(request, max_message_size=64 * 1024 * 1024)
     first = json.loads(await ws.read_message() or "{}")
     assert first.get("type") == "session", first
     return ws
 
 
-async def create_session(server: Server, context: dict[str, Any]) -> str:
+async def create_session(server: LiveServer, context: dict[str, Any]) -> str:
     client = AsyncHTTPClient()
     response = await client.fetch(
-        server.url("sessions"),
+        f"{server.api_url}sessions",
         method="POST",
-        headers=server.headers,
+        headers=server.auth,
         body=json.dumps({"context": context}),
     )
     return str(json.loads(response.body)["id"])
 
 
 async def measure_chat(
-    server: Server, context: dict[str, Any], sessions: int, per_session: int
+    server: LiveServer, context: dict[str, Any], sessions: int, per_session: int
 ) -> tuple[list[float], list[float], list[float]]:
     """Quiet-server chat: send, wait for the whole reply, send the next one."""
     acks: list[float] = []
@@ -289,7 +205,7 @@ async def measure_chat(
 
 
 async def measure_many(
-    server: Server, context: dict[str, Any], sockets: int, per_socket: int, burst: bool
+    server: LiveServer, context: dict[str, Any], sockets: int, per_socket: int, burst: bool
 ) -> dict[str, Any]:
     """``sockets`` sessions with one socket each, all sending at the same time.
 
@@ -351,7 +267,7 @@ async def measure_many(
     stored = 0
     client = AsyncHTTPClient()
     for sid in ids:
-        response = await client.fetch(server.url(f"sessions/{sid}"), headers=server.headers)
+        response = await client.fetch(f"{server.api_url}sessions/{sid}", headers=server.auth)
         stored += sum(1 for m in json.loads(response.body)["messages"] if m["role"] == "learner")
     return {
         "sent": sockets * per_socket,
@@ -370,29 +286,35 @@ def row(name: str, measured: str, target: str, ok: bool | None) -> str:
 
 async def main_async(args: argparse.Namespace) -> int:
     base = Path(tempfile.mkdtemp(prefix="tutornb-bench-server-"))
-    server = Server(base, [f"--TutorNBApp.{option}" for option in args.server_option])
+    # Every installed extension on, as on a learner's machine; only warnings in the log.
+    server = LiveServer(
+        base,
+        server={"log_level": "WARN"},
+        extra_args=[f"--TutorNBApp.{option}" for option in args.server_option],
+        only_tutornb=False,
+    )
     try:
-        server.root.mkdir(parents=True)
-        context = server.prepare_course()
+        context = prepare_course(server)
         disk = fsync_baseline(server.root)
         appends: list[float] = []
         long_id = seed_long_session(server, context, 1000, appends)
         server.start()
+        # Let startup settle (tutornb's one-off collection + gc.freeze two seconds in), as on a
+        # server that has been up for a while.
+        time.sleep(3)
         await measure_restore(server, long_id, 5)  # warm-up (imports, caches)
         restore = await measure_restore(server, long_id, args.restores)
         acks, deltas, replies = await measure_chat(server, context, args.sessions, 10)
-        cpu_before = server.cpu_seconds()
+        cpu_before = cpu_seconds(server)
         many = await measure_many(server, context, args.sockets, args.messages, burst=False)
-        many["server_cpu_ms"] = (server.cpu_seconds() - cpu_before) * 1000 / many["sent"]
+        many["server_cpu_ms"] = (cpu_seconds(server) - cpu_before) * 1000 / many["sent"]
         burst = (
             await measure_many(server, context, args.sockets, args.messages, burst=True)
             if args.burst
             else None
         )
     except BaseException:
-        log = base / "server.log"
-        if log.exists():
-            print(log.read_text(errors="replace")[-4000:], file=sys.stderr)
+        print(server.log_tail(), file=sys.stderr)
         raise
     finally:
         server.stop()

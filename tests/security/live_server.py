@@ -76,6 +76,8 @@ class LiveServer:
     tutornb: dict[str, Any] = field(default_factory=dict)
     server: dict[str, Any] = field(default_factory=dict)
     python_path: list[Path] = field(default_factory=list)
+    #: More ``jupyter server`` options, e.g. ``--TutorNBApp.max_concurrent_turns=2``.
+    extra_args: list[str] = field(default_factory=list)
     token: str = field(default_factory=lambda: secrets.token_hex(16))
     #: Load only tutornb (faster restarts); False keeps every installed extension on.
     only_tutornb: bool = True
@@ -172,6 +174,7 @@ class LiveServer:
         ]  # fmt: skip
         if hasattr(os, "geteuid") and os.geteuid() == 0:
             command.append("--allow-root")
+        command.extend(self.extra_args)
         env = self._env()
         with self.log_path.open("ab") as log:
             log.write(f"\n===== start {self.starts + 1} =====\n".encode())
