@@ -25,7 +25,7 @@ from tornado.websocket import WebSocketClosedError, WebSocketHandler
 
 from tutornb.errors import InvalidRequest, TutorNBError
 from tutornb.server.base import TutorNBMixin
-from tutornb.service import ChatConnection, check_session_id
+from tutornb.service import ChatConnection
 
 MAX_FRAME_BYTES = 64 * 1024
 
@@ -69,9 +69,9 @@ class ChatSocketHandler(
             raise web.HTTPError(403)
         if self.request.headers.get("Upgrade", "").lower() != "websocket":
             raise InvalidRequest("This endpoint speaks WebSocket only.")
-        check_session_id(session_id)
         self.session_owner = self.owner
-        self.service.get_session(self.session_owner, session_id)  # 404 before the upgrade
+        # A malformed id is 400 and an unknown one 404, before the upgrade (the service checks both).
+        self.service.get_session(self.session_owner, session_id)
         await super().get(session_id)
 
     async def open(self, session_id: str) -> None:  # type: ignore[override]
