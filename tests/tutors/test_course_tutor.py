@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 
-from tutor_helpers import DICTS, LISTS, Driver, cell_source
+from tutor_helpers import DICTS, LISTS, TRACEBACK, Driver, cell_source
 
 from tutornb.models import Phase, QuizAnswerRecord, QuizProgress, TutorState
 from tutornb.store.sessions import SessionStore
@@ -149,17 +149,6 @@ def test_uncovered_question_is_answered_honestly(course_root: Path, store: Sessi
         assert "doesn't cover" in half.text
 
     asyncio.run(scenario())
-
-
-TRACEBACK = """\
----------------------------------------------------------------------------
-KeyError                                  Traceback (most recent call last)
-Cell In[7], line 3
-      1 person = {"name": "Ann"}
-      2 person["city"] = "Lisbon"
-----> 3 print(person["age"])
-
-KeyError: 'age'"""
 
 
 def test_pasted_traceback_is_explained_against_the_learners_line(

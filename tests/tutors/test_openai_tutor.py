@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from tutor_helpers import LISTS, Driver
+from tutor_helpers import DICTS, LISTS, TRACEBACK, Driver, cell_source
 
 from tutornb.errors import TutorUnavailable
 from tutornb.models import Phase, Role
@@ -233,6 +233,30 @@ def test_uncovered_question_tells_the_model_there_is_no_material(
         assert "Indexing and slicing" in prompt
         assert result.citations == []
         assert result.action("model_answer").data["covered"] is False
+
+    asyncio.run(scenario())
+
+
+def test_pasted_traceback_goes_to_the_model_with_the_course_section_on_it(
+    course_root: Path, store: SessionStore, chat_server: ChatServer
+) -> None:
+    chat_server.script = [stream("That's a KeyError: use `person.get('age')`.")]
+
+    async def scenario() -> None:
+        driver = make_driver(course_root, store, chat_server.url)
+        # When the learner pastes a traceback
+        result = await driver.say(TRACEBACK)
+        # Then the model answers it, with the course's section on missing keys in its prompt
+        assert result.text == "That's a KeyError: use `person.get('age')`."
+        prompt = chat_server.requests[0]["body"]["messages"][0]["content"]
+        assert "Course material for this question (cite these cells):" in prompt
+        section = result.citations[0]
+        assert section.notebook_path == DICTS
+        assert "KeyError" in cell_source(course_root, DICTS, section.cell_index)
+        assert f"[cell {section.cell_index + 1}] 02_dictionaries.ipynb: {section.heading}" in prompt
+        action = result.action("model_answer")
+        assert action.data["intent"] == "traceback"
+        assert action.data["covered"] is True
 
     asyncio.run(scenario())
 

@@ -30,6 +30,17 @@ REPO_NOTEBOOKS = Path(__file__).resolve().parents[2] / "notebooks"
 LISTS = "course/01_lists_and_loops.ipynb"
 DICTS = "course/02_dictionaries.ipynb"
 
+#: A learner's KeyError as IPython shows it; the course explains missing keys in DICTS.
+TRACEBACK = """\
+---------------------------------------------------------------------------
+KeyError                                  Traceback (most recent call last)
+Cell In[7], line 3
+      1 person = {"name": "Ann"}
+      2 person["city"] = "Lisbon"
+----> 3 print(person["age"])
+
+KeyError: 'age'"""
+
 
 @dataclass
 class TurnResult:
