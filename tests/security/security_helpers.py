@@ -15,6 +15,28 @@ from tornado.httpclient import HTTPResponse
 Http = Callable[..., Awaitable[HTTPResponse]]
 
 
+#: (method, path under tutornb/api) for every REST operation; ``{sid}`` is a fresh session's id.
+OPERATIONS: list[tuple[str, str]] = [
+    ("GET", "status"),
+    ("GET", "sessions"),
+    ("POST", "sessions"),
+    ("POST", "sessions/import"),
+    ("GET", "sessions/{sid}"),
+    ("DELETE", "sessions/{sid}"),
+    ("GET", "sessions/{sid}/messages"),
+    ("PUT", "sessions/{sid}/pause"),
+    ("PUT", "sessions/{sid}/resume"),
+    ("PUT", "sessions/{sid}/close"),
+    ("GET", "sessions/{sid}/export"),
+    # The JSON 404 catch-all is a route like any other: every verb it implements is guarded too.
+    ("GET", "no/such/route"),
+    ("POST", "no/such/route"),
+    ("PUT", "no/such/route"),
+    ("PATCH", "no/such/route"),
+    ("DELETE", "no/such/route"),
+]
+
+
 def tree_snapshot(folder: Path, skip: Path | None = None) -> dict[str, tuple[str, int, int]]:
     """Every file under ``folder`` (outside ``skip``) with its hash, mtime and mode: any
     difference means a file was created, changed, removed or re-permissioned."""

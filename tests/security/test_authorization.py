@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 from jupyter_server.auth.decorator import authorized, ws_authenticated
 from jupyter_server.base.handlers import APIHandler
-from security_helpers import Http, json_of
+from security_helpers import OPERATIONS, Http, json_of
 from tornado import web
 from tornado.httpclient import HTTPClientError
 from tornado.routing import PathMatches
@@ -27,26 +27,6 @@ from tutornb.service import TutorService
 Grant = Callable[[list[str], list[str]], None]
 OpenSocket = Callable[..., Awaitable[WebSocketClientConnection]]
 
-#: (method, path under tutornb/api) for every REST operation; ``{sid}`` is a fresh session's id.
-OPERATIONS: list[tuple[str, str]] = [
-    ("GET", "status"),
-    ("GET", "sessions"),
-    ("POST", "sessions"),
-    ("POST", "sessions/import"),
-    ("GET", "sessions/{sid}"),
-    ("DELETE", "sessions/{sid}"),
-    ("GET", "sessions/{sid}/messages"),
-    ("PUT", "sessions/{sid}/pause"),
-    ("PUT", "sessions/{sid}/resume"),
-    ("PUT", "sessions/{sid}/close"),
-    ("GET", "sessions/{sid}/export"),
-    # The JSON 404 catch-all is a route like any other: every verb it implements is guarded too.
-    ("GET", "no/such/route"),
-    ("POST", "no/such/route"),
-    ("PUT", "no/such/route"),
-    ("PATCH", "no/such/route"),
-    ("DELETE", "no/such/route"),
-]
 ACTION_OF = {"GET": "read", "POST": "write", "PUT": "write", "PATCH": "write", "DELETE": "write"}
 ALL_ACTIONS = ["read", "write", "execute"]
 

@@ -11,7 +11,7 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 import pytest
-from security_helpers import Http, json_of, tree_snapshot
+from security_helpers import OPERATIONS, Http, json_of, tree_snapshot
 from tornado.httpclient import HTTPClientError
 from tornado.websocket import WebSocketClientConnection
 
@@ -104,15 +104,9 @@ def encoded_ids() -> list[str]:
     return list(dict.fromkeys(out))
 
 
-#: Every route that takes a session id, with its method.
+#: Every route that takes a session id, with its method (and the export's other format).
 ID_ROUTES = [
-    ("GET", "sessions/{sid}"),
-    ("DELETE", "sessions/{sid}"),
-    ("GET", "sessions/{sid}/messages"),
-    ("PUT", "sessions/{sid}/pause"),
-    ("PUT", "sessions/{sid}/resume"),
-    ("PUT", "sessions/{sid}/close"),
-    ("GET", "sessions/{sid}/export"),
+    *((method, path) for method, path in OPERATIONS if "{sid}" in path),
     ("GET", "sessions/{sid}/export?format=markdown"),
 ]
 
