@@ -207,11 +207,7 @@ class TutorService:
         for task in list(self._tasks):
             task.cancel()
         for session_id in list(self._connections):
-            try:
-                if self.store.get_session(session_id).status is Status.ACTIVE:
-                    self.store.set_status(session_id, Status.PAUSED)
-            except TutorNBError as exc:
-                self.log.debug("tutornb: pause at shutdown skipped (%s)", exc.code)
+            self._pause_if_active(session_id)
         self._connections.clear()
         self.store.close()
 
@@ -419,10 +415,13 @@ class TutorService:
             return
         del self._connections[conn.session_id]
         self._turns.forget(conn.session_id)
+        self._pause_if_active(conn.session_id, conn.owner)
+
+    def _pause_if_active(self, session_id: str, owner: str | None = None) -> None:
+        """A session nobody watches any more (last socket gone, server stopping) waits paused."""
         try:
-            session = self.store.get_session(conn.session_id, owner=conn.owner)
-            if session.status is Status.ACTIVE:
-                self.store.set_status(conn.session_id, Status.PAUSED)
+            if self.store.get_session(session_id, owner=owner).status is Status.ACTIVE:
+                self.store.set_status(session_id, Status.PAUSED)
         except TutorNBError as exc:
             # Deleted meanwhile, or the store is failing: nothing to pause, nobody to tell.
             self.log.debug("tutornb: auto-pause skipped (%s)", exc.code)
