@@ -739,12 +739,17 @@ class Controller {
     this.emit("all");
   }
 
+  /** Entries the server has stored leave the outbox, in memory and in localStorage. */
+  dropFromOutbox(isStored) {
+    const before = this.outbox.length;
+    this.outbox = this.outbox.filter((entry) => !isStored(entry.client_id));
+    if (this.outbox.length !== before) this.saveOutbox();
+  }
+
   dropStoredFromOutbox() {
     const stored = new Set();
     for (const message of this.messages.values()) if (message.client_id) stored.add(message.client_id);
-    const before = this.outbox.length;
-    this.outbox = this.outbox.filter((entry) => !stored.has(entry.client_id));
-    if (this.outbox.length !== before) this.saveOutbox();
+    this.dropFromOutbox((clientId) => stored.has(clientId));
   }
 
   requestResume() {
@@ -767,8 +772,7 @@ class Controller {
 
   onAck(frame) {
     const message = frame.message;
-    this.outbox = this.outbox.filter((entry) => entry.client_id !== frame.client_id);
-    this.saveOutbox();
+    this.dropFromOutbox((clientId) => clientId === frame.client_id);
     if (message && message.id) {
       // An ack for a message already on screen is a resend's: no new tutor turn follows it.
       if (this.messages.has(message.id)) this.typing = false;
@@ -784,11 +788,7 @@ class Controller {
   onStoredMessage(message, streamId) {
     if (!message || !message.id) return;
     this.messages.set(message.id, message);
-    if (message.client_id) {
-      const before = this.outbox.length;
-      this.outbox = this.outbox.filter((entry) => entry.client_id !== message.client_id);
-      if (before !== this.outbox.length) this.saveOutbox();
-    }
+    if (message.client_id) this.dropFromOutbox((clientId) => clientId === message.client_id);
     if (message.role === "tutor") {
       const known = this.streaming.delete(streamId) || this.streaming.delete(message.id);
       if (!known && this.streaming.size === 1) this.streaming.clear();
