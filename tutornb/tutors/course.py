@@ -116,6 +116,17 @@ def is_tool_passage(passage: Passage) -> bool:
     return "%tutor" in passage.text or "%load_ext" in passage.text
 
 
+def course_topics(module: NotebookInfo) -> list[Passage]:
+    """The module's topics: the first section under each heading, leaving out headings whose
+    sections show the tutor itself."""
+    tool = {p.heading for p in module.concept_passages() if is_tool_passage(p)}
+    first: dict[str, Passage] = {}
+    for passage in module.concept_passages():
+        if passage.heading not in tool:
+            first.setdefault(passage.heading, passage)
+    return list(first.values())
+
+
 def cell_label(index: int) -> str:
     # Learners count cells from 1; citations keep the 0-based index nbformat uses.
     return f"cell {index + 1}"
@@ -331,8 +342,7 @@ class CourseEngine:
         if module.objectives:
             reply.say("", "In this module you will:")
             reply.say(*(f"- {o.text}" for o in module.objectives))
-        topics = [p.heading for p in module.concept_passages() if not is_tool_passage(p)]
-        examples = ", ".join(f"*{t}*" for t in _unique(topics)[:2])
+        examples = ", ".join(f"*{p.heading}*" for p in course_topics(module)[:2])
         reply.say(
             "",
             "What would you like to do? Ask me about anything in the notebook"
@@ -393,11 +403,9 @@ class CourseEngine:
             steps.append(PlanStep(objective=objective.text, sections=chosen))
         if not steps:
             # No objectives in the metadata: the notebook's own sections are the plan.
-            for passage in module.concept_passages():
-                if not is_tool_passage(passage) and passage.heading not in {
-                    s.objective for s in steps
-                }:
-                    steps.append(PlanStep(objective=passage.heading, sections=[passage.citation()]))
+            steps = [
+                PlanStep(objective=p.heading, sections=[p.citation()]) for p in course_topics(module)
+            ]
         return StudyPlan(topic=module.module_title, steps=steps, cache_key=key)
 
     def get_plan(self, reply: Reply, material: Material) -> StudyPlan:
@@ -690,9 +698,8 @@ class CourseEngine:
             "",
             f"Here's what **{module.module_title}** covers:",
         )
-        for passage in _unique_passages(module.concept_passages()):
-            if not is_tool_passage(passage):
-                reply.say(f"- *{passage.heading}* ({cell_label(passage.cell_index)})")
+        for passage in course_topics(module):
+            reply.say(f"- *{passage.heading}* ({cell_label(passage.cell_index)})")
         others = [c.module_title for c in material.course if c.path != module.path]
         if others:
             reply.say(
@@ -927,13 +934,8 @@ class CourseEngine:
         )
         state.quiz = quizzes.new_quiz(module, ids)
         state.topic = f"Quiz: {module.module_title}"
-        covered = _unique(
-            [
-                o.text
-                for o in module.objectives
-                if o.id in {q.objective for q in module.quiz if q.id in ids}
-            ]
-        )
+        assessed = {q.objective for q in module.quiz if q.id in ids}
+        covered = list(dict.fromkeys(o.text for o in module.objectives if o.id in assessed))
         reply.say(
             f"Quiz on **{module.module_title}**: {len(ids)} questions, one at a time"
             + (", covering:" if covered else ".")
@@ -1157,7 +1159,7 @@ class CourseEngine:
         found = [m for m in state.misconceptions if m.question_id in set(progress.question_ids)]
         if found:
             reply.say("", "Misconceptions to watch:")
-            reply.say(*(f"- {m.text}" for m in _unique_misconceptions(found)))
+            reply.say(*(f"- {text}" for text in dict.fromkeys(m.text for m in found)))
         missed = quizzes.missed_objectives(module, state)
         reply.act(
             "quiz_analyzed",
@@ -1290,13 +1292,7 @@ class CourseEngine:
         assert module is not None
         if not module.objectives:
             reply.say(f"**{module.module_title}** lists no objectives; its sections are:")
-            reply.say(
-                *(
-                    f"- *{p.heading}*"
-                    for p in _unique_passages(module.concept_passages())
-                    if not is_tool_passage(p)
-                )
-            )
+            reply.say(*(f"- *{p.heading}*" for p in course_topics(module)))
             return
         reply.say(f"The objectives of **{module.module_title}**:")
         for objective in module.objectives:
@@ -1439,31 +1435,6 @@ def create_course_tutor(*, root_dir: Path, options: dict[str, Any] | None = None
 
 def _last_learner_text(history: list[Message]) -> str | None:
     return next((m.text for m in reversed(history) if m.role is Role.LEARNER), None)
-
-
-def _unique(items: list[str]) -> list[str]:
-    seen: set[str] = set()
-    return [i for i in items if not (i in seen or seen.add(i))]  # type: ignore[func-returns-value]
-
-
-def _unique_passages(passages: list[Passage]) -> list[Passage]:
-    seen: set[str] = set()
-    out: list[Passage] = []
-    for passage in passages:
-        if passage.heading not in seen:
-            seen.add(passage.heading)
-            out.append(passage)
-    return out
-
-
-def _unique_misconceptions(items: list[Any]) -> list[Any]:
-    seen: set[str] = set()
-    out = []
-    for item in items:
-        if item.text not in seen:
-            seen.add(item.text)
-            out.append(item)
-    return out
 
 
 def _relevant_paragraphs(passage: Passage, terms: list[str], limit: int = 2) -> list[str]:

@@ -39,7 +39,7 @@ from tutornb.tutors.course import (
     Material,
     Reply,
     cell_label,
-    is_tool_passage,
+    course_topics,
     pick_exercise,
 )
 from tutornb.tutors.intents import Intent, Reading
@@ -203,10 +203,10 @@ def build_prompt(
         sections.append("Course material for this question (cite these cells):")
         sections.extend(_passage_block(hit) + "\n" for hit in hits)
     else:
-        topics = [p.heading for p in module.concept_passages() if not is_tool_passage(p)]
+        topics = [p.heading for p in course_topics(module)]
         sections.append(
             "Course material for this question: none found. The course does not cover it; say so, "
-            "and mention what this module covers: " + "; ".join(dict.fromkeys(topics)) + "."
+            "and mention what this module covers: " + "; ".join(topics) + "."
         )
     system = "\n".join(sections).strip()
     chat, dropped = trim_history(history, options.max_history_tokens)
