@@ -250,6 +250,27 @@ def test_search_is_case_insensitive_over_titles_and_messages(store: SessionStore
     assert {s.id for s in combined.sessions} == {ids[1], ids[5]}
 
 
+def test_search_sees_messages_appended_after_an_earlier_search(store: SessionStore) -> None:
+    # Given a session whose text was already searched (its search index is built)
+    session = store.create_session("alice", LISTS)
+    store.append_message(session.id, NewMessage(Role.LEARNER, "What is a list?"))
+    assert store.list_sessions(SessionQuery(q="tuple")).total == 0
+
+    # When more messages arrive, with searches in between and after
+    store.append_message(session.id, NewMessage(Role.TUTOR, "A TUPLE cannot change."))
+    after_one = store.list_sessions(SessionQuery(q="tuple")).total
+    store.append_message(session.id, NewMessage(Role.LEARNER, "And a set"))
+    store.append_message(session.id, NewMessage(Role.TUTOR, "holds unique items."))
+
+    # Then every appended text is found, and no match spans two messages
+    assert after_one == 1
+    assert store.list_sessions(SessionQuery(q="tuple")).total == 1
+    assert store.list_sessions(SessionQuery(q="unique items")).total == 1
+    assert store.list_sessions(SessionQuery(q="list?")).total == 1
+    assert store.list_sessions(SessionQuery(q="a setholds")).total == 0
+    assert store.list_sessions(SessionQuery(q="a set holds")).total == 0
+
+
 def test_cursor_pagination_is_stable_under_inserts(store: SessionStore) -> None:
     # Given seven sessions
     ids = _seed_listing(store)

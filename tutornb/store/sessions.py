@@ -205,6 +205,9 @@ class SessionStore:
         self._by_id: dict[str, str] | None = None
         self._client_ids: dict[str, dict[str, int]] = {}
         self._texts: dict[str, str] = {}
+        #: Lowercased texts appended since ``_texts`` was built: joined onto it by the next search,
+        #: so an append never copies a long transcript's text.
+        self._text_tails: dict[str, list[str]] = {}
         #: Lowercased raw JSON of a transcript not parsed yet (b"" when not ASCII: no pre-filter).
         self._raw_lower: dict[str, bytes] = {}
         self._message_cache: OrderedDict[str, list[Message]] = OrderedDict()
@@ -226,6 +229,7 @@ class SessionStore:
             self._by_id = None
             self._client_ids.clear()
             self._texts.clear()
+            self._text_tails.clear()
             self._raw_lower.clear()
             self._message_cache.clear()
             return
@@ -254,14 +258,16 @@ class SessionStore:
                         with suppress(ValidationError):
                             cached.append(Message.model_validate(new))
                             self._message_cache[sid] = cached
-                    text = self._texts.get(sid)
-                    if text is not None:
-                        self._texts[sid] = text + "\x00" + str(new.get("text", "")).lower()
+                    if sid in self._texts:
+                        self._text_tails.setdefault(sid, []).append(
+                            str(new.get("text", "")).lower()
+                        )
                     clients = self._client_ids.get(sid)
                     if clients is not None and new.get("client_id"):
                         clients.setdefault(new["client_id"], int(key))
                     return
                 self._texts.pop(sid, None)
+                self._text_tails.pop(sid, None)
                 self._client_ids.pop(sid, None)
                 return
 
@@ -345,7 +351,12 @@ class SessionStore:
             text = "\x00".join(
                 str(doc.get("text", "")).lower() for doc in self._message_docs(session_id)
             )
-            self._texts[session_id] = text
+        else:
+            tail = self._text_tails.pop(session_id, None)
+            if not tail:
+                return text
+            text = "\x00".join([text, *tail])
+        self._texts[session_id] = text
         return text
 
     # ---------------------------------------------------------------------------------
