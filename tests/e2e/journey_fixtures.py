@@ -72,6 +72,13 @@ def fresh_page(browser: Any, server: LabServer, name: str) -> Iterator[Lab]:
         context.close()
 
 
+def open_panel(lab: Lab, notebook: str) -> Any:
+    """Opens ``notebook``, loads the extension and runs ``%tutor``, as a learner does; the panel."""
+    lab.open_notebook(notebook)
+    lab.run_cell("%load_ext tutornb")
+    return lab.panel(lab.run_cell("%tutor"))
+
+
 def send(panel: Any, text: str) -> None:
     """Types ``text`` into the panel and presses Enter, as a learner does."""
     box = panel.locator("[data-tutornb='input']")

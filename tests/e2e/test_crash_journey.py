@@ -25,6 +25,7 @@ from .journey_fixtures import (
     kill_leftovers,
     messages,
     only_session,
+    open_panel,
     send,
     session_detail,
 )
@@ -75,12 +76,6 @@ class KillOnAck:
         return bool(data.get("type") == "ack" and data["message"]["text"] == self.text)
 
 
-def _open_panel(lab: Lab) -> Any:
-    lab.open_notebook(NOTEBOOK)
-    lab.run_cell("%load_ext tutornb")
-    return lab.panel(lab.run_cell("%tutor"))
-
-
 @pytest.mark.browser
 def test_kill_9_mid_conversation_loses_no_acknowledged_message(
     lab: Lab, lab_server: LabServer, browser_page: Any
@@ -91,7 +86,7 @@ def test_kill_9_mid_conversation_loses_no_acknowledged_message(
     browser_page.context.route_web_socket(CHAT_SOCKET, killer.route)
 
     # Given a learner in conversation with the tutor: three questions answered
-    panel = _open_panel(lab)
+    panel = open_panel(lab, NOTEBOOK)
     for number, question in enumerate(QUESTIONS[:-1], start=1):
         send(panel, question)
         expect(messages(panel, "learner")).to_have_count(number)
@@ -117,7 +112,7 @@ def test_kill_9_mid_conversation_loses_no_acknowledged_message(
         lab_server.port = free_port()
         lab_server.log_path = lab_server.log_path.with_name("jupyter-restarted.log")
         lab_server.start()
-        panel = _open_panel(lab)
+        panel = open_panel(lab, NOTEBOOK)
 
         # Then the resume offer is for the same session, with at least what was acknowledged
         offer = panel.locator("[data-tutornb='resume-offer']")

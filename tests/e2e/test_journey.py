@@ -25,6 +25,7 @@ from .journey_fixtures import (
     fresh_page,
     messages,
     only_session,
+    open_panel,
     save_screenshot,
     send,
     session_detail,
@@ -47,12 +48,6 @@ def _plain_start(markdown: str, length: int = 30) -> str:
     return " ".join(re.sub(r"[*_`#>]", "", markdown).split())[:length]
 
 
-def _open_panel(lab: Lab) -> Any:
-    lab.open_notebook(NOTEBOOK)
-    lab.run_cell("%load_ext tutornb")
-    return lab.panel(lab.run_cell("%tutor"))
-
-
 @pytest.mark.browser
 def test_learner_journey_across_two_visits(
     lab: Lab, lab_server: LabServer, browser: Any, browser_page: Any
@@ -60,7 +55,7 @@ def test_learner_journey_across_two_visits(
     page = browser_page
 
     # Given the functions notebook open in JupyterLab, its kernel idle, and the tutor cell run
-    panel = _open_panel(lab)
+    panel = open_panel(lab, NOTEBOOK)
     expect(panel.locator("[data-tutornb='context']")).to_contain_text("Functions")
     expect(panel.locator("[data-tutornb='status']")).to_have_text("online")
     expect(panel.locator("[data-tutornb='resume-offer']")).to_have_count(0)
@@ -115,7 +110,7 @@ def test_learner_journey_across_two_visits(
     # When the learner closes the page and comes back later in a fresh browser
     page.close()
     with fresh_page(browser, lab_server, "journey-second-visit") as again:
-        panel = _open_panel(again)
+        panel = open_panel(again, NOTEBOOK)
 
         # Then the panel offers to resume the session with a preview of where they left off
         offer = panel.locator("[data-tutornb='resume-offer']")
