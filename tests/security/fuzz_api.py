@@ -65,13 +65,6 @@ class FuzzReport:
     def total(self) -> int:
         return sum(self.cases.values())
 
-    def merge(self, other: FuzzReport) -> None:
-        self.cases.update(other.cases)
-        self.failures.extend(other.failures)
-        self.refusals_by_design.update(other.refusals_by_design)
-        self.statuses.update(other.statuses)
-        self.chains += other.chains
-
 
 def load_schema(server: LiveServer) -> Any:
     schema = schemathesis.openapi.from_path(OPENAPI)
