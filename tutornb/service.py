@@ -604,7 +604,7 @@ class TutorService:
         answer: QuizAnswerInput | None = None,
     ) -> None:
         if learner is not None:
-            self._pending_replies.add(learner.id)
+            self._pending_replies.add(learner.id)  # now: the task starts only at the next tick
         self._spawn(self._turn(session_id, kind, learner=learner, answer=answer, reraise=False))
 
     async def _turn(
@@ -619,6 +619,9 @@ class TutorService:
         """One tutor turn (tutornb.turns); a failure becomes an ``error`` frame to the session's
         connections, then is raised to a caller that waits for the reply (``reraise``) or ends
         the turn with ``None`` (background turns, resumes: the frame was the whole answer)."""
+        if learner is not None:
+            # Also for awaited turns (``ask``): a socket connecting meanwhile must not answer it twice.
+            self._pending_replies.add(learner.id)
         try:
             return await self._turns.run(session_id, kind, learner, answer)
         except TutorNBError as exc:

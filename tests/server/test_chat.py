@@ -575,3 +575,26 @@ async def test_a_message_acknowledged_before_a_crash_is_answered_on_reconnect(
     assert scripted.kinds == ["message"]
     ws.close()
     ws2.close()
+
+
+async def test_a_socket_connecting_during_a_headless_ask_does_not_answer_it_again(
+    api: Fetch, chat: OpenChat, scripted: ScriptedTutor, service: TutorService
+) -> None:
+    # Given a script asking through the service, its tutor still streaming the answer
+    scripted.gap = 0.3
+    session = await create_session(api)
+    asking = asyncio.ensure_future(service.ask(session["owner"], session["id"], "one answer please"))
+    await eventually(lambda: service.store.messages(session["id"]))
+    # When a socket connects while the transcript ends with that unanswered-yet question
+    ws = await chat(session["id"])
+    await ws.until("session")
+    reply = await asking
+    await service.drain()
+    # Then the tutor answered it once: the running turn counts as its answer
+    assert scripted.kinds == ["message"]
+    stored = service.store.messages(session["id"])
+    assert [(m.role.value, m.text) for m in stored] == [
+        ("learner", "one answer please"),
+        ("tutor", reply.text),
+    ]
+    ws.close()
