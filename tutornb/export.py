@@ -18,6 +18,7 @@ from pydantic import ValidationError
 
 from tutornb import __version__
 from tutornb.errors import InvalidRequest
+from tutornb.frames import validation_errors
 from tutornb.models import Message, Role, SessionExport
 
 FORMATS = ("json", "markdown", "ipynb")
@@ -162,14 +163,6 @@ def _depth(value: Any, limit: int) -> int:
     return deepest
 
 
-def _errors(exc: ValidationError) -> list[dict[str, Any]]:
-    # Locations and messages only: the submitted values are never echoed back.
-    return [
-        {"loc": [str(part) for part in error["loc"]], "msg": error["msg"], "type": error["type"]}
-        for error in exc.errors(include_url=False, include_input=False)
-    ][:20]
-
-
 def parse_import(body: bytes | str | Mapping[str, Any]) -> SessionExport:
     """Validates a JSON export; anything else is an ``InvalidRequest`` carrying ``errors``."""
     not_export = "This is not a tutornb session export."
@@ -194,6 +187,6 @@ def parse_import(body: bytes | str | Mapping[str, Any]) -> SessionExport:
     try:
         return SessionExport.model_validate(data)
     except ValidationError as exc:
-        raise InvalidRequest(not_export, errors=_errors(exc)) from None
+        raise InvalidRequest(not_export, errors=validation_errors(exc)) from None
     except (ValueError, TypeError, RecursionError):
         raise InvalidRequest(not_export, errors=[{"loc": ["body"], "msg": "invalid"}]) from None
