@@ -16,9 +16,7 @@ import asyncio
 import hashlib
 import json
 import logging
-import re
-from collections.abc import AsyncIterator, Iterator
-from dataclasses import dataclass, field
+from collections.abc import AsyncIterator
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -29,7 +27,6 @@ from tutornb.models import (
     Message,
     Phase,
     PlanStep,
-    QuizPrompt,
     QuizQuestion,
     Role,
     StudyPlan,
@@ -37,19 +34,22 @@ from tutornb.models import (
 )
 from tutornb.tutors import errorhelp
 from tutornb.tutors import quiz as quizzes
-from tutornb.tutors.base import (
-    ActionEvent,
-    CitationEvent,
-    ErrorEvent,
-    PlanCache,
-    QuizEvent,
-    StateUpdate,
-    TextDelta,
-    TutorEvent,
-    TutorTurn,
-)
+from tutornb.tutors.base import ErrorEvent, TutorEvent, TutorTurn
 from tutornb.tutors.intents import Intent, Reading, read_message
-from tutornb.tutors.retrieval import CourseIndex, Hit, NotebookInfo, Passage, index_for, tokenize
+from tutornb.tutors.material import (
+    CONCEPTS,
+    Material,
+    cell_label,
+    course_topics,
+    exercise_number,
+    hint_text,
+    is_tool_passage,
+    load_material,
+    pick_exercise,
+    relevant_paragraphs,
+)
+from tutornb.tutors.reply import Reply
+from tutornb.tutors.retrieval import Hit, NotebookInfo, Passage, tokenize
 
 log = logging.getLogger("tutornb.tutors.course")
 
@@ -60,166 +60,6 @@ DEFAULT_PLAN_TTL = timedelta(days=7)
 MIN_COVERAGE = 0.5
 #: ... and scores at least this much (BM25 with the course's statistics).
 MIN_SCORE = 1.5
-
-
-# -------------------------------------------------------------------------------------------------
-# What a turn has to work with
-
-
-@dataclass(frozen=True)
-class Material:
-    """The course as seen from the session's notebook."""
-
-    index: CourseIndex | None
-    module: NotebookInfo | None
-    course: tuple[NotebookInfo, ...] = ()
-
-    @property
-    def course_id(self) -> str | None:
-        return self.module.course_id if self.module else None
-
-    def search(self, query: str, **kwargs: Any) -> list[Hit]:
-        if self.index is None or self.module is None:
-            return []
-        return self.index.search(
-            query, course_id=self.course_id, current=self.module.path, **kwargs
-        )
-
-    def passage_at(self, citation: Citation) -> Passage | None:
-        for info in self.course:
-            if info.path == citation.notebook_path:
-                return next((p for p in info.passages if p.cell_index == citation.cell_index), None)
-        return None
-
-    def module_of(self, path: str) -> NotebookInfo | None:
-        return next((i for i in self.course if i.path == path), None)
-
-
-def load_material(root_dir: Path, notebook_path: str | None) -> Material:
-    """Refreshes the course index (re-reading only changed notebooks) and finds the session's
-    module."""
-    found = index_for(root_dir, notebook_path)
-    if found is None:
-        return Material(None, None)
-    index, rel = found
-    module = index.notebook(rel)
-    if module is None:
-        return Material(index, None)
-    course = tuple(index.course_notebooks(module.course_id, module.path))
-    if module.path not in {c.path for c in course}:
-        course = (*course, module)
-    return Material(index, module, course)
-
-
-def is_tool_passage(passage: Passage) -> bool:
-    """Sections that show the tutor itself (``%tutor`` cells): not course topics to plan or list."""
-    return "%tutor" in passage.text or "%load_ext" in passage.text
-
-
-def course_topics(module: NotebookInfo) -> list[Passage]:
-    """The module's topics: the first section under each heading, leaving out headings whose
-    sections show the tutor itself."""
-    tool = {p.heading for p in module.concept_passages() if is_tool_passage(p)}
-    first: dict[str, Passage] = {}
-    for passage in module.concept_passages():
-        if passage.heading not in tool:
-            first.setdefault(passage.heading, passage)
-    return list(first.values())
-
-
-def cell_label(index: int) -> str:
-    # Learners count cells from 1; citations keep the 0-based index nbformat uses.
-    return f"cell {index + 1}"
-
-
-def _quote_text(text: str, limit: int = 100) -> str:
-    text = " ".join(text.replace("`", "").split())
-    return text if len(text) <= limit else text[: limit - 1] + "…"
-
-
-# -------------------------------------------------------------------------------------------------
-# A reply under construction
-
-
-@dataclass
-class Reply:
-    start_phase: Phase
-    phase: Phase
-    state: TutorState
-    original: dict[str, Any]
-    #: The store-backed plan cache of this turn (``TutorTurn.plan_cache``).
-    plan_cache: PlanCache | None = None
-    lines: list[str] = field(default_factory=list)
-    citations: list[Citation] = field(default_factory=list)
-    quiz: QuizPrompt | None = None
-    question_number: int | None = None
-    actions: list[ActionEvent] = field(default_factory=list)
-
-    def say(self, *lines: str) -> None:
-        self.lines.extend(lines)
-
-    def cite(self, item: Passage | Citation) -> None:
-        citation = item.citation() if isinstance(item, Passage) else item
-        key = (citation.notebook_path, citation.cell_index)
-        if key not in {(c.notebook_path, c.cell_index) for c in self.citations}:
-            self.citations.append(citation)
-
-    def act(self, action: str, reasoning: str, **data: Any) -> None:
-        self.actions.append(ActionEvent(action=action, data=data, reasoning=reasoning))
-
-    def move(self, target: Phase, reasoning: str) -> bool:
-        """One phase change per turn, from the stored phase: the service persists it as a single
-        step."""
-        if target == self.phase:
-            return True
-        if not can_change_phase(self.start_phase, target):
-            self.act(
-                "phase_change_refused",
-                "The phase machine does not allow this jump; staying in the current phase.",
-                **{"from": self.start_phase.value, "to": target.value},
-            )
-            return False
-        self.act("phase_change", reasoning, **{"from": self.phase.value, "to": target.value})
-        self.phase = target
-        return True
-
-    def ask(self, question: QuizQuestion, *, show: bool = True) -> None:
-        """Attach a question of the state's quiz to this message; ``show=False`` attaches it
-        without writing it out again, so the latest tutor message always carries the open
-        question."""
-        assert self.state.quiz is not None
-        prompt = quizzes.prompt_for(self.state.quiz, question)
-        self.quiz = prompt
-        self.question_number = prompt.number
-        if show:
-            self.say("", *quizzes.prompt_lines(prompt))
-
-    @property
-    def text(self) -> str:
-        return "\n".join(self.lines).strip("\n")
-
-    def events(self) -> Iterator[TutorEvent]:
-        """Text first (one delta per line, so the panel shows it arriving), then what the text
-        refers to."""
-        lines = self.text.split("\n")
-        for i, line in enumerate(lines):
-            yield TextDelta(line + ("\n" if i < len(lines) - 1 else ""))
-        yield from self.trailing_events()
-
-    def trailing_events(self) -> Iterator[TutorEvent]:
-        """What follows the text: citations, the quiz question, the action log, the new state."""
-        for citation in self.citations:
-            yield CitationEvent(citation)
-        if self.quiz is not None:
-            yield QuizEvent(self.quiz)
-        yield from self.actions
-        changed = self.state.model_dump(mode="json") != self.original
-        if changed or self.phase != self.start_phase or self.question_number is not None:
-            yield StateUpdate(
-                state=self.state,
-                phase=self.phase if self.phase != self.start_phase else None,
-                current_question_number=self.question_number,
-            )
 
 
 # -------------------------------------------------------------------------------------------------
@@ -393,7 +233,7 @@ class CourseEngine:
             hits = [
                 h
                 for h in material.search(
-                    objective.text, notebook=module.path, kinds=frozenset({"concept"}), limit=4
+                    objective.text, notebook=module.path, kinds=CONCEPTS, limit=4
                 )
                 if h.passage.level >= 2 and not is_tool_passage(h.passage)
             ]
@@ -569,7 +409,7 @@ class CourseEngine:
         """A passage quoted from the notebook, with its worked example: the tutor never paraphrases
         into something the course does not say."""
         reply.say(f"From {self._source(material, passage)}:", "")
-        for paragraph in _relevant_paragraphs(passage, terms):
+        for paragraph in relevant_paragraphs(passage, terms):
             reply.say(paragraph, "")
         reply.cite(passage)
         example = passage.examples[0] if passage.examples else None
@@ -781,7 +621,7 @@ class CourseEngine:
         """Course sections on the concept behind an error, best first: only those that score as
         an answer would (a weak match is no explanation)."""
         query = errorhelp.search_query(info)
-        hits = material.search(query, kinds=frozenset({"concept"}), limit=limit)
+        hits = material.search(query, kinds=CONCEPTS, limit=limit)
         return [h for h in hits if h.score >= MIN_SCORE and not is_tool_passage(h.passage)]
 
     # -- hints -------------------------------------------------------------------------------------
@@ -791,7 +631,7 @@ class CourseEngine:
         """The module's section that explains what an exercise needs."""
         assert material.module is not None
         hits = material.search(
-            exercise.text, notebook=material.module.path, kinds=frozenset({"concept"}), limit=1
+            exercise.text, notebook=material.module.path, kinds=CONCEPTS, limit=1
         )
         return hits[0] if hits else None
 
@@ -812,7 +652,7 @@ class CourseEngine:
             return
         reply.move(Phase.LEARNING, "Help with an exercise is learning.")
         chosen = pick_exercise(text, exercises, material)
-        hint = _hint_text(chosen)
+        hint = hint_text(chosen)
         reply.cite(chosen)
         reply.say(f"**Hint for *{chosen.heading}*** ({cell_label(chosen.cell_index)}):", "")
         if hint:
@@ -838,7 +678,7 @@ class CourseEngine:
                 "",
                 "Hints for the other exercises: "
                 + ", ".join(
-                    f"*{e.heading}* (say **hint {_exercise_number(e) or e.heading}**)"
+                    f"*{e.heading}* (say **hint {exercise_number(e) or e.heading}**)"
                     for e in others
                 )
                 + ".",
@@ -886,7 +726,7 @@ class CourseEngine:
         hits = material.search(
             question.question + " " + (objective.text if objective else ""),
             notebook=module.path,
-            kinds=frozenset({"concept"}),
+            kinds=CONCEPTS,
             limit=1,
         )
         return hits[0].passage if hits else None
@@ -1243,7 +1083,7 @@ class CourseEngine:
         module = material.module
         assert module is not None
         state = reply.state
-        following = _next_module(material)
+        following = material.next_module()
         if following is not None:
             filename = following.path.rsplit("/", 1)[-1]
             onward = (
@@ -1437,51 +1277,9 @@ def _last_learner_text(history: list[Message]) -> str | None:
     return next((m.text for m in reversed(history) if m.role is Role.LEARNER), None)
 
 
-def _relevant_paragraphs(passage: Passage, terms: list[str], limit: int = 2) -> list[str]:
-    paragraphs = passage.paragraphs()
-    if len(paragraphs) <= limit:
-        return paragraphs
-    wanted = set(terms)
-    scored = [(len(wanted & set(tokenize(p))), i) for i, p in enumerate(paragraphs)]
-    chosen = sorted(i for _, i in sorted(scored, key=lambda s: (-s[0], s[1]))[:limit])
-    if all(scored[i][0] == 0 for i in chosen):
-        chosen = list(range(limit))
-    return [paragraphs[i] for i in chosen]
-
-
-_HINT_LINE_RE = re.compile(r"^\s*>?\s*(?:\*\*|\*|_)?hint:?(?:\*\*|\*|_)?:?\s*(.+)$", re.IGNORECASE)
-_EXERCISE_NUMBER_RE = re.compile(r"exercise\s+(\d+)", re.IGNORECASE)
-
-
-def _hint_text(passage: Passage) -> str | None:
-    hints = [
-        m.group(1).strip() for line in passage.text.splitlines() if (m := _HINT_LINE_RE.match(line))
-    ]
-    text = " ".join(hints)
-    return text[:1].upper() + text[1:] if text else None
-
-
-def _exercise_number(passage: Passage) -> str | None:
-    match = _EXERCISE_NUMBER_RE.search(passage.heading)
-    return match.group(1) if match else None
-
-
-def pick_exercise(text: str, exercises: list[Passage], material: Material) -> Passage:
-    number = re.search(r"\b(\d{1,2})\b", text)
-    if number:
-        for exercise in exercises:
-            if _exercise_number(exercise) == number.group(1):
-                return exercise
-    content = [
-        t for t in tokenize(text) if t not in {"hint", "exercis", "exercise", "stuck", "clue"}
-    ]
-    if content and material.module is not None:
-        hits = material.search(
-            " ".join(content), notebook=material.module.path, kinds=frozenset({"exercise"}), limit=1
-        )
-        if hits:
-            return hits[0].passage
-    return exercises[0]
+def _quote_text(text: str, limit: int = 100) -> str:
+    text = " ".join(text.replace("`", "").split())
+    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 def _current_step(plan: StudyPlan | None) -> tuple[int, int] | None:
@@ -1513,14 +1311,3 @@ def _continue_hint(phase: Phase, state: TutorState) -> str:
     if phase is Phase.COMPLETED:
         return "Ask me anything about this module, or say **quiz me** to practise again."
     return "Say **quiz me** to continue the quiz."
-
-
-def _next_module(material: Material) -> NotebookInfo | None:
-    module = material.module
-    if module is None:
-        return None
-    paths = [c.path for c in material.course]
-    if module.path not in paths:
-        return None
-    position = paths.index(module.path)
-    return material.course[position + 1] if position + 1 < len(material.course) else None

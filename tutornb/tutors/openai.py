@@ -33,16 +33,10 @@ from tutornb.models import Message, Phase, Role
 from tutornb.tutors import errorhelp
 from tutornb.tutors import quiz as quizzes
 from tutornb.tutors.base import ErrorEvent, TextDelta, TutorEvent, TutorTurn
-from tutornb.tutors.course import (
-    DEFAULT_PLAN_TTL,
-    CourseEngine,
-    Material,
-    Reply,
-    cell_label,
-    course_topics,
-    pick_exercise,
-)
+from tutornb.tutors.course import DEFAULT_PLAN_TTL, CourseEngine
 from tutornb.tutors.intents import Intent, Reading
+from tutornb.tutors.material import Material, cell_label, course_topics, pick_exercise
+from tutornb.tutors.reply import Reply
 from tutornb.tutors.retrieval import Hit, tokenize
 
 log = logging.getLogger("tutornb.tutors.openai")
