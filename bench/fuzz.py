@@ -26,6 +26,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from figures import show
+
 SECURITY_TESTS = Path(__file__).resolve().parents[1] / "tests" / "security"
 sys.path.insert(0, str(SECURITY_TESTS))
 
@@ -92,13 +94,6 @@ def cli_run(server: LiveServer, folder: Path, cases: int, seed: int) -> dict[str
         "exit code": done.returncode,
         "time (s)": round(elapsed, 1),
     }
-
-
-def show(title: str, figures: dict[str, object]) -> None:
-    """One Markdown table per part (the README quotes them)."""
-    print(f"\n### {title}\n\n| figure | value |\n|---|---|")
-    for name, value in figures.items():
-        print(f"| {name} | {value} |")
 
 
 def main() -> int:

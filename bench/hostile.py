@@ -24,6 +24,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from figures import show
+
 SECURITY_TESTS = Path(__file__).resolve().parents[1] / "tests" / "security"
 sys.path.insert(0, str(SECURITY_TESTS))
 
@@ -132,13 +134,6 @@ def kills(base: Path, trials: int, seed: int) -> dict[str, object]:
         "resends not acknowledged": sum(len(t.resend_unacked) for t in results),
         "server log: unhandled": len(server.unhandled()),
     }
-
-
-def show(title: str, figures: dict[str, object]) -> None:
-    """One Markdown table per part (the README quotes them)."""
-    print(f"\n### {title}\n\n| figure | value |\n|---|---|")
-    for name, value in figures.items():
-        print(f"| {name} | {value} |")
 
 
 def main() -> int:
