@@ -16,7 +16,13 @@ from traitlets import Bool, CaselessStrEnum, Dict, Float, Int, Unicode
 
 from tutornb import __version__
 from tutornb.errors import TutorNBError
-from tutornb.paths import ROOT_DIR_ENV, STORE_DIR_ENV, STORE_FOLDER, TUTOR_ENV, TUTOR_OPTIONS_ENV
+from tutornb.paths import (
+    ROOT_DIR_ENV,
+    STORE_DIR_ENV,
+    TUTOR_ENV,
+    TUTOR_OPTIONS_ENV,
+    resolve_store_dir,
+)
 from tutornb.server.base import OWNER_MODE_SETTING, SERVICE_SETTING, STARTUP_ERROR_SETTING
 from tutornb.server.chat import ChatSocketHandler
 from tutornb.server.handlers import (
@@ -122,9 +128,7 @@ class TutorNBApp(ExtensionApp):
     def _resolved_store_dir(self, root: Path) -> Path:
         if self.store_dir:
             return Path(self.store_dir).expanduser().resolve()
-        if os.environ.get(STORE_DIR_ENV):
-            return Path(os.environ[STORE_DIR_ENV]).expanduser().resolve()
-        return root / STORE_FOLDER
+        return resolve_store_dir(root)
 
     def initialize_settings(self) -> None:
         assert self.serverapp is not None
