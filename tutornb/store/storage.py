@@ -421,10 +421,6 @@ class JournaledStorage(Storage):
             for name in sorted(set(self._live) | set(self._raw)):
                 self.drop_table(name)
 
-    @property
-    def generation(self) -> int:
-        return self._gen
-
     def bytes_on_disk(self) -> int:
         """Bytes the quota counts: the snapshot and the journal (backups are not the learner's
         data)."""
@@ -453,15 +449,6 @@ class JournaledStorage(Storage):
         if worth_it:
             self.compact()
         return worth_it
-
-    def reload(self) -> None:
-        """Full reload from disk (the recovery path); mostly for tests and ``tutornb doctor``."""
-        with self._mutex:
-            self._flock(fcntl.LOCK_EX)
-            try:
-                self._load()
-            finally:
-                self._unflock()
 
     # ---------------------------------------------------------------------------------
     # Locking
