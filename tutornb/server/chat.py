@@ -23,6 +23,7 @@ from jupyter_server.extension.handler import ExtensionHandlerMixin
 from tornado import web
 from tornado.websocket import WebSocketClosedError, WebSocketHandler
 
+from tutornb import frames
 from tutornb.errors import InvalidRequest, TutorNBError
 from tutornb.server.base import TutorNBMixin
 from tutornb.service import ChatConnection
@@ -80,7 +81,7 @@ class ChatSocketHandler(
         try:
             self.conn = await self.service.connect(self.session_owner, session_id, self._sink)
         except TutorNBError as exc:
-            await self._sink({"type": "error", **exc.to_dict()})
+            await self._sink(frames.error_frame(exc))
             self.close(1011 if exc.http_status >= 500 else 1008, exc.code)
 
     async def on_message(self, message: str | bytes) -> None:
