@@ -18,8 +18,19 @@ from typing import Any, Literal
 
 from tutornb.errors import StoreVersionError
 from tutornb.models import SCHEMA_VERSION
+from tutornb.paths import default_owner
 from tutornb.store import archive, files
 from tutornb.store.files import JOURNAL, JOURNAL_PREV, SNAPSHOT, SNAPSHOT_BAK, Damaged
+from tutornb.store.sessions import (
+    ARCHIVE_PREFIX,
+    MESSAGES_PREFIX,
+    META,
+    SESSION_TABLE_PREFIXES,
+    SESSIONS,
+    SessionStore,
+    previews,
+    session_doc,
+)
 
 Level = Literal["ok", "info", "warning", "error"]
 
@@ -84,7 +95,7 @@ def _apply(tables: dict[str, dict[str, Any]], read: files.JournalRead) -> None:
 
 def _consistency(tables: dict[str, dict[str, Any]]) -> list[Finding]:
     out: list[Finding] = []
-    meta = tables.get("meta", {}).get("1")
+    meta = tables.get(META, {}).get("1")
     if meta is None:
         out.append(Finding("warning", "no schema version recorded (set on next open)"))
     elif meta.get("schema_version") != SCHEMA_VERSION:
@@ -92,15 +103,15 @@ def _consistency(tables: dict[str, dict[str, Any]]) -> list[Finding]:
         out.append(Finding(level, f"schema version {meta.get('schema_version')}"))
     else:
         out.append(Finding("ok", f"schema version {SCHEMA_VERSION}"))
-    sessions = tables.get("sessions", {})
+    sessions = tables.get(SESSIONS, {})
     ids = set()
     problems = 0
     messages = 0
     for doc in sessions.values():
         sid = doc.get("id")
         ids.add(sid)
-        live = tables.get(f"messages/{sid}")
-        packed = tables.get(f"archive/{sid}", {}).get("1")
+        live = tables.get(f"{MESSAGES_PREFIX}{sid}")
+        packed = tables.get(f"{ARCHIVE_PREFIX}{sid}", {}).get("1")
         if live:
             seqs = sorted(int(k) for k in live)
             count = len(seqs)
@@ -126,13 +137,19 @@ def _consistency(tables: dict[str, dict[str, Any]]) -> list[Finding]:
                 )
             )
     for name in tables:
-        prefix, _, sid = name.partition("/")
-        if sid and prefix in {"messages", "archive", "state", "actions"} and sid not in ids:
+        prefix, sid = _owning_session(name)
+        if prefix in SESSION_TABLE_PREFIXES and sid not in ids:
             problems += 1
             out.append(Finding("warning", f"table {name} belongs to no session"))
     if not problems:
         out.append(Finding("ok", f"{len(sessions)} sessions, {messages} messages, all consistent"))
     return out
+
+
+def _owning_session(table: str) -> tuple[str, str]:
+    """(``"messages/"``-style prefix, session id) of a per-session table; ("", "") otherwise."""
+    head, slash, sid = table.partition("/")
+    return (head + slash, sid) if sid else ("", "")
 
 
 def _read_prev(path: Path) -> bytes | None:
@@ -209,8 +226,6 @@ def check_store(path: Path) -> list[Finding]:
 
 def repair_store(path: Path) -> list[Finding]:
     """Opens the store (recovering damaged files), fixes derived fields, writes a fresh snapshot."""
-    from tutornb.store.sessions import SessionStore
-
     out: list[Finding] = []
     store = SessionStore(path, background_compaction=False)
     try:
@@ -229,11 +244,8 @@ def repair_store(path: Path) -> list[Finding]:
     return out
 
 
-def fix_derived(store: Any) -> list[str]:
+def fix_derived(store: SessionStore) -> list[str]:
     """Recomputes message counts and previews; gives orphaned transcripts a session again."""
-    from tutornb.paths import default_owner
-    from tutornb.store.sessions import SESSIONS, previews, session_doc
-
     fixed: list[str] = []
     storage = store.storage
     with storage.transaction():
@@ -246,8 +258,8 @@ def fix_derived(store: Any) -> list[str]:
                 store._put_session(key, {"message_count": len(docs), "preview": previews(docs)})
                 fixed.append(f"session {sid}: message count set to {len(docs)}")
         for name in sorted(storage.table_names()):
-            prefix, _, sid = name.partition("/")
-            if prefix in {"messages", "archive"} and sid and sid not in known:
+            prefix, sid = _owning_session(name)
+            if prefix in (MESSAGES_PREFIX, ARCHIVE_PREFIX) and sid not in known:
                 docs = store._message_docs(sid)
                 first = docs[0]["created_at"] if docs else "1970-01-01T00:00:00+00:00"
                 last = docs[-1]["created_at"] if docs else first
@@ -255,7 +267,7 @@ def fix_derived(store: Any) -> list[str]:
                     session_doc(
                         sid,
                         default_owner(),
-                        status="closed" if prefix == "archive" else "paused",
+                        status="closed" if prefix == ARCHIVE_PREFIX else "paused",
                         phase="learning",
                         context={},
                         title="Recovered session",

@@ -19,16 +19,14 @@ import json
 import logging
 import os
 from datetime import datetime, timezone
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from tinydb.table import Document
 
 from tutornb.errors import StoreVersionError
 from tutornb.models import SCHEMA_VERSION, is_valid_session_id
 from tutornb.store import files
-
-if TYPE_CHECKING:
-    from tutornb.store.sessions import SessionStore
+from tutornb.store.sessions import META, SESSIONS, SessionStore, new_session_id, session_doc
 
 log = logging.getLogger("tutornb.store")
 
@@ -50,17 +48,17 @@ def ensure_schema(store: SessionStore) -> None:
     """Records the schema version in a new store, migrates an older one, refuses a newer one."""
     storage = store.storage
     with storage.transaction():
-        meta = storage.peek_table("meta").get("1")
+        meta = storage.peek_table(META).get("1")
         if meta is None:
             legacy = store.path / V1_FILE
             migrated_from = None
-            if legacy.exists() and not storage.peek_table("sessions"):
+            if legacy.exists() and not storage.peek_table(SESSIONS):
                 import_v1(store, _read_v1(legacy))
                 migrated_from = 1
             doc: dict[str, Any] = {"schema_version": SCHEMA_VERSION, "format": "tutornb.store"}
             if migrated_from is not None:
                 doc["migrated_from"] = migrated_from
-            store.db.table("meta").insert(Document(doc, doc_id=1))
+            store.db.table(META).insert(Document(doc, doc_id=1))
             meta = doc
         version = meta.get("schema_version")
         if not isinstance(version, int) or version > SCHEMA_VERSION:
@@ -71,7 +69,7 @@ def ensure_schema(store: SessionStore) -> None:
         if (
             version < SCHEMA_VERSION
         ):  # pragma: no cover - no journaled schema older than 2 exists yet
-            store.db.table("meta").update({"schema_version": SCHEMA_VERSION}, doc_ids=[1])
+            store.db.table(META).update({"schema_version": SCHEMA_VERSION}, doc_ids=[1])
     # The import is committed: only now retire the old file (a crash before this just renames next
     # time).
     legacy = store.path / V1_FILE
@@ -130,8 +128,6 @@ def _v1_message(raw: dict[str, Any], seq: int, fallback_time: str) -> dict[str, 
 
 def import_v1(store: SessionStore, data: dict[str, Any]) -> int:
     """Imports every v1 session (inside the caller's transaction); returns how many."""
-    from tutornb.store.sessions import new_session_id, session_doc
-
     sessions = data.get("sessions") or {}
     count = 0
     for _, raw in sorted(

@@ -79,6 +79,8 @@ MESSAGES_PREFIX = "messages/"
 ARCHIVE_PREFIX = "archive/"
 STATE_PREFIX = "state/"
 ACTIONS_PREFIX = "actions/"
+#: The tables a session owns besides its ``sessions`` document.
+SESSION_TABLE_PREFIXES = (MESSAGES_PREFIX, ARCHIVE_PREFIX, STATE_PREFIX, ACTIONS_PREFIX)
 PREVIEW_CHARS = 280
 MAX_LIMIT = 200
 #: Validated transcripts kept for fast restores (messages never change once stored).
@@ -705,7 +707,7 @@ class SessionStore:
     def _delete(self, session_id: str) -> None:
         key, _ = self._require(session_id)
         self._table(SESSIONS).remove(doc_ids=[int(key)])
-        for prefix in (MESSAGES_PREFIX, ARCHIVE_PREFIX, STATE_PREFIX, ACTIONS_PREFIX):
+        for prefix in SESSION_TABLE_PREFIXES:
             if self.storage.has_table(prefix + session_id):
                 self.db.drop_table(prefix + session_id)
 
