@@ -47,11 +47,11 @@ def _store_exists(folder: Path) -> bool:
     return (folder / SNAPSHOT).exists() or (folder / V1_FILE).exists()
 
 
-def _open(args: argparse.Namespace, *, must_exist: bool = True) -> SessionStore:
+def _open(args: argparse.Namespace) -> SessionStore:
     from tutornb.store import SessionStore
 
     folder = _store_dir(args)
-    if must_exist and not _store_exists(folder):
+    if not _store_exists(folder):
         raise CLIError(f"no tutornb store at {folder} (use --store DIR)")
     return SessionStore(folder, background_compaction=False)
 
