@@ -24,9 +24,9 @@ from typing import Any
 from tinydb.table import Document
 
 from tutornb.errors import StoreVersionError
-from tutornb.models import SCHEMA_VERSION, is_valid_session_id
+from tutornb.models import SCHEMA_VERSION
 from tutornb.store import files
-from tutornb.store.sessions import META, SESSIONS, SessionStore, new_session_id, session_doc
+from tutornb.store.sessions import META, SESSIONS, SessionStore, session_doc
 
 log = logging.getLogger("tutornb.store")
 
@@ -138,9 +138,7 @@ def import_v1(store: SessionStore, data: dict[str, Any]) -> int:
         created = _time(raw.get("created"), _time("1970-01-01T00:00:00", ""))
         updated = _time(raw.get("updated"), created)
         raw_id = raw.get("id")
-        sid = str(raw_id) if is_valid_session_id(raw_id) else new_session_id()
-        if store._find(sid) is not None:
-            sid = new_session_id()
+        sid = store._unused_id(raw_id)
         messages = [
             _v1_message(m, seq, updated)
             for seq, m in enumerate(

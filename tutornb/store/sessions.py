@@ -410,6 +410,15 @@ class SessionStore:
         self._table(ARCHIVE_PREFIX + session_id).insert(Document(packed, doc_id=1))
         self.db.drop_table(name)
 
+    def _unused_id(self, preferred: object = None) -> str:
+        """``preferred`` when it is a valid id no session has yet, else a fresh random one."""
+        sid = preferred if isinstance(preferred, str) else ""
+        if not is_valid_session_id(sid):
+            sid = new_session_id()
+        while self._find(sid) is not None:
+            sid = new_session_id()
+        return sid
+
     def _insert_whole_session(
         self,
         doc: dict[str, Any],
@@ -456,11 +465,9 @@ class SessionStore:
         shown_title = title or context.module_title or context.course_title or "Tutoring session"
 
         def create() -> dict[str, Any]:
-            sid = session_id or new_session_id()
-            if self._find(sid) is not None:
-                if session_id is not None:
-                    raise InvalidRequest("A session with this id exists already.")
-                sid = new_session_id()
+            if session_id is not None and self._find(session_id) is not None:
+                raise InvalidRequest("A session with this id exists already.")
+            sid = self._unused_id(session_id)
             doc = session_doc(
                 sid,
                 owner,
@@ -748,9 +755,7 @@ class SessionStore:
         action_docs = [entry.model_dump(mode="json") for entry in document.actions]
 
         def do_import() -> dict[str, Any]:
-            sid = source.id if is_valid_session_id(source.id) else new_session_id()
-            while self._find(sid) is not None:
-                sid = new_session_id()
+            sid = self._unused_id(source.id)
             doc = session_doc(
                 sid,
                 owner,
