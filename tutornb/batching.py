@@ -11,21 +11,11 @@ one, i.e. exactly the unbatched behaviour.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
-from contextlib import AbstractContextManager
-from typing import Any
 
 from tutornb.store.api import AppendResult, NewMessage, SessionStoreAPI
 
 _Pending = tuple[str, NewMessage, "asyncio.Future[AppendResult]"]
-
-
-def _transaction(store: SessionStoreAPI) -> AbstractContextManager[Any]:
-    """The store's reentrant transaction when it has one (``SessionStore.storage``), else none."""
-    storage = getattr(store, "storage", None)
-    begin = getattr(storage, "transaction", None)
-    return begin() if callable(begin) else contextlib.nullcontext()
 
 
 class AppendBatcher:
@@ -52,7 +42,7 @@ class AppendBatcher:
             return
         outcomes: list[AppendResult | BaseException] = []
         try:
-            with _transaction(self.store):
+            with self.store.batch():
                 for session_id, message, _ in batch:
                     try:
                         outcomes.append(self.store.append_message(session_id, message))

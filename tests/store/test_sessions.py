@@ -102,6 +102,28 @@ def test_append_is_idempotent_on_client_id(store: SessionStore) -> None:
     reopened.close()
 
 
+def test_find_client_message_and_batch(store: SessionStore) -> None:
+    # Given a session where two messages are written in one batch, the second one refused
+    session = store.create_session("alice", LISTS)
+    with store.batch():
+        store.append_message(session.id, NewMessage(Role.LEARNER, "first", client_id="c-1"))
+        with pytest.raises(SessionNotFound):
+            store.append_message("no-such-session", NewMessage(Role.LEARNER, "lost", client_id="c-2"))
+        store.append_message(session.id, NewMessage(Role.LEARNER, "second", client_id="c-3"))
+
+    # When messages are looked up by client id, also after a reopen
+    reopened = _reopen(store)
+    found = reopened.find_client_message(session.id, "c-3")
+
+    # Then the batch's good writes are stored and found; an unknown client id finds nothing
+    assert found is not None
+    assert (found.seq, found.text) == (2, "second")
+    assert reopened.find_client_message(session.id, "c-2") is None
+    with pytest.raises(SessionNotFound):
+        reopened.find_client_message("no-such-session", "c-1")
+    reopened.close()
+
+
 def test_messages_after_seq_and_limit(store: SessionStore) -> None:
     # Given a session with five messages
     session = store.create_session("alice", LISTS)

@@ -7,6 +7,7 @@ the service and its tests depend on what the store promises rather than on how i
 from __future__ import annotations
 
 from collections.abc import Iterable
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Protocol
@@ -91,6 +92,15 @@ class SessionStoreAPI(Protocol):
         Idempotent on ``client_id``: a repeat returns the stored message with ``created=False``.
         Raises QuotaExceeded before writing anything when the store would pass its quota.
         """
+        ...
+
+    def find_client_message(self, session_id: str, client_id: str) -> Message | None:
+        """The message stored with ``client_id`` in that session (an index lookup, not a scan)."""
+        ...
+
+    def batch(self) -> AbstractContextManager[object]:
+        """Writes made inside share one durable commit (one fsync); a write that raises inside is
+        rolled back alone, and a commit that fails leaves none of them stored."""
         ...
 
     def set_status(self, session_id: str, status: Status, *, now: datetime | None = None) -> Session:

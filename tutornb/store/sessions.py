@@ -551,6 +551,15 @@ class SessionStore:
             selected = self._messages_models(session_id)[max(after_seq, 0) :]
         return list(selected if limit is None else selected[: max(limit, 0)])
 
+    def find_client_message(self, session_id: str, client_id: str) -> Message | None:
+        with self._reading():
+            self._require(session_id)
+            seq = self._client_index(session_id).get(client_id)
+            return None if seq is None else self._messages_models(session_id)[seq - 1]
+
+    def batch(self) -> AbstractContextManager[object]:
+        return self.storage.transaction()
+
     def append_message(
         self, session_id: str, message: NewMessage, *, now: datetime | None = None
     ) -> AppendResult:
