@@ -188,5 +188,5 @@ def parse_import(body: bytes | str | Mapping[str, Any]) -> SessionExport:
         return SessionExport.model_validate(data)
     except ValidationError as exc:
         raise InvalidRequest(not_export, errors=validation_errors(exc)) from None
-    except (ValueError, TypeError, RecursionError):
+    except (ValueError, TypeError, RecursionError, OverflowError):
         raise InvalidRequest(not_export, errors=[{"loc": ["body"], "msg": "invalid"}]) from None

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import re
 import uuid
 from collections.abc import Awaitable, Callable, Coroutine, Mapping
 from dataclasses import dataclass
@@ -71,9 +70,6 @@ from tutornb.tutors.base import (
 FrameSink = Callable[[dict[str, Any]], Awaitable[None]]
 StatusAction = Literal["pause", "resume", "close"]
 
-EXPORT_FORMATS = ("json", "markdown", "ipynb")
-_EXPORT_EXTENSIONS = {"json": "json", "markdown": "md", "ipynb": "ipynb"}
-_SAFE_FILENAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,150}$")
 _CONNECTION_IDS = count(1)
 
 
@@ -310,32 +306,19 @@ class TutorService:
             await self._send(conn, gone)
 
     def export_session(self, owner: str, session_id: str, fmt: str) -> ExportFile:
-        if fmt not in EXPORT_FORMATS:
+        from tutornb.export import FORMATS, render_export
+
+        if fmt not in FORMATS:  # before the lookup: a bad format is the caller's error whatever the id
             raise InvalidRequest("'format' must be json, markdown or ipynb.")
         self.store.get_session(check_session_id(session_id), owner=owner)
-        document = self.store.export_session(session_id)
-        from tutornb.export import render_export
-
-        filename, media_type, body = render_export(document, fmt)
-        if not isinstance(filename, str) or not _SAFE_FILENAME.fullmatch(filename):
-            # The name is always ours: never a path, never something taken from the session's text.
-            filename = f"tutornb-{session_id}.{_EXPORT_EXTENSIONS[fmt]}"
-        data = body.encode("utf-8") if isinstance(body, str) else bytes(body)
-        return ExportFile(filename=filename, media_type=media_type, body=data)
+        # export_filename builds the name from safe characters only: never a path, never request input.
+        filename, media_type, body = render_export(self.store.export_session(session_id), fmt)
+        return ExportFile(filename=filename, media_type=media_type, body=body)
 
     def import_session(self, owner: str, body: bytes | str | Mapping[str, Any]) -> Session:
         from tutornb.export import parse_import
 
-        try:
-            document = parse_import(body)
-        except TutorNBError:
-            raise
-        except ValidationError as exc:
-            raise InvalidRequest(
-                "This is not a tutornb session export.", errors=frames.validation_errors(exc)
-            ) from None
-        except (ValueError, TypeError, RecursionError, OverflowError):
-            raise InvalidRequest("This is not a tutornb session export.") from None
+        document = parse_import(body)  # every malformed document becomes InvalidRequest there
         try:
             return self.store.import_session(document, owner=owner)
         except OverflowError:
@@ -539,7 +522,7 @@ class TutorService:
         session = self.store.get_session(session_id, owner=owner)
         active = accepts_messages(session.status)
         if not active or not self._limiter.try_acquire(session_id):
-            stored = self._find_client_message(session_id, client_id)
+            stored = self.store.find_client_message(session_id, client_id)
             if stored is not None:
                 return stored, False
             if not active:
@@ -550,12 +533,6 @@ class TutorService:
         message = NewMessage(role=Role.LEARNER, text=text, html=render_markdown(text), client_id=client_id)
         result = await self._appends.append(session_id, message)
         return result.message, result.created
-
-    def _find_client_message(self, session_id: str, client_id: str) -> Message | None:
-        for message in reversed(self.store.messages(session_id)):
-            if message.client_id == client_id:
-                return message
-        return None
 
     def _find_quiz(self, owner: str, session_id: str, question_id: str) -> QuizPrompt | None:
         self.store.get_session(session_id, owner=owner)
