@@ -235,9 +235,7 @@ class TutorMagic:
             except TutorNBError:
                 return None
             return known if known.status.value in wanted else None
-        params = {"status": statuses, "limit": "1", "notebook_path": notebook.notebook_path}
-        page = service.list_sessions(self.owner, params)
-        return page.sessions[0] if page.sessions else None
+        return service.current_session(self.owner, notebook.notebook_path, statuses)
 
     def _where(self, notebook: NotebookContext) -> str:
         return notebook.notebook_path or "this notebook"
@@ -322,17 +320,12 @@ class TutorMagic:
         notebook = self._notebook()
 
         async def turn(service: TutorService) -> Message:
-            current = self._find_current(service, notebook, "active,paused")
-            if current is not None:
-                session_id = current.id
-                if current.status is Status.PAUSED:
-                    await service.change_status(self.owner, session_id, "resume")
-            else:
-                body = {"context": notebook.course.model_dump(exclude_none=True)}
-                session_id = service.create_session(self.owner, body).id
+            session = await service.continue_or_start(
+                self.owner, notebook.course, session_id=self._session_id
+            )
             if not notebook.notebook_path:
-                self._session_id = session_id
-            return await service.ask(self.owner, session_id, text)
+                self._session_id = session.id
+            return await service.ask(self.owner, session.id, text)
 
         message: Message = self._call(turn)
         print(message_text(message))

@@ -45,6 +45,7 @@ from tutornb.models import (
     SESSION_ID_RE,
     AnswerFrame,
     ControlFrame,
+    CourseContext,
     CreateSessionRequest,
     Message,
     MessageFrame,
@@ -53,6 +54,7 @@ from tutornb.models import (
     Session,
     SessionDetail,
     SessionPage,
+    SessionSummary,
     Status,
     utcnow,
 )
@@ -250,6 +252,39 @@ class TutorService:
         except ValidationError as exc:
             raise InvalidRequest("Invalid session.", errors=frames.validation_errors(exc)) from None
         return self.store.create_session(owner, request.context, request.title)
+
+    def current_session(
+        self, owner: str, notebook_path: str, statuses: str = "active,paused"
+    ) -> SessionSummary | None:
+        """The notebook's most recent session in one of ``statuses`` that holds a conversation.
+
+        A session whose first message was refused holds nothing to come back to, so it is passed over
+        (the panel's resume offer does the same).
+        """
+        page = self.list_sessions(
+            owner, {"notebook_path": notebook_path, "status": statuses, "limit": "20"}
+        )
+        return next((found for found in page.sessions if found.message_count > 0), None)
+
+    async def continue_or_start(
+        self, owner: str, context: CourseContext, *, session_id: str | None = None
+    ) -> Session:
+        """The session a headless turn goes to: the notebook's current one (or ``session_id``), resumed
+        when paused, else a new one for ``context``."""
+        current: SessionSummary | None = None
+        if context.notebook_path:
+            current = self.current_session(owner, context.notebook_path)
+        elif session_id is not None:
+            try:
+                known = self.get_session(owner, session_id)
+            except SessionNotFound:
+                known = None
+            current = known if known is not None and known.status is not Status.CLOSED else None
+        if current is None:
+            return self.store.create_session(owner, context)
+        if current.status is Status.PAUSED:
+            return await self.change_status(owner, current.id, "resume")
+        return self.store.get_session(current.id, owner=owner)
 
     def list_sessions(self, owner: str, params: Mapping[str, str]) -> SessionPage:
         cursor = queryparams.text(params, "cursor", queryparams.MAX_CURSOR_CHARS)

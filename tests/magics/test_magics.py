@@ -345,3 +345,32 @@ def test_without_a_known_notebook_the_magics_keep_to_their_own_session(
     assert paused.startswith(f"Paused session {general} ")
     statuses = {row.split()[0]: row.split()[1] for row in history.strip().splitlines()[1:]}
     assert statuses == {notebook_session: "active", general: "paused"}
+
+
+def test_an_empty_session_left_by_a_refused_first_message_is_not_resumed(
+    shell: Shell, tmp_path: Path
+) -> None:
+    # Given an active session of this notebook that never stored a message (its first was refused)
+    from tutornb.models import CourseContext
+    from tutornb.paths import default_owner
+    from tutornb.store import SessionStore
+
+    store = SessionStore(tmp_path / "store")
+    empty = store.create_session(default_owner(), CourseContext(notebook_path=NOTEBOOK))
+    store.close()
+
+    # When the learner resumes
+    out, _, _ = shell.run("resume")
+    # Then there is nothing to resume
+    assert out.strip() == f"No session to resume for {NOTEBOOK}: run %tutor to start one."
+
+    # When the learner asks twice
+    shell.run("ask What is a list")
+    shell.run("ask What is a loop")
+    # Then both turns go to one new session with the conversation; the empty one stays untouched
+    ids = _session_ids(shell.run("history")[0])
+    assert len(ids) == 2
+    assert empty.id in ids
+    (conversation,) = [sid for sid in ids if sid != empty.id]
+    out, _, _ = shell.run("status")
+    assert conversation in out
