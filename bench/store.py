@@ -99,11 +99,7 @@ def make_export(rng: random.Random, index: int, messages: int, status: Status) -
                 text=message_text(rng, role),
                 created_at=start + timedelta(minutes=seq),
                 client_id=f"c{index}-{seq}" if role is Role.LEARNER else None,
-                citations=[
-                    Citation(
-                        notebook_path="notebooks/01.ipynb", cell_index=seq % 9, heading="Lists"
-                    )
-                ]
+                citations=[Citation(notebook_path="notebooks/01.ipynb", cell_index=seq % 9, heading="Lists")]
                 if role is Role.TUTOR
                 else [],
             )
@@ -171,9 +167,7 @@ class Tutornb(System):
         full, rest = divmod(size, per_session)
         for index in range(full + (1 if rest else 0)):
             count = per_session if index < full else rest
-            self.store.import_session(
-                make_export(rng, index, count, Status.ACTIVE), owner="learner"
-            )
+            self.store.import_session(make_export(rng, index, count, Status.ACTIVE), owner="learner")
         self.target = self.store.create_session("learner", CourseContext(course_id="course-0")).id
 
     def append(self) -> None:
@@ -214,8 +208,7 @@ class SQLite(System):
         con.execute("PRAGMA journal_mode=WAL")
         con.execute("PRAGMA synchronous=FULL")
         con.execute(
-            "CREATE TABLE messages (session_id TEXT, seq INTEGER, body TEXT, "
-            "PRIMARY KEY (session_id, seq))"
+            "CREATE TABLE messages (session_id TEXT, seq INTEGER, body TEXT, PRIMARY KEY (session_id, seq))"
         )
         con.execute("CREATE TABLE sessions (id TEXT PRIMARY KEY, message_count INTEGER)")
         con.execute("INSERT INTO sessions VALUES ('s', 0)")
@@ -231,9 +224,7 @@ class SQLite(System):
         seq = self.next
         self.next += 1
         self.con.execute("BEGIN")
-        self.con.execute(
-            "INSERT INTO messages VALUES ('s', ?, ?)", (seq, json.dumps(_doc(self.rng, seq)))
-        )
+        self.con.execute("INSERT INTO messages VALUES ('s', ?, ?)", (seq, json.dumps(_doc(self.rng, seq))))
         self.con.execute("UPDATE sessions SET message_count = ? WHERE id = 's'", (seq,))
         self.con.execute("COMMIT")
 
@@ -357,9 +348,7 @@ def main() -> None:
     rng = random.Random(2026)
     sizes = [100, 1000, 10_000] if args.quick else [100, 1000, 10_000, 50_000]
     root = Path(tempfile.mkdtemp(prefix="tutornb-bench-"))
-    print(
-        f"# tutornb store benchmark ({'quick' if args.quick else 'full'}; {os.cpu_count()} CPUs)\n"
-    )
+    print(f"# tutornb store benchmark ({'quick' if args.quick else 'full'}; {os.cpu_count()} CPUs)\n")
     try:
         names = [cls.name for cls in SYSTEMS]
         results: dict[str, dict[int, tuple[float, float]]] = {
@@ -379,8 +368,7 @@ def main() -> None:
             ratio = results["tutornb"][size][0] / results["bare JSONL+fsync"][size][0]
             print(f"| {size:,} | " + " | ".join(cells) + f" | {ratio:.2f}x |")
         cpu = ", ".join(
-            f"{results['tutornb CPU'][size][0]:.2f} vs {results['bare CPU'][size][0]:.2f}"
-            for size in sizes
+            f"{results['tutornb CPU'][size][0]:.2f} vs {results['bare CPU'][size][0]:.2f}" for size in sizes
         )
         print(
             f"\nCPU time per append, tutornb vs bare (median ms, incl. the kernel's fsync work), "
@@ -389,9 +377,7 @@ def main() -> None:
         flat = results["tutornb"][sizes[-1]][0] / results["tutornb"][sizes[0]][0]
         ratios = [results["tutornb"][n][0] / results["bare JSONL+fsync"][n][0] for n in sizes]
         flat_vs_bare = ratios[-1] / ratios[0]
-        tinydb_ratio = (
-            results["TinyDB JSONStorage"][sizes[-1]][0] / results["tutornb"][sizes[-1]][0]
-        )
+        tinydb_ratio = results["TinyDB JSONStorage"][sizes[-1]][0] / results["tutornb"][sizes[-1]][0]
         print(
             f"\nFlatness: tutornb p50 at {sizes[-1]:,} ÷ at {sizes[0]:,} = {flat:.2f} "
             f"(target ≤ 1.5); relative to the bare append measured alongside it "
@@ -428,17 +414,13 @@ def main() -> None:
             f"| history page: 30 newest of {sessions:,} (median / p99) | "
             f"{page[0]:.2f} / {page[1]:.2f} | ≤ 10 |"
         )
-        print(
-            f"| full-text search, warm (median / p99) | {search[0]:.1f} / {search[1]:.1f} | ≤ 100 |"
-        )
+        print(f"| full-text search, warm (median / p99) | {search[0]:.1f} / {search[1]:.1f} | ≤ 100 |")
         print(f"| full-text search, first after a cold open | {cold_search:.1f} | — |")
         print(
             f"| restore a 1,000-message session, warm (median / p99) | "
             f"{restore[0]:.2f} / {restore[1]:.2f} | ≤ 10 |"
         )
-        print(
-            f"| restore a 1,000-message session, first after a cold open | {cold_restore:.1f} | — |"
-        )
+        print(f"| restore a 1,000-message session, first after a cold open | {cold_restore:.1f} | — |")
 
         small = root / "thirty"
         store = SessionStore(small, background_compaction=False)
@@ -465,9 +447,7 @@ def main() -> None:
             store.set_status(sid, Status.CLOSED)
         store.compact()
         closed_bytes = store.stats().bytes
-        ratios = [
-            archive_codec.ratio(store.db.table(f"archive/{sid}").get(doc_id=1) or {}) for sid in ids
-        ]
+        ratios = [archive_codec.ratio(store.db.table(f"archive/{sid}").get(doc_id=1) or {}) for sid in ids]
         store.close()
         print("\n## Size\n")
         print("| 30 sessions x 200 messages | bytes |")

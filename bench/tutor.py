@@ -63,9 +63,7 @@ def generate_course(folder: Path, count: int) -> list[str]:
         meta["module_title"] = f"{meta['module_title']} ({i})"
         for n, cell in enumerate(doc["cells"]):
             if cell["cell_type"] == "markdown":
-                source = (
-                    "".join(cell["source"]) if isinstance(cell["source"], list) else cell["source"]
-                )
+                source = "".join(cell["source"]) if isinstance(cell["source"], list) else cell["source"]
                 cell["source"] = source + f"\n\nSee topic{i}x{n} and variant{i % 7}."
         name = f"{i:02d}_module.ipynb"
         (folder / name).write_text(json.dumps(doc), encoding="utf-8")
@@ -140,9 +138,7 @@ async def main(count: int, turns: int) -> int:
         # Re-index after one notebook is saved: only it is re-read, then the ranker is rebuilt.
         changed = root / paths[7]
         doc = json.loads(changed.read_text(encoding="utf-8"))
-        doc["cells"].append(
-            {"cell_type": "markdown", "metadata": {}, "source": "## Tuples\n\nNew."}
-        )
+        doc["cells"].append({"cell_type": "markdown", "metadata": {}, "source": "## Tuples\n\nNew."})
         changed.write_text(json.dumps(doc), encoding="utf-8")
         st = changed.stat()
         os.utime(changed, ns=(st.st_atime_ns, st.st_mtime_ns + 1_000_000))

@@ -35,12 +35,9 @@ if TYPE_CHECKING:
 T = TypeVar("T")
 
 SESSION_NAME_ENV = "JPY_SESSION_NAME"
-NO_METADATA_NOTE = (
-    "This notebook has no tutornb course metadata: the tutor answers with a general context."
-)
+NO_METADATA_NOTE = "This notebook has no tutornb course metadata: the tutor answers with a general context."
 NO_NOTEBOOK_NOTE = (
-    "tutornb could not tell which notebook this kernel belongs to: the tutor answers with a "
-    "general context."
+    "tutornb could not tell which notebook this kernel belongs to: the tutor answers with a general context."
 )
 
 
@@ -303,9 +300,7 @@ class KernelRuntime:
             self._service = self._factory()
         return self._service
 
-    def submit(
-        self, work: Callable[[TutorService], Awaitable[T] | T]
-    ) -> concurrent.futures.Future[T]:
+    def submit(self, work: Callable[[TutorService], Awaitable[T] | T]) -> concurrent.futures.Future[T]:
         """Runs ``work(service)`` on the loop thread; awaits it when it returns an awaitable."""
 
         async def runner() -> T:

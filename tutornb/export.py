@@ -71,8 +71,7 @@ def _context_lines(document: SessionExport) -> list[str]:
         lines.append(f"- **Notebook:** `{context.notebook_path}`")
     lines.append(f"- **Status:** {session.status.value} · **phase:** {session.phase.value}")
     lines.append(
-        f"- **Started:** {_when(session.created_at)} · **last active:** "
-        f"{_when(session.last_active_at)}"
+        f"- **Started:** {_when(session.created_at)} · **last active:** {_when(session.last_active_at)}"
     )
     lines.append(f"- **Messages:** {len(document.messages)}")
     if session.state.summary:
@@ -177,9 +176,7 @@ def parse_import(body: bytes | str | Mapping[str, Any]) -> SessionExport:
                 not_export, errors=[{"loc": ["body"], "msg": "not valid UTF-8 JSON"}]
             ) from None
     if not isinstance(data, dict):
-        raise InvalidRequest(
-            not_export, errors=[{"loc": ["body"], "msg": "expected a JSON object"}]
-        )
+        raise InvalidRequest(not_export, errors=[{"loc": ["body"], "msg": "expected a JSON object"}])
     if _depth(data, _MAX_IMPORT_DEPTH) > _MAX_IMPORT_DEPTH:
         raise InvalidRequest(not_export, errors=[{"loc": ["body"], "msg": "nested too deeply"}])
     if data.get("format", "tutornb.session") != "tutornb.session":

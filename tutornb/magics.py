@@ -105,9 +105,7 @@ def history_table(sessions: Sequence[SessionSummary]) -> str:
             )
         )
     widths = [max(len(row[i]) for row in rows) for i in range(len(HISTORY_COLUMNS))]
-    lines = [
-        "  ".join(cell.ljust(widths[i]) for i, cell in enumerate(row)).rstrip() for row in rows
-    ]
+    lines = ["  ".join(cell.ljust(widths[i]) for i, cell in enumerate(row)).rstrip() for row in rows]
     return "\n".join(lines)
 
 
@@ -124,9 +122,7 @@ def message_text(message: Message) -> str:
             "Sources: "
             + "; ".join(
                 " · ".join(
-                    x
-                    for x in (Path(c.notebook_path).name, f"cell {c.cell_index + 1}", c.heading)
-                    if x
+                    x for x in (Path(c.notebook_path).name, f"cell {c.cell_index + 1}", c.heading) if x
                 )
                 for c in message.citations
             )
@@ -210,17 +206,13 @@ class TutorMagic:
     def _notebook(self) -> NotebookContext:
         return self._context()
 
-    def _current(
-        self, notebook: NotebookContext, statuses: str = "active,paused"
-    ) -> SessionSummary | None:
+    def _current(self, notebook: NotebookContext, statuses: str = "active,paused") -> SessionSummary | None:
         """This notebook's most recent session in one of ``statuses``.
 
         Without a known notebook there is no listing to ask (it would find other notebooks'
         sessions), so the magic remembers the session it used last in this kernel.
         """
-        found: SessionSummary | None = self._call(
-            lambda s: self._find_current(s, notebook, statuses)
-        )
+        found: SessionSummary | None = self._call(lambda s: self._find_current(s, notebook, statuses))
         return found
 
     def _find_current(
@@ -282,9 +274,7 @@ class TutorMagic:
             session = found
         if not notebook.notebook_path:
             self._session_id = session.id
-        self.last_panel = panel_for(
-            notebook, session_id=session.id, auto_resume=True, runtime=self.runtime
-        )
+        self.last_panel = panel_for(notebook, session_id=session.id, auto_resume=True, runtime=self.runtime)
         self._display(self.last_panel)
 
     def history(self, args: list[str]) -> None:
@@ -330,9 +320,7 @@ class TutorMagic:
         message: Message = self._call(turn)
         print(message_text(message))
 
-    def _change(
-        self, args: list[str], action: Literal["pause", "close"], statuses: str, verb: str
-    ) -> None:
+    def _change(self, args: list[str], action: Literal["pause", "close"], statuses: str, verb: str) -> None:
         self._no_args(args, action)
         notebook = self._notebook()
         found = self._current(notebook, statuses)
@@ -388,8 +376,7 @@ class TutorMagic:
             f"notebook: {notebook.notebook_path or '(unknown)'}" + (f" — {where}" if where else ""),
             f"store: {store.get('path', '?')} — {store.get('sessions', 0)} sessions, "
             f"{store.get('messages', 0)} messages, {store.get('bytes', 0)} bytes",
-            f"tutor: {tutor.get('name', '?')}"
-            + (f" ({tutor['model']})" if tutor.get("model") else ""),
+            f"tutor: {tutor.get('name', '?')}" + (f" ({tutor['model']})" if tutor.get("model") else ""),
             "session: "
             + (
                 f"{current.id} ({current.status.value}, {current.phase.value}, "

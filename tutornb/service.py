@@ -261,9 +261,7 @@ class TutorService:
         A session whose first message was refused holds nothing to come back to, so it is passed over
         (the panel's resume offer does the same).
         """
-        page = self.list_sessions(
-            owner, {"notebook_path": notebook_path, "status": statuses, "limit": "20"}
-        )
+        page = self.list_sessions(owner, {"notebook_path": notebook_path, "status": statuses, "limit": "20"})
         return next((found for found in page.sessions if found.message_count > 0), None)
 
     async def continue_or_start(

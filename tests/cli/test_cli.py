@@ -26,9 +26,7 @@ def _script() -> list[str]:
 def run(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
     env = dict(os.environ)
     env.pop("TUTORNB_STORE_DIR", None)
-    return subprocess.run(
-        [*_script(), *args], capture_output=True, text=True, timeout=60, cwd=cwd, env=env
-    )
+    return subprocess.run([*_script(), *args], capture_output=True, text=True, timeout=60, cwd=cwd, env=env)
 
 
 def assert_clean_failure(result: subprocess.CompletedProcess[str]) -> None:
@@ -108,9 +106,7 @@ def test_show_prints_the_transcript(seeded: tuple[Path, list[str]]) -> None:
     assert "`nb.ipynb`, cell 0 — Intro" in result.stdout
 
 
-def test_export_each_format_and_import_round_trip(
-    seeded: tuple[Path, list[str]], tmp_path: Path
-) -> None:
+def test_export_each_format_and_import_round_trip(seeded: tuple[Path, list[str]], tmp_path: Path) -> None:
     # Given a session
     folder, ids = seeded
     out = tmp_path / "out"
@@ -148,9 +144,7 @@ def test_export_to_stdout(seeded: tuple[Path, list[str]]) -> None:
     assert [m["text"] for m in document["messages"]] == ["Explain the median", "Answer 2"]
 
 
-def test_errors_are_one_line_without_traceback(
-    seeded: tuple[Path, list[str]], tmp_path: Path
-) -> None:
+def test_errors_are_one_line_without_traceback(seeded: tuple[Path, list[str]], tmp_path: Path) -> None:
     # Given a store, a junk file and an empty folder
     folder, _ = seeded
     junk = tmp_path / "junk.json"

@@ -47,9 +47,7 @@ def _document(title: str = "Lists & loops", session_id: str = "abcDEF123_-x") ->
             role=Role.TUTOR,
             text="Use `items[1:3]`.",
             created_at=T0,
-            citations=[
-                Citation(notebook_path="notebooks/02.ipynb", cell_index=4, heading="Slicing")
-            ],
+            citations=[Citation(notebook_path="notebooks/02.ipynb", cell_index=4, heading="Slicing")],
             quiz=QuizPrompt(
                 question_id="q1",
                 number=1,

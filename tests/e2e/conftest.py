@@ -86,9 +86,7 @@ class LabServer:
         return f"{self.url}{path}?token={self.token}"
 
     def api(self) -> httpx.Client:
-        return httpx.Client(
-            base_url=self.url, headers={"Authorization": f"token {self.token}"}, timeout=30
-        )
+        return httpx.Client(base_url=self.url, headers={"Authorization": f"token {self.token}"}, timeout=30)
 
     def start(self, timeout: float = 90) -> None:
         env = {
@@ -132,9 +130,7 @@ class LabServer:
             command.append("--allow-root")
         command.extend(self.extra_args)
         log = self.log_path.open("wb")
-        self.process = subprocess.Popen(
-            command, cwd=self.root, env=env, stdout=log, stderr=subprocess.STDOUT
-        )
+        self.process = subprocess.Popen(command, cwd=self.root, env=env, stdout=log, stderr=subprocess.STDOUT)
         deadline = time.monotonic() + timeout
         with self.api() as client:
             while time.monotonic() < deadline:
@@ -177,9 +173,7 @@ def start_lab(
 ) -> LabServer:
     """A lab serving a fresh copy of the sample course under ``base`` (used by ``lab_server``)."""
     root = base / "root"
-    shutil.copytree(
-        COURSE, root, ignore=shutil.ignore_patterns(".tutornb", ".ipynb_checkpoints", "*.py")
-    )
+    shutil.copytree(COURSE, root, ignore=shutil.ignore_patterns(".tutornb", ".ipynb_checkpoints", "*.py"))
     server = LabServer(
         root=root,
         port=_free_port(),
@@ -253,8 +247,7 @@ class Lab:
             while time.monotonic() < deadline:
                 sessions = api.get("api/sessions").json()
                 if any(
-                    s.get("path") == name
-                    and (s.get("kernel") or {}).get("execution_state") == "idle"
+                    s.get("path") == name and (s.get("kernel") or {}).get("execution_state") == "idle"
                     for s in sessions
                 ):
                     break
@@ -354,9 +347,7 @@ _FAILED = pytest.StashKey[bool]()
 
 
 @pytest.fixture
-def browser_page(
-    browser: Any, lab_server: LabServer, request: pytest.FixtureRequest
-) -> Iterator[Any]:
+def browser_page(browser: Any, lab_server: LabServer, request: pytest.FixtureRequest) -> Iterator[Any]:
     context = browser.new_context(viewport={"width": 1280, "height": 1000}, accept_downloads=True)
     context.set_default_timeout(30_000)
     page = context.new_page()

@@ -146,9 +146,7 @@ def test_kill_9_mid_conversation_loses_no_acknowledged_message(
         # And the page shows exactly what is stored, the acknowledged messages as they were
         expect(messages(panel)).to_have_count(after["message_count"], timeout=30_000)
         resumed = panel.evaluate(SHOWN_MESSAGES)
-        assert [(m["seq"], m["role"]) for m in resumed] == [
-            (m["seq"], m["role"]) for m in after["messages"]
-        ]
+        assert [(m["seq"], m["role"]) for m in resumed] == [(m["seq"], m["role"]) for m in after["messages"]]
         assert resumed[: len(acknowledged)] == acknowledged
     finally:
         kill_leftovers(kernels, str(lab_server.home))

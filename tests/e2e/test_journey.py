@@ -122,9 +122,7 @@ def test_learner_journey_across_two_visits(
         expect(offer).to_contain_text(re.compile(r"just now|\d+ min ago"))
         preview = offer.locator(".tutornb-preview li")
         expect(preview).to_have_count(2)
-        for shown, stored in zip(
-            [preview.nth(0), preview.nth(1)], before["messages"][-2:], strict=True
-        ):
+        for shown, stored in zip([preview.nth(0), preview.nth(1)], before["messages"][-2:], strict=True):
             expect(shown).to_have_attribute("data-role", stored["role"])
             expect(shown).to_contain_text(_plain_start(stored["text"]))
         save_screenshot(panel, "journey-resume.png")

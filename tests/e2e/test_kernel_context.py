@@ -77,9 +77,7 @@ def test_the_kernel_finds_its_notebook_through_the_server(lab_server: LabServer)
     direct = _execute(lab_server, kernel_id, show)
 
     # And again without the variable, so only the server's sessions API can tell
-    fallback = _execute(
-        lab_server, kernel_id, "import os\nos.environ.pop('JPY_SESSION_NAME', None)\n" + show
-    )
+    fallback = _execute(lab_server, kernel_id, "import os\nos.environ.pop('JPY_SESSION_NAME', None)\n" + show)
 
     # Then both ways name the notebook (relative to the server root) and its module
     assert direct.split() == [NOTEBOOK, "start-here", "True"]

@@ -145,9 +145,7 @@ def test_chat_resume_xss_and_outbox_in_a_real_browser(
 
     # When the chat server goes away while the learner types a message
     sockets.cut()
-    expect(panel.locator("[data-tutornb='status']")).to_have_text(
-        re.compile("reconnecting|offline")
-    )
+    expect(panel.locator("[data-tutornb='status']")).to_have_text(re.compile("reconnecting|offline"))
     outboxed = "Is a tuple like a list?"
     _send(panel, outboxed)
 
@@ -155,9 +153,7 @@ def test_chat_resume_xss_and_outbox_in_a_real_browser(
     pending = panel.locator("[data-tutornb='message'][data-pending='true']")
     expect(pending).to_have_count(1)
     expect(pending).to_contain_text(outboxed)
-    stored_outbox = page.evaluate(
-        f"() => localStorage.getItem('tutornb:outbox:{session_id}') || ''"
-    )
+    stored_outbox = page.evaluate(f"() => localStorage.getItem('tutornb:outbox:{session_id}') || ''")
     assert outboxed in stored_outbox
 
     # When the server is reachable again
@@ -176,9 +172,7 @@ def test_chat_resume_xss_and_outbox_in_a_real_browser(
 
     # When the socket drops again, the learner types another message and reloads the page
     sockets.cut()
-    expect(panel.locator("[data-tutornb='status']")).to_have_text(
-        re.compile("reconnecting|offline")
-    )
+    expect(panel.locator("[data-tutornb='status']")).to_have_text(re.compile("reconnecting|offline"))
     after_reload = "What does append do to a list?"
     _send(panel, after_reload)
     expect(pending).to_have_count(1)
@@ -264,9 +258,7 @@ def test_quiz_controls_export_history_and_the_comm_pipe(
     choices.first.click()
     expect(choices.first).to_be_disabled()
     expect(panel.locator("[data-tutornb='message'][data-role='learner']")).to_have_count(3)
-    expect(panel.locator("[data-tutornb='message'][data-role='learner']").last).to_contain_text(
-        "A."
-    )
+    expect(panel.locator("[data-tutornb='message'][data-role='learner']").last).to_contain_text("A.")
     expect(_tutor_replies(panel)).to_have_count(3, timeout=30_000)
     session_id = _current_session(lab_server, notebook)
 
@@ -369,6 +361,6 @@ def test_quiz_controls_export_history_and_the_comm_pipe(
     expect(resumed_panel).to_have_attribute("data-session-status", "active")
     with lab_server.api() as api:
         count = api.get(f"tutornb/api/sessions/{comm_session}").json()["message_count"]
-    expect(
-        resumed_panel.locator("[data-tutornb='message']:not([data-streaming='true'])")
-    ).to_have_count(count)
+    expect(resumed_panel.locator("[data-tutornb='message']:not([data-streaming='true'])")).to_have_count(
+        count
+    )

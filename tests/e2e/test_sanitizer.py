@@ -43,9 +43,7 @@ def module_page(browser: Any) -> Any:
         if route.request.url.endswith("/chat.js"):
             route.fulfill(body=CHAT_JS.read_text(encoding="utf-8"), content_type="text/javascript")
         else:
-            route.fulfill(
-                body="<!doctype html><html><body></body></html>", content_type="text/html"
-            )
+            route.fulfill(body="<!doctype html><html><body></body></html>", content_type="text/html")
 
     page.route(f"{ORIGIN}/**", serve)
     page.goto(f"{ORIGIN}/")

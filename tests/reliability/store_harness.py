@@ -56,15 +56,11 @@ def _append_loop(
     compact_bytes: int | None,
 ) -> None:
     rng = random.Random(prefix)
-    store = SessionStore(
-        folder, background_compaction=False, compact_bytes=compact_bytes, lock=lock
-    )
+    store = SessionStore(folder, background_compaction=False, compact_bytes=compact_bytes, lock=lock)
     for i in range(count):
         client_id = f"{prefix}-{i}"
         text = f"{client_id} " + "lorem ipsum " * rng.randint(0, 40)
-        result = store.append_message(
-            session_id, NewMessage(Role.LEARNER, text, client_id=client_id)
-        )
+        result = store.append_message(session_id, NewMessage(Role.LEARNER, text, client_id=client_id))
         os.write(ack_fd, f"{client_id} {result.message.seq}\n".encode())
     store.close()
 
@@ -162,9 +158,7 @@ def kill_trial(
     max_delay: float = 0.12,
 ) -> Verdict:
     """One writer killed at a random moment; returns the verdict on the whole store."""
-    pid, read_fd = fork_writer(
-        folder, session_id, f"t{trial}", 100_000, compact_bytes=compact_bytes
-    )
+    pid, read_fd = fork_writer(folder, session_id, f"t{trial}", 100_000, compact_bytes=compact_bytes)
     time.sleep(rng.uniform(0.0, max_delay))
     kill_and_reap(pid)
     collect_acks(read_fd, acked)

@@ -83,13 +83,8 @@ def test_negative_control_unlocked_writers_are_detected(tmp_path: Path) -> None:
 
     # When two unlocked writers append to one session, with and without kills
     verdicts = [
-        harness.two_writer_round(
-            folder, [session_id], 0, acked, rng, lock=False, kill=False, count=300
-        ),
-        *(
-            harness.two_writer_round(folder, [session_id], n, acked, rng, lock=False)
-            for n in range(1, 4)
-        ),
+        harness.two_writer_round(folder, [session_id], 0, acked, rng, lock=False, kill=False, count=300),
+        *(harness.two_writer_round(folder, [session_id], n, acked, rng, lock=False) for n in range(1, 4)),
     ]
 
     # Then the harness notices: lost or duplicated acknowledged messages, or a broken store

@@ -48,9 +48,7 @@ def workload(store: SessionStore, acked: Callable[[], None]) -> None:
     for i in range(3):
         store.append_message(session.id, NewMessage(Role.LEARNER, f"q{i}", client_id=f"c{i}"))
         acked()
-    store.update_tutor_state(
-        session.id, state=TutorState(topic="t"), actions=[ActionLogEntry(action="plan")]
-    )
+    store.update_tutor_state(session.id, state=TutorState(topic="t"), actions=[ActionLogEntry(action="plan")])
     acked()
     store.put_plan("k", StudyPlan(topic="p"), timedelta(hours=1))
     acked()

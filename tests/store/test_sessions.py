@@ -44,9 +44,7 @@ def test_session_round_trip_survives_reopen(store: SessionStore) -> None:
             Role.TUTOR,
             "A list is *ordered*.",
             html="<p>A list is <em>ordered</em>.</p>",
-            citations=(
-                {"notebook_path": "notebooks/02-lists.ipynb", "cell_index": 3, "heading": "Lists"},
-            ),
+            citations=({"notebook_path": "notebooks/02-lists.ipynb", "cell_index": 3, "heading": "Lists"},),
         ),
     )
     state = TutorState(topic="lists", mastery={"indexing": 0.5}, summary="Started lists.")
@@ -237,9 +235,7 @@ def test_listing_filters_newest_first(store: SessionStore) -> None:
     everything = store.list_sessions(SessionQuery())
     py = store.list_sessions(SessionQuery(course_id="py"))
     module = store.list_sessions(SessionQuery(module_id="m1", notebook_path="nb1.ipynb"))
-    resumable = store.list_sessions(
-        SessionQuery(statuses=frozenset({Status.ACTIVE, Status.PAUSED}))
-    )
+    resumable = store.list_sessions(SessionQuery(statuses=frozenset({Status.ACTIVE, Status.PAUSED})))
     alice = store.list_sessions(SessionQuery(owner="alice"))
 
     # Then each answer holds exactly the matching sessions, newest activity first
@@ -393,9 +389,7 @@ def test_delete_session_removes_everything(store: SessionStore) -> None:
     # Given a session with messages, state and actions
     session = store.create_session("alice", LISTS)
     store.append_message(session.id, NewMessage(Role.LEARNER, "hi"))
-    store.update_tutor_state(
-        session.id, state=TutorState(topic="x"), actions=[ActionLogEntry(action="a")]
-    )
+    store.update_tutor_state(session.id, state=TutorState(topic="x"), actions=[ActionLogEntry(action="a")])
 
     # When it is deleted
     store.delete_session(session.id)

@@ -17,8 +17,7 @@ from tutornb.store import JournaledTinyDB, open_tinydb
 
 def _state(db: TinyDB) -> dict[str, list[tuple[int, dict[str, Any]]]]:
     return {
-        name: sorted((doc.doc_id, dict(doc)) for doc in db.table(name).all())
-        for name in sorted(db.tables())
+        name: sorted((doc.doc_id, dict(doc)) for doc in db.table(name).all()) for name in sorted(db.tables())
     }
 
 

@@ -12,9 +12,7 @@ from tutornb.store.sessions import SessionStore
 from tutornb.tutors.course import create_course_tutor
 
 
-def test_intake_greets_with_course_module_and_objectives(
-    course_root: Path, store: SessionStore
-) -> None:
+def test_intake_greets_with_course_module_and_objectives(course_root: Path, store: SessionStore) -> None:
     async def scenario() -> None:
         # Given a new session on the lists notebook
         driver = Driver.start(create_course_tutor(root_dir=course_root), store, course_root, LISTS)
@@ -37,9 +35,7 @@ def test_intake_greets_with_course_module_and_objectives(
     asyncio.run(scenario())
 
 
-def test_plan_is_built_once_then_served_from_the_store_cache(
-    course_root: Path, store: SessionStore
-) -> None:
+def test_plan_is_built_once_then_served_from_the_store_cache(course_root: Path, store: SessionStore) -> None:
     async def scenario() -> None:
         tutor = create_course_tutor(root_dir=course_root)
         driver = Driver.start(tutor, store, course_root, LISTS)
@@ -66,9 +62,7 @@ def test_plan_is_built_once_then_served_from_the_store_cache(
         hit = second.action("plan_cache_hit")
         assert hit.data["cache_key"] == made.data["cache_key"]
         assert second.session.state.plan is not None
-        assert [s.objective for s in second.session.state.plan.steps] == [
-            s.objective for s in plan.steps
-        ]
+        assert [s.objective for s in second.session.state.plan.steps] == [s.objective for s in plan.steps]
         # And the actions are in the session's log with their reasoning
         logged = [a for a in store.actions(other.session_id) if a.action == "plan_cache_hit"]
         assert logged
@@ -77,9 +71,7 @@ def test_plan_is_built_once_then_served_from_the_store_cache(
     asyncio.run(scenario())
 
 
-def test_changed_notebook_content_changes_the_plan_key(
-    course_root: Path, store: SessionStore
-) -> None:
+def test_changed_notebook_content_changes_the_plan_key(course_root: Path, store: SessionStore) -> None:
     async def scenario() -> None:
         tutor = create_course_tutor(root_dir=course_root)
         first = await Driver.start(tutor, store, course_root, LISTS).say("plan")
@@ -89,17 +81,12 @@ def test_changed_notebook_content_changes_the_plan_key(
         # When a plan is asked for again
         second = await Driver.start(tutor, store, course_root, LISTS).say("plan")
         # Then it is rebuilt under a new key, not served stale from the cache
-        assert (
-            second.action("plan_made").data["cache_key"]
-            != first.action("plan_made").data["cache_key"]
-        )
+        assert second.action("plan_made").data["cache_key"] != first.action("plan_made").data["cache_key"]
 
     asyncio.run(scenario())
 
 
-def test_grounded_answers_cite_the_cells_that_hold_the_answer(
-    course_root: Path, store: SessionStore
-) -> None:
+def test_grounded_answers_cite_the_cells_that_hold_the_answer(course_root: Path, store: SessionStore) -> None:
     async def scenario() -> None:
         driver = Driver.start(create_course_tutor(root_dir=course_root), store, course_root, LISTS)
         await driver.run("start")
@@ -116,9 +103,7 @@ def test_grounded_answers_cite_the_cells_that_hold_the_answer(
         assert "enumerate" in source
         assert "index" in source
         example = result.citations[1]
-        assert "for index, name in enumerate(names)" in cell_source(
-            course_root, LISTS, example.cell_index
-        )
+        assert "for index, name in enumerate(names)" in cell_source(course_root, LISTS, example.cell_index)
         # When the question is about another module of the course
         other = await driver.say("How do I get a value from a dictionary without a KeyError?")
         # Then the answer comes from that notebook, cited there
@@ -324,9 +309,7 @@ def test_resume_turn_summarises_the_stored_state(course_root: Path, store: Sessi
             state=TutorState(topic="Quiz: Lists & loops", quiz=progress),
         )
         # When the learner comes back (a fresh tutor, as after a server restart)
-        fresh = Driver(
-            create_course_tutor(root_dir=course_root), store, course_root, driver.session_id
-        )
+        fresh = Driver(create_course_tutor(root_dir=course_root), store, course_root, driver.session_id)
         result = await fresh.run("resume")
         # Then the tutor says where they left off: phase, score, last message and open question
         assert "Welcome back to **Python foundations / Lists & loops**" in result.text
@@ -380,9 +363,7 @@ def test_notebook_outside_the_root_is_not_read(tmp_path: Path, store: SessionSto
         # Given a session whose notebook path climbs out of the server root
         root = tmp_path / "root"
         root.mkdir()
-        driver = Driver.start(
-            create_course_tutor(root_dir=root), store, root, "../secret/notes.ipynb"
-        )
+        driver = Driver.start(create_course_tutor(root_dir=root), store, root, "../secret/notes.ipynb")
         # When the learner asks something
         result = await driver.say("What is a list?")
         # Then the tutor says it has no material instead of reading outside the root

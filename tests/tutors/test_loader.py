@@ -109,9 +109,7 @@ def test_tutor_that_fails_to_import_is_reported_cleanly(tmp_path: Path) -> None:
         "except TutorUnavailable as e:\n    print(e.code, e.message)\n"
     )
     env = {**os.environ, "PYTHONPATH": str(site)}
-    done = subprocess.run(
-        [sys.executable, "-c", script], env=env, capture_output=True, text=True, timeout=60
-    )
+    done = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, text=True, timeout=60)
     assert done.stdout.startswith("TUTOR_UNAVAILABLE")
     assert "could not be loaded (ModuleNotFoundError)" in done.stdout
     assert "Traceback" not in done.stdout + done.stderr

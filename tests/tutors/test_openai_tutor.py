@@ -91,9 +91,7 @@ class ChatServer:
             def do_POST(self) -> None:
                 length = int(self.headers.get("Content-Length", "0"))
                 body = json.loads(self.rfile.read(length) or b"{}")
-                server.requests.append(
-                    {"path": self.path, "headers": dict(self.headers), "body": body}
-                )
+                server.requests.append({"path": self.path, "headers": dict(self.headers), "body": body})
                 index = min(len(server.requests), len(server.script)) - 1
                 server.script[index](self)
 
@@ -184,9 +182,7 @@ def test_history_is_trimmed_to_the_token_budget(
         # Given ten earlier messages of 400 characters (about 104 tokens each)
         for i in range(10):
             role = Role.LEARNER if i % 2 == 0 else Role.TUTOR
-            store.append_message(
-                driver.session_id, NewMessage(role=role, text=f"OLD-{i} " + "x" * 393)
-            )
+            store.append_message(driver.session_id, NewMessage(role=role, text=f"OLD-{i} " + "x" * 393))
         # When the learner asks a new question
         result = await driver.say("What is a list comprehension?")
         # Then only the newest messages that fit 300 tokens are sent, oldest first, question last
@@ -313,9 +309,7 @@ def test_model_service_failures_become_one_clear_error(
     asyncio.run(scenario())
 
 
-def test_refused_connection_is_reported_without_the_key(
-    course_root: Path, store: SessionStore
-) -> None:
+def test_refused_connection_is_reported_without_the_key(course_root: Path, store: SessionStore) -> None:
     async def scenario() -> None:
         # Given a base URL where nothing listens
         driver = make_driver(course_root, store, f"http://127.0.0.1:{free_port()}/v1")
@@ -375,9 +369,7 @@ def test_a_failed_turn_can_be_retried_with_the_stored_message(
 def test_invalid_options_are_refused_by_name_without_values() -> None:
     # When the configuration has an unknown option and a bad URL
     with pytest.raises(TutorUnavailable) as caught:
-        create_openai_tutor(
-            root_dir=Path("."), options={"base_url": "ftp://x", "api_key": KEY, "colour": 1}
-        )
+        create_openai_tutor(root_dir=Path("."), options={"base_url": "ftp://x", "api_key": KEY, "colour": 1})
     # Then the error names the options but never echoes the key
     assert "base_url" in caught.value.message
     assert "colour" in caught.value.message

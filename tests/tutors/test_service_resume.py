@@ -12,9 +12,7 @@ from tutornb.service import TutorService
 from tutornb.tutors.retrieval import clear_indexes
 
 
-def test_resume_after_a_service_restart_continues_the_quiz(
-    course_root: Path, tmp_path: Path
-) -> None:
+def test_resume_after_a_service_restart_continues_the_quiz(course_root: Path, tmp_path: Path) -> None:
     store_dir = tmp_path / "service-store"
 
     async def first_visit() -> str:

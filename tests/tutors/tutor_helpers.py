@@ -94,9 +94,7 @@ class Driver:
 
     @classmethod
     def start(cls, tutor: Tutor, store: SessionStore, root: Path, notebook: str) -> Driver:
-        session = store.create_session(
-            "learner", CourseContext(notebook_path=notebook), title="tutor test"
-        )
+        session = store.create_session("learner", CourseContext(notebook_path=notebook), title="tutor test")
         return cls(tutor, store, root, session.id)
 
     @property

@@ -87,9 +87,7 @@ def test_chat_frames_flow_through_the_comm_like_the_socket(panel: RecordingPanel
     ack = panel.wait_for_frame(lambda f: f["type"] == "ack")
     assert ack["client_id"] == "c-1"
     assert ack["message"]["role"] == "learner"
-    reply = panel.wait_for_frame(
-        lambda f: f["type"] == "message" and f["message"]["role"] == "tutor"
-    )
+    reply = panel.wait_for_frame(lambda f: f["type"] == "message" and f["message"]["role"] == "tutor")
     deltas = [f for f in panel.frames() if f["type"] == "delta"]
     assert deltas
     assert all(d["message_id"] == reply["stream_id"] for d in deltas)

@@ -115,9 +115,7 @@ def test_a_broken_notebook_file_is_a_note_not_an_exception(root: Path) -> None:
     assert found.course.notebook_path == "broken.ipynb"
 
 
-def test_without_any_hint_the_context_is_general(
-    root: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_without_any_hint_the_context_is_general(root: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     # Given no JPY_SESSION_NAME, a stale one, and no jupyter-server that knows this process
     monkeypatch.setenv("JPY_SESSION_NAME", str(root / "renamed-away.ipynb"))
     assert context._kernel_id() is None  # this test process is not a kernel

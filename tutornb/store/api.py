@@ -140,9 +140,7 @@ class SessionStoreAPI(Protocol):
         """Closes sessions idle past ``expiry_days``; returns their ids."""
         ...
 
-    def cleanup(
-        self, *, older_than_days: float | None = None, max_sessions: int | None = None
-    ) -> list[str]:
+    def cleanup(self, *, older_than_days: float | None = None, max_sessions: int | None = None) -> list[str]:
         """Retention: deletes old sessions (closed ones first); returns the deleted ids."""
         ...
 

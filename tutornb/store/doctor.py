@@ -56,9 +56,7 @@ def _journal_findings(
     if read.header_damaged:
         out.append(Finding("error", f"{name}: damaged header"))
     else:
-        out.append(
-            Finding("ok", f"{name}: generation {read.generation}, {len(read.entries)} entries")
-        )
+        out.append(Finding("ok", f"{name}: generation {read.generation}, {len(read.entries)} entries"))
     if read.damaged_lines:
         out.append(Finding("error", f"{name}: {read.damaged_lines} damaged entries"))
     if read.torn:
@@ -71,9 +69,7 @@ def _journal_findings(
         )
     if current and snapshot_gen is not None and read.generation is not None:
         if read.generation < snapshot_gen:
-            out.append(
-                Finding("info", f"{name} is older than the snapshot (an interrupted compaction)")
-            )
+            out.append(Finding("info", f"{name} is older than the snapshot (an interrupted compaction)"))
         elif read.generation > snapshot_gen:
             out.append(Finding("error", f"{name} does not continue the snapshot"))
     return out, read
@@ -171,9 +167,7 @@ def check_store(path: Path) -> list[Finding]:
         if item.is_file() and item.stat().st_mode & 0o077:
             out.append(Finding("warning", f"{item.name} is readable by others"))
         if item.name.endswith(".corrupt"):
-            out.append(
-                Finding("info", f"{item.name}: a damaged file kept aside by an earlier repair")
-            )
+            out.append(Finding("info", f"{item.name}: a damaged file kept aside by an earlier repair"))
     if (path / "tutornb.json").exists():
         out.append(Finding("info", "a tutornb 0.0 store (schema 1): migrated on next open"))
     snapshot_gen: int | None = None
@@ -206,12 +200,8 @@ def check_store(path: Path) -> list[Finding]:
             out.append(Finding("warning", f"{SNAPSHOT_BAK}: unusable ({exc})"))
     elif not base_ok:
         out.append(Finding("error", "no usable backup snapshot"))
-    prev_findings, prev = _journal_findings(
-        JOURNAL_PREV, _read_prev(path), snapshot_gen, False
-    )
-    cur_findings, cur = _journal_findings(
-        JOURNAL, files.read_bytes(path / JOURNAL), snapshot_gen, True
-    )
+    prev_findings, prev = _journal_findings(JOURNAL_PREV, _read_prev(path), snapshot_gen, False)
+    cur_findings, cur = _journal_findings(JOURNAL, files.read_bytes(path / JOURNAL), snapshot_gen, True)
     out += prev_findings + cur_findings
     try:
         if not base_ok and prev is not None and prev.generation == snapshot_gen:

@@ -371,6 +371,4 @@ def describe_os_error(exc: OSError) -> str:
 
 
 def store_error(exc: OSError, action: str = "save the change") -> StoreError:
-    return StoreError(
-        f"The session store could not {action}: {describe_os_error(exc)}. Nothing was lost."
-    )
+    return StoreError(f"The session store could not {action}: {describe_os_error(exc)}. Nothing was lost.")

@@ -66,9 +66,7 @@ def ensure_schema(store: SessionStore) -> None:
                 f"This session store has schema version {version}, newer than this tutornb "
                 f"understands ({SCHEMA_VERSION}). Upgrade tutornb to open it; nothing was changed."
             )
-        if (
-            version < SCHEMA_VERSION
-        ):  # pragma: no cover - no journaled schema older than 2 exists yet
+        if version < SCHEMA_VERSION:  # pragma: no cover - no journaled schema older than 2 exists yet
             store.db.table(META).update({"schema_version": SCHEMA_VERSION}, doc_ids=[1])
     # The import is committed: only now retire the old file (a crash before this just renames next
     # time).
@@ -84,9 +82,7 @@ def _read_v1(path: os.PathLike[str]) -> dict[str, Any]:
         text = handle.read()
     data = json.loads(text) if text.strip() else {}
     if not isinstance(data, dict):
-        raise StoreVersionError(
-            "The tutornb 0.0 store file is not a TinyDB database; nothing was changed."
-        )
+        raise StoreVersionError("The tutornb 0.0 store file is not a TinyDB database; nothing was changed.")
     return data
 
 
@@ -130,9 +126,7 @@ def import_v1(store: SessionStore, data: dict[str, Any]) -> int:
     """Imports every v1 session (inside the caller's transaction); returns how many."""
     sessions = data.get("sessions") or {}
     count = 0
-    for _, raw in sorted(
-        sessions.items(), key=lambda item: int(item[0]) if item[0].isdigit() else 0
-    ):
+    for _, raw in sorted(sessions.items(), key=lambda item: int(item[0]) if item[0].isdigit() else 0):
         if not isinstance(raw, dict):
             continue
         created = _time(raw.get("created"), _time("1970-01-01T00:00:00", ""))
@@ -141,9 +135,7 @@ def import_v1(store: SessionStore, data: dict[str, Any]) -> int:
         sid = store._unused_id(raw_id)
         messages = [
             _v1_message(m, seq, updated)
-            for seq, m in enumerate(
-                (m for m in raw.get("messages") or [] if isinstance(m, dict)), start=1
-            )
+            for seq, m in enumerate((m for m in raw.get("messages") or [] if isinstance(m, dict)), start=1)
         ]
         status = _V1_STATUS.get(str(raw.get("status")), "paused")
         context = {

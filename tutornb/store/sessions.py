@@ -162,11 +162,7 @@ def _decode_cursor(cursor: str) -> tuple[str, str]:
     try:
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
         value = json.loads(raw)
-        if (
-            isinstance(value, list)
-            and len(value) == 2
-            and all(isinstance(part, str) for part in value)
-        ):
+        if isinstance(value, list) and len(value) == 2 and all(isinstance(part, str) for part in value):
             return value[0], value[1]
     except (ValueError, binascii.Error, UnicodeDecodeError):
         pass
@@ -249,21 +245,14 @@ class SessionStore:
                 sid = table[len(prefix) :]
                 cached = self._message_cache.pop(sid, None)
                 self._raw_lower.pop(sid, None)
-                if (
-                    prefix == MESSAGES_PREFIX
-                    and key is not None
-                    and old is None
-                    and new is not None
-                ):
+                if prefix == MESSAGES_PREFIX and key is not None and old is None and new is not None:
                     # An append: extend the indexes instead of dropping them.
                     if cached is not None and key == str(len(cached) + 1):
                         with suppress(ValidationError):
                             cached.append(Message.model_validate(new))
                             self._message_cache[sid] = cached
                     if sid in self._texts:
-                        self._text_tails.setdefault(sid, []).append(
-                            str(new.get("text", "")).lower()
-                        )
+                        self._text_tails.setdefault(sid, []).append(str(new.get("text", "")).lower())
                     clients = self._client_ids.get(sid)
                     if clients is not None and new.get("client_id"):
                         clients.setdefault(new["client_id"], int(key))
@@ -350,9 +339,7 @@ class SessionStore:
     def _search_text(self, session_id: str) -> str:
         text = self._texts.get(session_id)
         if text is None:
-            text = "\x00".join(
-                str(doc.get("text", "")).lower() for doc in self._message_docs(session_id)
-            )
+            text = "\x00".join(str(doc.get("text", "")).lower() for doc in self._message_docs(session_id))
         else:
             tail = self._text_tails.pop(session_id, None)
             if not tail:
@@ -458,9 +445,7 @@ class SessionStore:
         now: datetime | None = None,
     ) -> Session:
         if session_id is not None and not is_valid_session_id(session_id):
-            raise InvalidRequest(
-                "Invalid session id.", errors=[{"loc": ["id"], "msg": "invalid id"}]
-            )
+            raise InvalidRequest("Invalid session id.", errors=[{"loc": ["id"], "msg": "invalid id"}])
         stamp = _iso(now)
         shown_title = title or context.module_title or context.course_title or "Tutoring session"
 
@@ -522,10 +507,7 @@ class SessionStore:
                     continue
                 if query.module_id is not None and context.get("module_id") != query.module_id:
                     continue
-                if (
-                    query.notebook_path is not None
-                    and context.get("notebook_path") != query.notebook_path
-                ):
+                if query.notebook_path is not None and context.get("notebook_path") != query.notebook_path:
                     continue
                 if (
                     needle is not None
@@ -543,9 +525,7 @@ class SessionStore:
             sessions = [SessionSummary.model_validate(doc) for doc in page]
         return SessionPage(sessions=sessions, next_cursor=next_cursor, total=total)
 
-    def messages(
-        self, session_id: str, *, after_seq: int = 0, limit: int | None = None
-    ) -> list[Message]:
+    def messages(self, session_id: str, *, after_seq: int = 0, limit: int | None = None) -> list[Message]:
         with self._reading():
             self._require(session_id)
             selected = self._messages_models(session_id)[max(after_seq, 0) :]
@@ -564,14 +544,8 @@ class SessionStore:
         self, session_id: str, message: NewMessage, *, now: datetime | None = None
     ) -> AppendResult:
         stamp = _iso(now)
-        citations = [
-            Citation.model_validate(c).model_dump(mode="json") for c in (message.citations or ())
-        ]
-        quiz = (
-            QuizPrompt.model_validate(message.quiz).model_dump(mode="json")
-            if message.quiz
-            else None
-        )
+        citations = [Citation.model_validate(c).model_dump(mode="json") for c in (message.citations or ())]
+        quiz = QuizPrompt.model_validate(message.quiz).model_dump(mode="json") if message.quiz else None
 
         def append() -> tuple[dict[str, Any], bool, dict[str, Any]]:
             key, doc = self._require(session_id)
@@ -625,9 +599,7 @@ class SessionStore:
                 result_message = Message.model_validate(stored)
         return AppendResult(message=result_message, created=created, session=session)
 
-    def set_status(
-        self, session_id: str, status: Status, *, now: datetime | None = None
-    ) -> Session:
+    def set_status(self, session_id: str, status: Status, *, now: datetime | None = None) -> Session:
         stamp = _iso(now)
 
         def change() -> dict[str, Any]:
@@ -665,9 +637,7 @@ class SessionStore:
             if phase is not None:
                 current = Phase(doc["phase"])
                 if not lifecycle.can_change_phase(current, phase):
-                    log.warning(
-                        "refused phase change %s -> %s for a session", current.value, phase.value
-                    )
+                    log.warning("refused phase change %s -> %s for a session", current.value, phase.value)
                 lifecycle.check_phase_change(current, phase)
                 fields["phase"] = phase.value
             if current_question_number is not None:
@@ -793,9 +763,7 @@ class SessionStore:
             closed: list[str] = []
             for key, doc in list(self.storage.peek_table(SESSIONS).items()):
                 status = Status(doc["status"])
-                if lifecycle.is_expired(
-                    status, _parse_time(doc["last_active_at"]), moment, expiry_days
-                ):
+                if lifecycle.is_expired(status, _parse_time(doc["last_active_at"]), moment, expiry_days):
                     self._archive_messages(doc["id"])
                     self._put_session(key, {"status": Status.CLOSED.value, "updated_at": stamp})
                     closed.append(doc["id"])
@@ -803,9 +771,7 @@ class SessionStore:
 
         return self._write(expire)
 
-    def cleanup(
-        self, *, older_than_days: float | None = None, max_sessions: int | None = None
-    ) -> list[str]:
+    def cleanup(self, *, older_than_days: float | None = None, max_sessions: int | None = None) -> list[str]:
         if older_than_days is None and max_sessions is None:
             return []
         if max_sessions is not None and max_sessions < 0:
@@ -825,9 +791,7 @@ class SessionStore:
                 remaining = [d for d in docs if d["id"] not in set(victims)]
                 excess = len(remaining) - max_sessions
                 if excess > 0:
-                    remaining.sort(
-                        key=lambda d: (d["status"] != Status.CLOSED.value, d["last_active_at"])
-                    )
+                    remaining.sort(key=lambda d: (d["status"] != Status.CLOSED.value, d["last_active_at"]))
                     victims.extend(d["id"] for d in remaining[:excess])
             for sid in victims:
                 self._delete(sid)

@@ -116,9 +116,7 @@ class _UpdateView(MutableMapping[Any, Doc]):
     journal just those and undo them if anything fails.
     """
 
-    def __init__(
-        self, storage: JournaledStorage, name: str, id_class: Callable[[str], Any]
-    ) -> None:
+    def __init__(self, storage: JournaledStorage, name: str, id_class: Callable[[str], Any]) -> None:
         self.storage = storage
         self.name = name
         self.id_class = id_class
@@ -305,9 +303,7 @@ class JournaledStorage(Storage):
                     continue
                 items = [(str(k), v) for k, v in table.items()]
 
-                def replace(
-                    view: MutableMapping[Any, Doc], items: list[tuple[str, Any]] = items
-                ) -> None:
+                def replace(view: MutableMapping[Any, Doc], items: list[tuple[str, Any]] = items) -> None:
                     view.clear()
                     for key, doc in items:
                         view[key] = doc
@@ -391,9 +387,7 @@ class JournaledStorage(Storage):
             self._max_ids[name] = current
             return current
 
-    def update_table(
-        self, name: str, updater: Callable[[Any], None], id_class: Callable[[str], Any]
-    ) -> None:
+    def update_table(self, name: str, updater: Callable[[Any], None], id_class: Callable[[str], Any]) -> None:
         with self.transaction():
             view = _UpdateView(self, name, id_class)
             try:
@@ -533,9 +527,7 @@ class JournaledStorage(Storage):
         ops = self._ops
         changes: list[tuple[str, Any, Any]] = []
         if view.cleared_from is not None:
-            self._undo.append(
-                ("table", name, view.cleared_from if view.existed else None, view.raw_before)
-            )
+            self._undo.append(("table", name, view.cleared_from if view.existed else None, view.raw_before))
             ops.append(f'["clear",{name_json}]')
             changes = [(key, _ABSENT, view.docs[key]) for key in view.docs]
             table_reset = True
@@ -811,9 +803,7 @@ class JournaledStorage(Storage):
         reload)."""
         try:
             old_size = os.fstat(self._jfd).st_size
-            if old_size > self._joff and not self._read_new_lines(
-                self._jfd, self._joff, old_size, fix=False
-            ):
+            if old_size > self._joff and not self._read_new_lines(self._jfd, self._joff, old_size, fix=False):
                 return False
             prev = os.stat(self.folder / JOURNAL_PREV)
             if prev.st_ino != self._jino:
@@ -941,9 +931,7 @@ class JournaledStorage(Storage):
                 prev_read = files.read_journal(prev_data)
         cur_read = files.read_journal(journal_data) if journal_data is not None else None
         if base_gen is None:
-            candidates = [
-                r.generation for r in (prev_read, cur_read) if r and r.generation is not None
-            ]
+            candidates = [r.generation for r in (prev_read, cur_read) if r and r.generation is not None]
             base_gen = min(candidates) if candidates else 0
             tables = {}
         # Install the base state, then replay the journals that continue it, in order.
@@ -965,9 +953,7 @@ class JournaledStorage(Storage):
             need_fresh_journal = True
         elif cur_read.header_damaged:
             moved = files.copy_aside(folder, JOURNAL)
-            notes.append(
-                f"{JOURNAL} had a damaged header; kept a copy as {moved} and replayed its entries"
-            )
+            notes.append(f"{JOURNAL} had a damaged header; kept a copy as {moved} and replayed its entries")
             self._replay(cur_read, notes, JOURNAL)
             need_fresh_journal = True
         elif cur_read.generation == gen:

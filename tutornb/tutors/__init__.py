@@ -46,17 +46,13 @@ def load_tutor(name: str, *, root_dir: Path, options: dict[str, Any] | None = No
     try:
         factory = entry.load()
     except Exception as exc:
-        raise TutorUnavailable(
-            f"The tutor {name!r} could not be loaded ({type(exc).__name__})."
-        ) from None
+        raise TutorUnavailable(f"The tutor {name!r} could not be loaded ({type(exc).__name__}).") from None
     try:
         tutor = factory(root_dir=Path(root_dir), options=dict(options or {}))
     except TutorNBError:
         raise
     except Exception as exc:
-        raise TutorUnavailable(
-            f"The tutor {name!r} could not be created ({type(exc).__name__})."
-        ) from None
+        raise TutorUnavailable(f"The tutor {name!r} could not be created ({type(exc).__name__}).") from None
     if not isinstance(tutor, Tutor):
         raise TutorUnavailable(f"The tutor {name!r} does not implement the tutor protocol.")
     return tutor

@@ -77,9 +77,7 @@ class CourseEngine:
     async def material(self, turn: TutorTurn) -> Material:
         # Reading notebooks is file I/O: keep it off the event loop the server shares with every
         # socket.
-        return await asyncio.to_thread(
-            load_material, turn.root_dir, turn.session.context.notebook_path
-        )
+        return await asyncio.to_thread(load_material, turn.root_dir, turn.session.context.notebook_path)
 
     def new_reply(self, turn: TutorTurn) -> Reply:
         state = turn.session.state.model_copy(deep=True)
@@ -98,9 +96,7 @@ class CourseEngine:
         return material.module.question(state.quiz.open_question_id)
 
     def read(self, turn: TutorTurn, material: Material, state: TutorState) -> Reading:
-        text = (
-            turn.learner_message.text if turn.learner_message else _last_learner_text(turn.history)
-        )
+        text = turn.learner_message.text if turn.learner_message else _last_learner_text(turn.history)
         return read_message(text or "", open_question=self.open_question(material, state))
 
     # -- dispatch ----------------------------------------------------------------------------------
@@ -111,9 +107,7 @@ class CourseEngine:
         if module is None:
             self.no_material(reply, turn)
             return reply
-        if turn.kind == "resume" or (
-            turn.kind == "start" and (turn.history or reply.phase != Phase.INTAKE)
-        ):
+        if turn.kind == "resume" or (turn.kind == "start" and (turn.history or reply.phase != Phase.INTAKE)):
             self.resume(reply, turn, material)
         elif turn.kind == "start":
             self.greet(reply, material)
@@ -191,19 +185,16 @@ class CourseEngine:
         )
         reply.act(
             "greeted",
-            "Intake: introduce the module and its objectives, then let the learner choose what to "
-            "do.",
+            "Intake: introduce the module and its objectives, then let the learner choose what to do.",
             module_id=module.module_id,
             objectives=[o.id for o in module.objectives],
         )
 
     def no_material(self, reply: Reply, turn: TutorTurn) -> None:
         reply.say(
-            "I can't find the course notebook for this session, so I have no course material to "
-            "answer from.",
+            "I can't find the course notebook for this session, so I have no course material to answer from.",
             "",
-            "Open a course notebook (one with `tutornb` metadata) and start the tutor there with "
-            "`%tutor`.",
+            "Open a course notebook (one with `tutornb` metadata) and start the tutor there with `%tutor`.",
         )
         reply.act(
             "no_material",
@@ -232,9 +223,7 @@ class CourseEngine:
         for objective in module.objectives:
             hits = [
                 h
-                for h in material.search(
-                    objective.text, notebook=module.path, kinds=CONCEPTS, limit=4
-                )
+                for h in material.search(objective.text, notebook=module.path, kinds=CONCEPTS, limit=4)
                 if h.passage.level >= 2 and not is_tool_passage(h.passage)
             ]
             best = hits[0].score if hits else 0.0
@@ -243,9 +232,7 @@ class CourseEngine:
             steps.append(PlanStep(objective=objective.text, sections=chosen))
         if not steps:
             # No objectives in the metadata: the notebook's own sections are the plan.
-            steps = [
-                PlanStep(objective=p.heading, sections=[p.citation()]) for p in course_topics(module)
-            ]
+            steps = [PlanStep(objective=p.heading, sections=[p.citation()]) for p in course_topics(module)]
         return StudyPlan(topic=module.module_title, steps=steps, cache_key=key)
 
     def get_plan(self, reply: Reply, material: Material) -> StudyPlan:
@@ -257,8 +244,7 @@ class CourseEngine:
         if cached is not None:
             reply.act(
                 "plan_cache_hit",
-                "A plan for this course, module, objectives and notebook content is cached; "
-                "reusing it.",
+                "A plan for this course, module, objectives and notebook content is cached; reusing it.",
                 cache_key=key,
                 cache="hit",
                 steps=len(cached.steps),
@@ -307,9 +293,7 @@ class CourseEngine:
         if first is None:
             reply.say("You've done every step: say **quiz me** when you're ready.")
         else:
-            reply.say(
-                f"Say **next** to start with step {first + 1}, or ask me anything along the way."
-            )
+            reply.say(f"Say **next** to start with step {first + 1}, or ask me anything along the way.")
 
     def _plan_lines(self, reply: Reply, material: Material, plan: StudyPlan) -> None:
         for i, step in enumerate(plan.steps, start=1):
@@ -354,9 +338,7 @@ class CourseEngine:
                 step.status = "done"
         index = next((i for i, s in enumerate(plan.steps) if s.status == "pending"), None)
         if index is None:
-            reply.act(
-                "plan_finished", "Every step of the plan is done: time to check understanding."
-            )
+            reply.act("plan_finished", "Every step of the plan is done: time to check understanding.")
             self.start_quiz(
                 reply,
                 material,
@@ -382,9 +364,7 @@ class CourseEngine:
                 reply.cite(extra)
                 reply.say("", f"Then read *{extra.heading}* ({cell_label(extra.cell_index)}).")
         following = (
-            "say **quiz me**"
-            if index + 1 == len(plan.steps)
-            else f"say **next** for step {index + 2}"
+            "say **quiz me**" if index + 1 == len(plan.steps) else f"say **next** for step {index + 2}"
         )
         reply.say("", f"When you're ready, {following}, or ask me a question about this step.")
         reply.act(
@@ -403,9 +383,7 @@ class CourseEngine:
         chosen = [q.id for q in module.quiz if q.objective in ids_for]
         return chosen or [q.id for q in module.quiz]
 
-    def _teach_passage(
-        self, reply: Reply, material: Material, passage: Passage, terms: list[str]
-    ) -> None:
+    def _teach_passage(self, reply: Reply, material: Material, passage: Passage, terms: list[str]) -> None:
         """A passage quoted from the notebook, with its worked example: the tutor never paraphrases
         into something the course does not say."""
         reply.say(f"From {self._source(material, passage)}:", "")
@@ -450,20 +428,14 @@ class CourseEngine:
         best = hits[0]
         terms = set(tokenize(query))
         required = len(terms) if len(terms) <= 2 else (len(terms) + 1) // 2
-        return (
-            best.score >= MIN_SCORE
-            and best.coverage >= MIN_COVERAGE
-            and len(best.matched) >= required
-        )
+        return best.score >= MIN_SCORE and best.coverage >= MIN_COVERAGE and len(best.matched) >= required
 
     def answer_question(self, reply: Reply, material: Material, question: str) -> None:
         if not tokenize(question):
             self.clarify(reply, material, question)
             return
         hits = material.search(question, limit=4)
-        moved = reply.move(
-            Phase.LEARNING, "A question about the material: answering it is learning."
-        )
+        moved = reply.move(Phase.LEARNING, "A question about the material: answering it is learning.")
         if not self.covered(hits, question):
             self.not_covered(reply, material, question, hits)
         else:
@@ -481,9 +453,7 @@ class CourseEngine:
         reply.act("clarification_asked", "The message has no words to search the material for.")
         self._reattach_open(reply, material)
 
-    def grounded_answer(
-        self, reply: Reply, material: Material, question: str, hits: list[Hit]
-    ) -> None:
+    def grounded_answer(self, reply: Reply, material: Material, question: str, hits: list[Hit]) -> None:
         terms = tokenize(question)
         best = hits[0]
         reply.state.topic = best.passage.heading
@@ -542,15 +512,12 @@ class CourseEngine:
             reply.say(f"- *{passage.heading}* ({cell_label(passage.cell_index)})")
         others = [c.module_title for c in material.course if c.path != module.path]
         if others:
-            reply.say(
-                "", "The other modules of the course: " + ", ".join(f"*{t}*" for t in others) + "."
-            )
+            reply.say("", "The other modules of the course: " + ", ".join(f"*{t}*" for t in others) + ".")
         reply.say("", "Ask me about any of these, or say **plan** for a study plan.")
         best = hits[0] if hits else None
         reply.act(
             "not_covered",
-            "No passage reaches the coverage and score thresholds; saying so instead of inventing "
-            "an answer.",
+            "No passage reaches the coverage and score thresholds; saying so instead of inventing an answer.",
             question_terms=sorted(set(tokenize(question))),
             best_score=round(best.score, 3) if best else 0.0,
             best_coverage=round(best.coverage, 3) if best else 0.0,
@@ -565,16 +532,12 @@ class CourseEngine:
         if info is None:
             self.answer_question(reply, material, text)
             return
-        moved = reply.move(
-            Phase.LEARNING, "An error in the learner's code: explaining it is learning."
-        )
+        moved = reply.move(Phase.LEARNING, "An error in the learner's code: explaining it is learning.")
         explanation = errorhelp.explanation_for(info.exc_type)
         reply.say(f"That's a **{info.exc_type}**. {explanation.meaning}")
         if info.code_line:
             where = f"line {info.line_number}" if info.line_number else "this line"
-            reply.say(
-                "", f"It happened in your code at {where}: `{_quote_text(info.code_line, 160)}`"
-            )
+            reply.say("", f"It happened in your code at {where}: `{_quote_text(info.code_line, 160)}`")
         elif info.message:
             reply.say("", f"Python's message: `{_quote_text(info.message, 160)}`")
         detail = errorhelp.specific_detail(info)
@@ -599,9 +562,7 @@ class CourseEngine:
                 "The course material has no section on this error; the explanation above is how "
                 "Python itself describes it.",
             )
-        reply.say(
-            "", "Try the fix, run the cell again, and paste the new message if it still fails."
-        )
+        reply.say("", "Try the fix, run the cell again, and paste the new message if it still fails.")
         reply.act(
             "traceback_explained",
             "The learner pasted a traceback: explain the exception type, tie it to their line, "
@@ -615,9 +576,7 @@ class CourseEngine:
             self.remind_open_question(reply, material, prefix=False)
 
     @staticmethod
-    def error_sections(
-        material: Material, info: errorhelp.TracebackInfo, *, limit: int
-    ) -> list[Hit]:
+    def error_sections(material: Material, info: errorhelp.TracebackInfo, *, limit: int) -> list[Hit]:
         """Course sections on the concept behind an error, best first: only those that score as
         an answer would (a weak match is no explanation)."""
         query = errorhelp.search_query(info)
@@ -630,9 +589,7 @@ class CourseEngine:
     def exercise_section(material: Material, exercise: Passage) -> Hit | None:
         """The module's section that explains what an exercise needs."""
         assert material.module is not None
-        hits = material.search(
-            exercise.text, notebook=material.module.path, kinds=CONCEPTS, limit=1
-        )
+        hits = material.search(exercise.text, notebook=material.module.path, kinds=CONCEPTS, limit=1)
         return hits[0] if hits else None
 
     def hint(self, reply: Reply, material: Material, text: str) -> None:
@@ -644,10 +601,7 @@ class CourseEngine:
             return
         exercises = module.exercises()
         if not exercises:
-            reply.say(
-                f"**{module.module_title}** has no exercises with hints. Ask me about a topic "
-                "instead."
-            )
+            reply.say(f"**{module.module_title}** has no exercises with hints. Ask me about a topic instead.")
             reply.act("hint_unavailable", "The notebook has no exercise sections.")
             return
         reply.move(Phase.LEARNING, "Help with an exercise is learning.")
@@ -677,10 +631,7 @@ class CourseEngine:
             reply.say(
                 "",
                 "Hints for the other exercises: "
-                + ", ".join(
-                    f"*{e.heading}* (say **hint {exercise_number(e) or e.heading}**)"
-                    for e in others
-                )
+                + ", ".join(f"*{e.heading}* (say **hint {exercise_number(e) or e.heading}**)" for e in others)
                 + ".",
             )
         reply.state.topic = chosen.heading
@@ -706,10 +657,7 @@ class CourseEngine:
         )
         if section is not None:
             reply.cite(section)
-            reply.say(
-                f"Have another look at {self._source(material, section)}, then pick your "
-                "answer."
-            )
+            reply.say(f"Have another look at {self._source(material, section)}, then pick your answer.")
         reply.act(
             "quiz_hint_given",
             "A pointer to the section, never the answer.",
@@ -824,18 +772,14 @@ class CourseEngine:
             "Questions come from the notebook's quiz metadata, served one at a time.",
             question_ids=progress.question_ids,
         )
-        reply.act(
-            "quiz_question_served", "First question of the quiz.", question_id=first.id, number=1
-        )
+        reply.act("quiz_question_served", "First question of the quiz.", question_id=first.id, number=1)
 
     def _reattach_open(self, reply: Reply, material: Material) -> None:
         question = self.open_question(material, reply.state)
         if question is not None and reply.phase in {Phase.QUIZZING, Phase.ANALYZING}:
             reply.ask(question, show=False)
 
-    def remind_open_question(
-        self, reply: Reply, material: Material, *, prefix: bool = True
-    ) -> None:
+    def remind_open_question(self, reply: Reply, material: Material, *, prefix: bool = True) -> None:
         question = self.open_question(material, reply.state)
         if question is None:
             return
@@ -910,16 +854,12 @@ class CourseEngine:
         else:
             self.serve_next_question(reply, material)
 
-    def _feedback(
-        self, reply: Reply, material: Material, graded: quizzes.Graded, *, reveal: bool
-    ) -> None:
+    def _feedback(self, reply: Reply, material: Material, graded: quizzes.Graded, *, reveal: bool) -> None:
         question = graded.question
         if graded.correct:
             reply.say(f"✅ **Correct!** {question.explanation}".rstrip())
         else:
-            reply.say(
-                f"❌ **Not quite.** You chose {quizzes.choice_label(question, graded.choice)}."
-            )
+            reply.say(f"❌ **Not quite.** You chose {quizzes.choice_label(question, graded.choice)}.")
             if graded.misconception is not None:
                 reply.say("", graded.misconception.text)
             if reveal:
@@ -988,9 +928,7 @@ class CourseEngine:
         state = reply.state
         progress = state.quiz
         assert progress is not None
-        reply.move(
-            Phase.ANALYZING, "The last quiz question is answered: time to look at the results."
-        )
+        reply.move(Phase.ANALYZING, "The last quiz question is answered: time to look at the results.")
         right, asked = quizzes.first_pass_score(progress)
         reply.say("", f"**Quiz finished: {right} of {asked} right.**", "", "Mastery per objective:")
         for objective in module.objectives:
@@ -1029,10 +967,7 @@ class CourseEngine:
         reply.say("", f"Let's revisit **{name}**.")
         if section is not None:
             reply.cite(section)
-            reply.say(
-                f"Have another look at {self._source(material, section)}, then try this "
-                "one again:"
-            )
+            reply.say(f"Have another look at {self._source(material, section)}, then try this one again:")
         else:
             reply.say("Try this one again:")
         reply.state.quiz.open_question_id = question.id
@@ -1055,24 +990,18 @@ class CourseEngine:
             return
         missed = quizzes.missed_objectives(module, state)
         texts = [o.text for o in module.objectives if o.id in missed]
-        if not reply.move(
-            Phase.PLANNING, "Objectives are still below mastery: plan a review of them."
-        ):
+        if not reply.move(Phase.PLANNING, "Objectives are still below mastery: plan a review of them."):
             return
         full = self.get_plan(reply, material)
         steps = [
-            PlanStep(objective=s.objective, sections=s.sections)
-            for s in full.steps
-            if s.objective in texts
+            PlanStep(objective=s.objective, sections=s.sections) for s in full.steps if s.objective in texts
         ]
         review = StudyPlan(topic=f"Review: {', '.join(texts)}", steps=steps, cache_key=None)
         state.plan = review
         state.topic = review.topic
         reply.say("", "Next topic: a short review of what didn't stick yet.", "")
         self._plan_lines(reply, material, review)
-        reply.say(
-            "", "Say **next** to start the review; after it, the quiz on these objectives again."
-        )
+        reply.say("", "Say **next** to start the review; after it, the quiz on these objectives again.")
         reply.act(
             "next_topic_planned",
             "Below-mastery objectives become the next study plan.",
@@ -1096,13 +1025,9 @@ class CourseEngine:
             onward = "Well done!"
         if again:
             reply.say(f"You've completed **{module.module_title}**. {onward}")
-            reply.say(
-                "", "Ask me anything about this module, or say **quiz me** to practise again."
-            )
+            reply.say("", "Ask me anything about this module, or say **quiz me** to practise again.")
             return
-        reply.move(
-            Phase.COMPLETED, "Every assessed objective is at mastery: the module is complete."
-        )
+        reply.move(Phase.COMPLETED, "Every assessed objective is at mastery: the module is complete.")
         score = ""
         if state.quiz is not None:
             right, asked = quizzes.first_pass_score(state.quiz)
@@ -1114,9 +1039,7 @@ class CourseEngine:
                 if objective.id in state.mastery:
                     reply.say(f"- {objective.text}: {state.mastery[objective.id]:.0%}")
         reply.say("", onward)
-        reply.say(
-            "You can still ask me anything about this module, or say **quiz me** to practise."
-        )
+        reply.say("You can still ask me anything about this module, or say **quiz me** to practise.")
         state.summary = f"Completed {module.module_title}.{score}".strip()
         reply.act(
             "module_completed",
@@ -1137,12 +1060,8 @@ class CourseEngine:
         reply.say(f"The objectives of **{module.module_title}**:")
         for objective in module.objectives:
             value = reply.state.mastery.get(objective.id)
-            reply.say(
-                f"- {objective.text}" + (f" (mastery {value:.0%})" if value is not None else "")
-            )
-        reply.say(
-            "", "Say **plan** for a study plan that covers them, or **quiz me** to test yourself."
-        )
+            reply.say(f"- {objective.text}" + (f" (mastery {value:.0%})" if value is not None else ""))
+        reply.say("", "Say **plan** for a study plan that covers them, or **quiz me** to test yourself.")
         reply.act("objectives_listed", "The learner asked what the module covers.")
 
     def progress(self, reply: Reply, material: Material) -> None:
@@ -1161,13 +1080,9 @@ class CourseEngine:
         elif phase is Phase.PLANNING:
             if quizzes.is_prepared(progress):
                 assert progress is not None
-                lines.append(
-                    f"- You were about to start a quiz of {len(progress.question_ids)} questions."
-                )
+                lines.append(f"- You were about to start a quiz of {len(progress.question_ids)} questions.")
             else:
-                lines.append(
-                    f"- We were planning your study of *{state.topic or module.module_title}*."
-                )
+                lines.append(f"- We were planning your study of *{state.topic or module.module_title}*.")
         elif phase is Phase.LEARNING:
             step = _current_step(plan)
             where = f" (step {step[0]} of {step[1]} of your plan)" if step else ""
@@ -1245,9 +1160,7 @@ class CourseTutor:
         try:
             material = await self.engine.material(turn)
             reply = self.engine.compose(turn, material)
-        except (
-            Exception
-        ) as exc:  # a tutor must not raise: the learner's message stays stored for a retry
+        except Exception as exc:  # a tutor must not raise: the learner's message stays stored for a retry
             log.error("course tutor failed on a %s turn: %s", turn.kind, type(exc).__name__)
             yield ErrorEvent(
                 "TUTOR_FAILED",
@@ -1293,19 +1206,13 @@ def _current_step(plan: StudyPlan | None) -> tuple[int, int] | None:
 
 def _continue_hint(phase: Phase, state: TutorState) -> str:
     if phase is Phase.INTAKE:
-        return (
-            "Ask me about the notebook, say **plan** for a study plan, or **quiz me** to test "
-            "yourself."
-        )
+        return "Ask me about the notebook, say **plan** for a study plan, or **quiz me** to test yourself."
     if phase is Phase.PLANNING:
         if quizzes.is_prepared(state.quiz):
             return "Say **go** to start the quiz."
         return "Say **next** to start the next step of the plan."
     if phase is Phase.LEARNING:
-        return (
-            "Ask your next question, say **next** for the next step, or **quiz me** when you're "
-            "ready."
-        )
+        return "Ask your next question, say **next** for the next step, or **quiz me** when you're ready."
     if phase is Phase.ANALYZING:
         return "Say **next** to move on."
     if phase is Phase.COMPLETED:

@@ -82,9 +82,7 @@ def parse_traceback(text: str) -> TracebackInfo | None:
                 code_line = following
     if code_line and set(code_line) <= set("^~ "):
         code_line = None
-    return TracebackInfo(
-        exc_type=exc[0], message=exc[1], code_line=code_line, line_number=line_number
-    )
+    return TracebackInfo(exc_type=exc[0], message=exc[1], code_line=code_line, line_number=line_number)
 
 
 @dataclass(frozen=True)
@@ -163,8 +161,7 @@ EXPLANATIONS: dict[str, Explanation] = {
     "IndentationError": Explanation(
         "The indentation does not match what Python expects: a block after a line ending with `:` "
         "must be indented, and lines of one block must line up.",
-        "Indent the body of `for`, `if` and `def` blocks consistently (4 spaces is the "
-        "convention).",
+        "Indent the body of `for`, `if` and `def` blocks consistently (4 spaces is the convention).",
         "indented block loop def",
     ),
     "RecursionError": Explanation(
@@ -175,13 +172,11 @@ EXPLANATIONS: dict[str, Explanation] = {
     "ModuleNotFoundError": Explanation(
         "Python could not find a module with that name to import: a typo, or the package is not "
         "installed in this kernel's environment.",
-        "Check the spelling; install the package into the kernel's environment if it is a "
-        "third-party one.",
+        "Check the spelling; install the package into the kernel's environment if it is a third-party one.",
         "import module",
     ),
     "ImportError": Explanation(
-        "The import failed: the module exists but does not provide that name, or it failed while "
-        "loading.",
+        "The import failed: the module exists but does not provide that name, or it failed while loading.",
         "Check the spelling of the imported name and the module's documentation.",
         "import module",
     ),
@@ -196,16 +191,13 @@ EXPLANATIONS: dict[str, Explanation] = {
         "loop for items",
     ),
     "AssertionError": Explanation(
-        "An `assert` statement found its condition false: the code expected something that was "
-        "not true.",
+        "An `assert` statement found its condition false: the code expected something that was not true.",
         "Print the values the assertion checks to see which one differs from what you expected.",
         "check condition",
     ),
     "OverflowError": Explanation(
-        "A number became too large to represent (this happens with floats, not with Python's "
-        "integers).",
-        "Use integers where you can, or check the computation for a value that grows without "
-        "bound.",
+        "A number became too large to represent (this happens with floats, not with Python's integers).",
+        "Use integers where you can, or check the computation for a value that grows without bound.",
         "number float int",
     ),
 }
@@ -254,39 +246,31 @@ def specific_detail(info: TracebackInfo) -> str | None:
         if name:
             if info.exc_type == "NameError":
                 return f"Python does not know the name `{name.group(1)}` when it runs this line."
-            return (
-                f"`{name.group(1)}` is assigned inside the function, so reading it earlier fails."
-            )
+            return f"`{name.group(1)}` is assigned inside the function, so reading it earlier fails."
         return None
     if info.exc_type == "AttributeError":
         attr = re.search(r"'([^']+)' object has no attribute '([^']+)'", msg)
         if attr:
             kind, attribute = attr.groups()
             extra = (
-                " (a `None` usually comes from a function that returns nothing)"
-                if kind == "NoneType"
-                else ""
+                " (a `None` usually comes from a function that returns nothing)" if kind == "NoneType" else ""
             )
             return f"The value is a `{kind}`{extra}, and `{kind}` has no `{attribute}`."
         return None
     if info.exc_type == "TypeError":
         if "concatenate" in msg or "unsupported operand" in msg:
-            return (
-                "The two sides of the operator have different types, for example text and a number."
-            )
+            return "The two sides of the operator have different types, for example text and a number."
         if "required positional argument" in msg or "positional argument" in msg:
             return f"The call does not match the function's parameters: {_quote(msg)}."
         if "unhashable" in msg:
             return (
-                "A mutable value (like a list) was used as a dictionary key or set item; use a "
-                "tuple instead."
+                "A mutable value (like a list) was used as a dictionary key or set item; use a tuple instead."
             )
         if "NoneType" in msg:
             return "A value on this line is `None`, often returned by a function that only prints."
         if "not callable" in msg:
             return (
-                "Something that is not a function is being called with `()`; a variable may hide "
-                "a function."
+                "Something that is not a function is being called with `()`; a variable may hide a function."
             )
         return None
     if info.exc_type == "ValueError" and "invalid literal" in msg:

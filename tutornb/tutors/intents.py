@@ -50,9 +50,7 @@ _NEXT_RE = re.compile(
     r"start( the quiz)?|begin|keep going|move on|what'?s next|what next|what now|and now|proceed)"
     r"( please)?$"
 )
-_STOP_QUIZ_RE = re.compile(
-    r"\b(stop|quit|cancel|pause|end|exit|leave)( the| this)? quiz\b|^skip quiz\b"
-)
+_STOP_QUIZ_RE = re.compile(r"\b(stop|quit|cancel|pause|end|exit|leave)( the| this)? quiz\b|^skip quiz\b")
 _QUIZ_RE = re.compile(
     r"\b(quiz( me)?|test me|test my (knowledge|understanding)|check my understanding|"
     r"practice questions?|"

@@ -41,9 +41,7 @@ class Material:
     def search(self, query: str, **kwargs: Any) -> list[Hit]:
         if self.index is None or self.module is None:
             return []
-        return self.index.search(
-            query, course_id=self.course_id, current=self.module.path, **kwargs
-        )
+        return self.index.search(query, course_id=self.course_id, current=self.module.path, **kwargs)
 
     def passage_at(self, citation: Citation) -> Passage | None:
         for info in self.course:
@@ -121,9 +119,7 @@ _EXERCISE_NUMBER_RE = re.compile(r"exercise\s+(\d+)", re.IGNORECASE)
 def hint_text(passage: Passage) -> str | None:
     """The exercise's own "Hint:" lines, or None: the tutor gives the course's hint, not one of its
     own."""
-    hints = [
-        m.group(1).strip() for line in passage.text.splitlines() if (m := _HINT_LINE_RE.match(line))
-    ]
+    hints = [m.group(1).strip() for line in passage.text.splitlines() if (m := _HINT_LINE_RE.match(line))]
     text = " ".join(hints)
     return text[:1].upper() + text[1:] if text else None
 
@@ -141,9 +137,7 @@ def pick_exercise(text: str, exercises: list[Passage], material: Material) -> Pa
         for exercise in exercises:
             if exercise_number(exercise) == number.group(1):
                 return exercise
-    content = [
-        t for t in tokenize(text) if t not in {"hint", "exercis", "exercise", "stuck", "clue"}
-    ]
+    content = [t for t in tokenize(text) if t not in {"hint", "exercis", "exercise", "stuck", "clue"}]
     if content and material.module is not None:
         hits = material.search(
             " ".join(content), notebook=material.module.path, kinds=frozenset({"exercise"}), limit=1

@@ -164,9 +164,7 @@ def _passage_block(hit: Hit) -> str:
     filename = passage.notebook_path.rsplit("/", 1)[-1]
     parts = [f"[{cell_label(passage.cell_index)}] {filename}: {passage.heading}", passage.text]
     for example in passage.examples[:1]:
-        parts.append(
-            f"Example [{cell_label(example.cell_index)}]:\n```python\n{example.source}\n```"
-        )
+        parts.append(f"Example [{cell_label(example.cell_index)}]:\n```python\n{example.source}\n```")
     return "\n".join(p for p in parts if p)
 
 
@@ -185,9 +183,7 @@ def build_prompt(
     sections = [PEDAGOGY, ""]
     course = module.course_title or "(no course)"
     sections.append(f"Course: {course}" + (f" ({module.course_id})" if module.course_id else ""))
-    sections.append(
-        f"Module: {module.module_title}" + (f" ({module.module_id})" if module.module_id else "")
-    )
+    sections.append(f"Module: {module.module_title}" + (f" ({module.module_id})" if module.module_id else ""))
     sections.append(f"Notebook: {module.path}")
     if module.objectives:
         sections.append("Objectives:")
@@ -421,9 +417,7 @@ class OpenAITutor:
         self.root_dir = root_dir
         self.options = options
         self.model: str | None = options.model
-        self.engine = CourseEngine(
-            root_dir=root_dir, plan_ttl=timedelta(hours=options.plan_ttl_hours)
-        )
+        self.engine = CourseEngine(root_dir=root_dir, plan_ttl=timedelta(hours=options.plan_ttl_hours))
         self.client = ChatCompletionsClient(options, api_key)
         self._secret = api_key
 
@@ -437,9 +431,7 @@ class OpenAITutor:
         if reply.phase is Phase.QUIZZING and quizzes.is_running(reply.state.quiz):
             return None  # the quiz stays honest: the engine reminds and gives pointers, not answers
         open_q = self.engine.open_question(material, reply.state)
-        if reading.intent is Intent.HINT and (
-            open_q is not None or not material.module.exercises()
-        ):
+        if reading.intent is Intent.HINT and (open_q is not None or not material.module.exercises()):
             return None
         if reading.intent is Intent.QUESTION and not tokenize(reading.text):
             return None
@@ -551,8 +543,6 @@ def create_openai_tutor(*, root_dir: Path, options: dict[str, Any] | None = None
         parsed = OpenAIOptions.model_validate(options or {})
     except ValidationError as exc:
         names = sorted({".".join(str(p) for p in err["loc"]) or "options" for err in exc.errors()})
-        raise TutorUnavailable(
-            "The openai tutor's options are invalid: " + ", ".join(names) + "."
-        ) from None
+        raise TutorUnavailable("The openai tutor's options are invalid: " + ", ".join(names) + ".") from None
     key = parsed.api_key.get_secret_value() if parsed.api_key else os.environ.get("OPENAI_API_KEY")
     return OpenAITutor(root_dir=Path(root_dir), options=parsed, api_key=key or None)

@@ -153,9 +153,7 @@ def grade(state: TutorState, module: NotebookInfo, question: QuizQuestion, choic
     objective = question.objective
     before = state.mastery.get(objective) if objective else None
     correct = choice == question.answer
-    progress.answers.append(
-        QuizAnswerRecord(question_id=question.id, choice=choice, correct=correct)
-    )
+    progress.answers.append(QuizAnswerRecord(question_id=question.id, choice=choice, correct=correct))
     misconception: Misconception | None = None
     if not correct:
         text = question.misconceptions.get(str(choice))

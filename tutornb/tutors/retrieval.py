@@ -149,9 +149,7 @@ class Passage:
     level: int = 2
 
     def citation(self) -> Citation:
-        return Citation(
-            notebook_path=self.notebook_path, cell_index=self.cell_index, heading=self.heading
-        )
+        return Citation(notebook_path=self.notebook_path, cell_index=self.cell_index, heading=self.heading)
 
     def paragraphs(self) -> list[str]:
         return [p.strip() for p in re.split(r"\n\s*\n", self.text) if p.strip()]
@@ -209,9 +207,7 @@ def _source(cell: dict[str, Any]) -> str:
 
 def _is_tooling_code(source: str) -> bool:
     """Magics and shell escapes (``%tutor``, ``!pip``) are not worked examples of anything."""
-    lines = [
-        ln.strip() for ln in source.splitlines() if ln.strip() and not ln.strip().startswith("#")
-    ]
+    lines = [ln.strip() for ln in source.splitlines() if ln.strip() and not ln.strip().startswith("#")]
     return not lines or all(ln.startswith(("%", "!")) for ln in lines)
 
 
@@ -338,9 +334,7 @@ def _opt_str(value: Any) -> str | None:
 class Bm25:
     """Okapi BM25 over token lists (k1 = 1.5, b = 0.75), with an inverted index for fast scoring."""
 
-    def __init__(
-        self, documents: Sequence[Counter[str]], *, k1: float = 1.5, b: float = 0.75
-    ) -> None:
+    def __init__(self, documents: Sequence[Counter[str]], *, k1: float = 1.5, b: float = 0.75) -> None:
         self.k1, self.b = k1, b
         self.count = len(documents)
         self.lengths = [sum(doc.values()) for doc in documents]
@@ -365,9 +359,7 @@ class Bm25:
                 continue
             idf = self.idf(term)
             for doc_id, tf in postings:
-                norm = self.k1 * (
-                    1 - self.b + self.b * self.lengths[doc_id] / (self.avg_length or 1.0)
-                )
+                norm = self.k1 * (1 - self.b + self.b * self.lengths[doc_id] / (self.avg_length or 1.0))
                 result[doc_id] = result.get(doc_id, 0.0) + idf * tf * (self.k1 + 1) / (tf + norm)
         return result
 
@@ -516,9 +508,7 @@ class CourseIndex:
             entry = self._entries.get(rel_path)
             return entry.info if entry else None
 
-    def course_notebooks(
-        self, course_id: str | None, current: str | None = None
-    ) -> list[NotebookInfo]:
+    def course_notebooks(self, course_id: str | None, current: str | None = None) -> list[NotebookInfo]:
         """The course's notebooks in file-name order (the order a course is meant to be read in).
 
         A notebook without a course id is a course of its own.
