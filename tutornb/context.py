@@ -21,11 +21,12 @@ import os
 import threading
 import urllib.parse
 import urllib.request
-from collections.abc import Awaitable, Callable, Coroutine, Mapping
+from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
+from tutornb.coursemeta import notebook_course_metadata
 from tutornb.models import CourseContext, QuizQuestion
 from tutornb.paths import default_owner, resolve_root_dir, tutor_from_environment
 
@@ -177,39 +178,6 @@ def relative_notebook_path(notebook: Path, root_dir: Path) -> str:
         return notebook.name
 
 
-def _text(value: object) -> str | None:
-    if isinstance(value, str) and value.strip():
-        return value.strip()[:500]
-    return None
-
-
-def _nested(meta: Mapping[str, Any], key: str, sub: str) -> object:
-    inner = meta.get(key)
-    return inner.get(sub) if isinstance(inner, Mapping) else None
-
-
-def _objectives(raw: object) -> tuple[str, ...]:
-    found: list[str] = []
-    for item in raw if isinstance(raw, list) else []:
-        if isinstance(item, str):
-            found.append(item)
-        elif isinstance(item, Mapping):
-            text = item.get("text") or item.get("title") or item.get("id")
-            if isinstance(text, str):
-                found.append(text)
-    return tuple(found)
-
-
-def _quiz(raw: object) -> tuple[QuizQuestion, ...]:
-    questions: list[QuizQuestion] = []
-    for item in raw if isinstance(raw, list) else []:
-        try:
-            questions.append(QuizQuestion.model_validate(item))
-        except ValueError:
-            continue  # one malformed question must not hide the others
-    return tuple(questions)
-
-
 def read_context(notebook: Path, root_dir: Path | None = None) -> NotebookContext:
     """Reads ``metadata.tutornb`` of ``notebook`` (flat ``course_id`` … keys, or ``course: {id,
     title}``).
@@ -228,23 +196,24 @@ def read_context(notebook: Path, root_dir: Path | None = None) -> NotebookContex
             notebook_file=notebook,
             note=f"The notebook {rel} {reason}: the tutor answers with a general context.",
         )
-    meta = node.get("metadata", {}).get("tutornb")
-    if not isinstance(meta, Mapping) or not meta:
+    reading = notebook_course_metadata(node)
+    if not reading.present:
         return NotebookContext(
             course=CourseContext(notebook_path=rel), notebook_file=notebook, note=NO_METADATA_NOTE
         )
+    meta = reading.metadata
     course = CourseContext(
-        course_id=_text(meta.get("course_id")) or _text(_nested(meta, "course", "id")),
-        course_title=_text(meta.get("course_title")) or _text(_nested(meta, "course", "title")),
-        module_id=_text(meta.get("module_id")) or _text(_nested(meta, "module", "id")),
-        module_title=_text(meta.get("module_title")) or _text(_nested(meta, "module", "title")),
+        course_id=meta.course_id,
+        course_title=meta.course_title,
+        module_id=meta.module_id,
+        module_title=meta.module_title,
         notebook_path=rel,
     )
     return NotebookContext(
         course=course,
         notebook_file=notebook,
-        objectives=_objectives(meta.get("objectives")),
-        quiz=_quiz(meta.get("quiz")),
+        objectives=tuple(objective.text for objective in meta.objectives),
+        quiz=tuple(meta.quiz),
         has_metadata=True,
     )
 

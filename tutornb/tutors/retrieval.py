@@ -24,8 +24,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import ValidationError
-
+from tutornb.coursemeta import CourseMetadata, notebook_course_metadata
 from tutornb.models import Citation, QuizQuestion
 
 PassageKind = Literal["concept", "exercise"]
@@ -227,24 +226,13 @@ def _split_markdown(source: str) -> list[tuple[int, str | None, list[str]]]:
     return sections
 
 
-def _parse_meta(raw: Any) -> tuple[dict[str, Any], tuple[Objective, ...], tuple[QuizQuestion, ...]]:
-    meta = raw if isinstance(raw, dict) else {}
-    objectives: list[Objective] = []
-    for item in meta.get("objectives") or []:
-        if isinstance(item, dict) and isinstance(item.get("text"), str):
-            oid = str(item.get("id") or f"objective-{len(objectives) + 1}")
-            objectives.append(Objective(id=oid, text=item["text"]))
-        elif isinstance(item, str):
-            objectives.append(Objective(id=f"objective-{len(objectives) + 1}", text=item))
-    quiz: list[QuizQuestion] = []
-    for item in meta.get("quiz") or []:
-        try:
-            question = QuizQuestion.model_validate(item)
-        except ValidationError:
-            continue  # a malformed question is skipped rather than breaking the whole module
-        if question.answer < len(question.choices):
-            quiz.append(question)
-    return meta, tuple(objectives), tuple(quiz)
+def _parse_meta(document: dict[str, Any]) -> tuple[CourseMetadata, tuple[Objective, ...]]:
+    meta = notebook_course_metadata(document).metadata
+    objectives = tuple(Objective(id=o.id, text=o.text) for o in meta.objectives)
+    # A question whose answer is not one of its choices cannot be graded: skipped here, reported by
+    # ``tutornb course check``.
+    meta.quiz = [q for q in meta.quiz if q.answer < len(q.choices)]
+    return meta, objectives
 
 
 def parse_notebook(data: bytes, rel_path: str, signature: tuple[int, int] = (0, 0)) -> NotebookInfo:
@@ -253,9 +241,7 @@ def parse_notebook(data: bytes, rel_path: str, signature: tuple[int, int] = (0, 
     doc = json.loads(data)
     if not isinstance(doc, dict):
         raise ValueError("not a notebook")
-    raw_metadata = doc.get("metadata")
-    metadata: dict[str, Any] = raw_metadata if isinstance(raw_metadata, dict) else {}
-    meta, objectives, quiz = _parse_meta(metadata.get("tutornb"))
+    meta, objectives = _parse_meta(doc)
     raw_cells = doc.get("cells")
     cells: list[Any] = raw_cells if isinstance(raw_cells, list) else []
 
@@ -308,23 +294,19 @@ def parse_notebook(data: bytes, rel_path: str, signature: tuple[int, int] = (0, 
         for d in drafts
         if d["text"] or d["examples"]
     )
-    module_title = meta.get("module_title") or title or Path(rel_path).stem.replace("_", " ")
+    module_title = meta.module_title or title or Path(rel_path).stem.replace("_", " ")
     return NotebookInfo(
         path=rel_path,
-        course_id=_opt_str(meta.get("course_id")),
-        course_title=_opt_str(meta.get("course_title")),
-        module_id=_opt_str(meta.get("module_id")),
+        course_id=meta.course_id,
+        course_title=meta.course_title,
+        module_id=meta.module_id,
         module_title=str(module_title),
         objectives=objectives,
-        quiz=tuple(quiz),
+        quiz=tuple(meta.quiz),
         passages=passages,
         content_hash=hashlib.sha256(data).hexdigest(),
         signature=signature,
     )
-
-
-def _opt_str(value: Any) -> str | None:
-    return str(value) if isinstance(value, (str, int)) and str(value) else None
 
 
 # -------------------------------------------------------------------------------------------------
