@@ -94,6 +94,26 @@ class QuizPrompt(_Model):
     choices: list[str]
 
 
+#: Size limits of a learner's work attached to a message (see :class:`LearnerWork`).
+WORK_CODE_MAX = 20_000
+WORK_ERROR_MAX = 20_000
+
+
+class LearnerWork(_Model):
+    """The learner's own last executed cell (and its error) attached to a learner message, so the
+    tutor can explain a failure in terms of the learner's line and names. Captured kernel-side."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    cell_index: int | None = Field(default=None, ge=0, le=100_000)
+    code: str = Field(max_length=WORK_CODE_MAX)
+    error: str | None = Field(default=None, max_length=WORK_ERROR_MAX)
+
+
+#: Why a tutor message is incomplete: the model stream was cut off, or the learner pressed Stop.
+Interruption = Literal["cut_off", "stopped"]
+
+
 class Message(_Model):
     id: str
     seq: int = Field(ge=1)
@@ -104,6 +124,10 @@ class Message(_Model):
     client_id: str | None = None
     citations: list[Citation] = Field(default_factory=list)
     quiz: QuizPrompt | None = None
+    #: On learner messages: the work the learner asked about (``None`` when none was attached).
+    work: LearnerWork | None = None
+    #: On tutor messages: set when the reply is incomplete (stored as far as it got, offered for retry).
+    interrupted: Interruption | None = None
 
 
 class PlanStep(_Model):
