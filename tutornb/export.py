@@ -17,9 +17,10 @@ from typing import Any
 from pydantic import ValidationError
 
 from tutornb import __version__
+from tutornb.citations import cell_label, format_citation
 from tutornb.errors import InvalidRequest
 from tutornb.frames import validation_errors
-from tutornb.models import Message, Role, SessionExport
+from tutornb.models import LearnerWork, Message, Role, SessionExport
 
 FORMATS = ("json", "markdown", "ipynb")
 _EXTENSIONS = {"json": "json", "markdown": "md", "ipynb": "ipynb"}
@@ -52,10 +53,22 @@ def _when(moment: datetime) -> str:
 
 
 def _citation_lines(message: Message) -> list[str]:
-    lines = []
-    for citation in message.citations:
-        heading = f" — {citation.heading}" if citation.heading else ""
-        lines.append(f"- `{citation.notebook_path}`, cell {citation.cell_index}{heading}")
+    return [f"- {format_citation(citation)}" for citation in message.citations]
+
+
+def _fenced(text: str, language: str) -> list[str]:
+    """A fenced block that the text cannot close early (the fence outgrows any backtick run in it)."""
+    longest = max((len(run) for run in re.findall(r"`+", text)), default=0)
+    fence = "`" * max(3, longest + 1)
+    return [f"{fence}{language}", text.rstrip("\n"), fence]
+
+
+def _work_lines(work: LearnerWork) -> list[str]:
+    """The learner's attached run: their code as a fenced block, then the error it raised."""
+    where = f" ({cell_label(work.cell_index)})" if work.cell_index is not None else ""
+    lines = [f"**Attached work**{where}:", "", *_fenced(work.code, "python")]
+    if work.error:
+        lines += ["", "**Error:**", "", *_fenced(work.error, "text")]
     return lines
 
 
@@ -81,6 +94,8 @@ def _context_lines(document: SessionExport) -> list[str]:
 
 def _message_markdown(message: Message, level: str = "###") -> str:
     parts = [f"{level} {_ROLE_NAMES[message.role]} · {_when(message.created_at)}", "", message.text]
+    if message.work is not None:
+        parts += ["", *_work_lines(message.work)]
     if message.quiz is not None:
         parts += [
             "",
@@ -113,6 +128,8 @@ def render_ipynb(document: SessionExport) -> str:
     for message in document.messages:
         cell = v4.new_markdown_cell(_message_markdown(message, level="####"))  # type: ignore[no-untyped-call]
         cell.metadata["tutornb"] = {"role": message.role.value, "seq": message.seq}
+        if message.work is not None:
+            cell.metadata["tutornb"]["work"] = message.work.model_dump(mode="json", exclude_none=True)
         notebook.cells.append(cell)
     meta: dict[str, Any] = context.model_dump(mode="json", exclude_none=True)
     meta["export"] = {

@@ -16,6 +16,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, NoReturn
 
+from tutornb.citations import format_sources
 from tutornb.context import (
     KernelRuntime,
     NotebookContext,
@@ -118,15 +119,7 @@ def message_text(message: Message) -> str:
             lines.append(quiz.question)
         lines.extend(f"  {chr(65 + i)}) {choice}" for i, choice in enumerate(quiz.choices))
     if message.citations:
-        lines.append(
-            "Sources: "
-            + "; ".join(
-                " · ".join(
-                    x for x in (Path(c.notebook_path).name, f"cell {c.cell_index + 1}", c.heading) if x
-                )
-                for c in message.citations
-            )
-        )
+        lines.append(format_sources(message.citations))
     return "\n".join(lines)
 
 

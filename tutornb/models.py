@@ -103,10 +103,11 @@ class LearnerWork(_Model):
     """The learner's own last executed cell (and its error) attached to a learner message, so the
     tutor can explain a failure in terms of the learner's line and names. Captured kernel-side."""
 
-    model_config = ConfigDict(extra="forbid")
+    # Strict: a client's "3" or true is refused rather than guessed into a cell index.
+    model_config = ConfigDict(extra="forbid", strict=True)
 
     cell_index: int | None = Field(default=None, ge=0, le=100_000)
-    code: str = Field(max_length=WORK_CODE_MAX)
+    code: str = Field(min_length=1, max_length=WORK_CODE_MAX)
     error: str | None = Field(default=None, max_length=WORK_ERROR_MAX)
 
 
@@ -256,6 +257,8 @@ class MessageFrame(_Strict):
     type: Literal["message"]
     client_id: ClientId
     text: Annotated[str, StringConstraints(min_length=1)]
+    #: The learner's last executed cell (and its error), when the page or the magic attaches it.
+    work: LearnerWork | None = None
 
 
 class AnswerFrame(_Strict):

@@ -47,6 +47,7 @@ from tutornb.models import (
     ControlFrame,
     CourseContext,
     CreateSessionRequest,
+    LearnerWork,
     Message,
     MessageFrame,
     QuizPrompt,
@@ -457,10 +458,17 @@ class TutorService:
             internal = TutorNBError("Something went wrong; the message was not stored.")
             await self._send(conn, frames.error_frame(internal, client_id))
 
-    async def ask(self, owner: str, session_id: str, text: str) -> Message:
+    async def ask(
+        self, owner: str, session_id: str, text: str, work: LearnerWork | Mapping[str, Any] | None = None
+    ) -> Message:
+        """A headless turn (``%tutor ask``): the durable reply. ``work`` is the learner's last run,
+        validated like a frame's."""
         check_session_id(session_id)
         self._check_text(text)
-        learner, created = await self._accept_learner(owner, session_id, text, f"ask-{uuid.uuid4().hex}")
+        checked = self._check_work(work)
+        learner, created = await self._accept_learner(
+            owner, session_id, text, f"ask-{uuid.uuid4().hex}", checked
+        )
         if created:
             await self._broadcast(session_id, frames.message_frame(learner))
         reply = await self._turn(session_id, "message", learner=learner)
@@ -502,7 +510,7 @@ class TutorService:
 
     async def _on_message(self, conn: ChatConnection, frame: MessageFrame) -> None:
         self._check_text(frame.text)
-        await self._learner_turn(conn, frame.text, frame.client_id, "message")
+        await self._learner_turn(conn, frame.text, frame.client_id, "message", work=frame.work)
 
     async def _on_answer(self, conn: ChatConnection, frame: AnswerFrame) -> None:
         prompt = self._find_quiz(conn.owner, conn.session_id, frame.question_id)
@@ -523,9 +531,10 @@ class TutorService:
         client_id: str,
         kind: TurnKind,
         answer: QuizAnswerInput | None = None,
+        work: LearnerWork | None = None,
     ) -> None:
         """Store, ack the sender, show everyone, then queue the tutor's turn (message or answer alike)."""
-        learner, created = await self._accept_learner(conn.owner, conn.session_id, text, client_id)
+        learner, created = await self._accept_learner(conn.owner, conn.session_id, text, client_id, work)
         await self._send(conn, frames.ack_frame(client_id, learner))
         if created:
             await self._broadcast(conn.session_id, frames.message_frame(learner))
@@ -544,8 +553,23 @@ class TutorService:
         if len(text) > self.config.max_message_chars:
             raise PayloadTooLarge(f"Messages are limited to {self.config.max_message_chars} characters.")
 
+    @staticmethod
+    def _check_work(work: LearnerWork | Mapping[str, Any] | None) -> LearnerWork | None:
+        """The learner's work as a frame would carry it; sizes and types checked by the model."""
+        if work is None or isinstance(work, LearnerWork):
+            return work
+        try:
+            return LearnerWork.model_validate(dict(work) if isinstance(work, Mapping) else work)
+        except ValidationError as exc:
+            raise InvalidRequest("Invalid work.", errors=frames.validation_errors(exc)) from None
+
     async def _accept_learner(
-        self, owner: str, session_id: str, text: str, client_id: str
+        self,
+        owner: str,
+        session_id: str,
+        text: str,
+        client_id: str,
+        work: LearnerWork | None = None,
     ) -> tuple[Message, bool]:
         """Stores a learner message (idempotent on client_id) after the status and rate checks.
 
@@ -563,7 +587,9 @@ class TutorService:
                     f"This session is {session.status.value}; resume it before sending messages."
                 )
             raise RateLimited("Too many messages at once; wait a moment and send again.")
-        message = NewMessage(role=Role.LEARNER, text=text, html=render_markdown(text), client_id=client_id)
+        message = NewMessage(
+            role=Role.LEARNER, text=text, html=render_markdown(text), client_id=client_id, work=work
+        )
         result = await self._appends.append(session_id, message)
         return result.message, result.created
 

@@ -103,7 +103,7 @@ def test_show_prints_the_transcript(seeded: tuple[Path, list[str]]) -> None:
     assert result.returncode == 0, result.stderr
     assert "How do I slice a list?" in result.stdout
     assert "Answer 0" in result.stdout
-    assert "`nb.ipynb`, cell 0 — Intro" in result.stdout
+    assert "nb.ipynb · cell 1 · Intro" in result.stdout  # cells counted from 1, as in the panel
 
 
 def test_export_each_format_and_import_round_trip(seeded: tuple[Path, list[str]], tmp_path: Path) -> None:

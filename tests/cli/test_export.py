@@ -89,7 +89,7 @@ def test_markdown_is_a_readable_transcript_with_citations() -> None:
     assert text.startswith("# Lists & loops\n")
     assert "### Learner · 2026-02-03 10:00 UTC" in text
     assert "How do I *slice*?" in text
-    assert "- `notebooks/02.ipynb`, cell 4 — Slicing" in text
+    assert "- 02.ipynb · cell 5 · Slicing" in text  # cells counted from 1, as in the panel
     assert "**Question 1/2:** What is items[0]?" in text
 
 

@@ -15,6 +15,7 @@ from typing import Any, Protocol
 from tutornb.models import (
     ActionLogEntry,
     CourseContext,
+    LearnerWork,
     Message,
     Phase,
     Role,
@@ -49,6 +50,7 @@ class NewMessage:
     client_id: str | None = None
     citations: tuple[Any, ...] = ()  # tuple[Citation, ...]
     quiz: Any = None  # QuizPrompt | None
+    work: LearnerWork | None = None
 
 
 @dataclass(frozen=True)

@@ -573,6 +573,8 @@ class SessionStore:
                 new["citations"] = citations
             if quiz is not None:
                 new["quiz"] = quiz
+            if message.work is not None:
+                new["work"] = message.work.model_dump(mode="json", exclude_none=True)
             self._table(table_name).insert(Document(new, doc_id=seq))
             preview = [*doc.get("preview", [])[-1:], _preview_of(new["role"], new["text"])]
             self._put_session(

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from tutornb.citations import cell_label as cell_label  # the one formatter (re-exported for the tutors)
 from tutornb.models import Citation
 from tutornb.tutors.retrieval import (
     CourseIndex,
@@ -91,11 +92,6 @@ def course_topics(module: NotebookInfo) -> list[Passage]:
         if passage.heading not in tool:
             first.setdefault(passage.heading, passage)
     return list(first.values())
-
-
-def cell_label(index: int) -> str:
-    # Learners count cells from 1; citations keep the 0-based index nbformat uses.
-    return f"cell {index + 1}"
 
 
 def relevant_paragraphs(passage: Passage, terms: list[str], limit: int = 2) -> list[str]:
