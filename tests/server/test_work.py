@@ -100,7 +100,7 @@ async def test_work_is_stored_given_to_the_tutor_restored_exported_and_imported(
     assert "**Error:**" in markdown
     assert "TypeError: 'str' object does not support item assignment" in markdown
     _, _, resp = await api("sessions", session["id"], "export", params={"format": "ipynb"})
-    notebook = nbformat.reads(resp.body.decode(), as_version=4)
+    notebook = nbformat.reads(resp.body.decode(), as_version=4)  # type: ignore[no-untyped-call]
     learner_cell = next(c for c in notebook.cells if c.metadata.get("tutornb", {}).get("role") == "learner")
     assert learner_cell.metadata["tutornb"]["work"] == WORK
     assert 'word[0] = "j"' in learner_cell.source
