@@ -9,6 +9,7 @@ broke.
 from __future__ import annotations
 
 import argparse
+import re
 import shlex
 import sys
 from collections.abc import Callable, Sequence
@@ -16,7 +17,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, NoReturn
 
-from tutornb.citations import format_sources
+from tutornb.citations import cell_label, format_sources
 from tutornb.context import (
     KernelRuntime,
     NotebookContext,
@@ -25,7 +26,9 @@ from tutornb.context import (
     kernel_runtime,
 )
 from tutornb.errors import TutorNBError
+from tutornb.kernelwork import work_tracker
 from tutornb.models import (
+    LearnerWork,
     Message,
     SessionSummary,
     Status,
@@ -40,8 +43,8 @@ if TYPE_CHECKING:
 
 USAGE = (
     "usage: %tutor [resume [ID] | history [QUERY] [--course ID] [--module ID] [--status S]"
-    " [--limit N] | ask TEXT | pause | close | export [--format json|markdown|ipynb] [PATH]"
-    " | status]"
+    " [--limit N] | ask [--work|--no-work] TEXT | pause | close"
+    " | export [--format json|markdown|ipynb] [PATH] | status]"
 )
 HISTORY_COLUMNS = ("ID", "STATUS", "PHASE", "MSGS", "LAST ACTIVE (UTC)", "COURSE / MODULE", "TITLE")
 TITLE_WIDTH = 40
@@ -108,6 +111,49 @@ def history_table(sessions: Sequence[SessionSummary]) -> str:
     widths = [max(len(row[i]) for row in rows) for i in range(len(HISTORY_COLUMNS))]
     lines = ["  ".join(cell.ljust(widths[i]) for i, cell in enumerate(row)).rstrip() for row in rows]
     return "\n".join(lines)
+
+
+#: A question about the learner's own run ("my code", "this error", "why does it fail").
+_ABOUT_MY_WORK = re.compile(
+    r"\b(?:my|this|that|the)\s+(?:last\s+)?(?:code|cell|line|error|exception|traceback|output|result"
+    r"|function|loop|program)\b|\b(?:error|exception|traceback|fails?|failed|failing|crash(?:es|ed)?"
+    r"|broken|wrong|doesn'?t\s+work|not\s+working)\b",
+    re.IGNORECASE,
+)
+
+
+def wants_work(question: str, work: LearnerWork | None, choice: bool | None = None) -> bool:
+    """Whether ``%tutor ask`` attaches the learner's last run.
+
+    ``--work`` / ``--no-work`` decide when given. Otherwise it goes with the question when the last
+    run failed (a learner who just hit an error and asks is almost always asking about it), or when
+    the question is about their own code ("my loop", "this error", "why is it wrong").
+    """
+    if work is None or choice is False:
+        return False
+    if choice is True:
+        return True
+    return work.error is not None or _ABOUT_MY_WORK.search(question) is not None
+
+
+def message_markdown(message: Message, work: LearnerWork | None = None) -> str:
+    """A tutor message as Markdown for rich display: the reply, quiz choices, sources."""
+    parts = [message.text.rstrip()]
+    if message.quiz is not None:
+        quiz = message.quiz
+        if quiz.question not in message.text:
+            parts.append(quiz.question)
+        parts.append("\n".join(f"- **{chr(65 + i)})** {choice}" for i, choice in enumerate(quiz.choices)))
+    if message.citations:
+        parts.append(f"*{format_sources(message.citations)}*")
+    if work is not None:
+        parts.append(f"*{_work_note(work)}*")
+    return "\n\n".join(parts)
+
+
+def _work_note(work: LearnerWork) -> str:
+    where = cell_label(work.cell_index) if work.cell_index is not None else "your last cell"
+    return f"Asked with your last run ({where}{', and its error' if work.error else ''})."
 
 
 def message_text(message: Message) -> str:
@@ -297,9 +343,16 @@ class TutorMagic:
             print(f"({len(page.sessions)} of {page.total}; use --limit to see more)")
 
     def ask(self, args: list[str]) -> None:
+        choice: bool | None = None
+        while args and args[0] in ("--work", "--no-work"):
+            choice = args.pop(0) == "--work"
         text = " ".join(args).strip()
         if not text:
             raise UsageError("%tutor ask needs a question")
+        last = work_tracker(self.shell).last
+        if choice is True and last is None:
+            raise UsageError("--work: no cell has run in this kernel yet")
+        work = last if wants_work(text, last, choice) else None
         notebook = self._notebook()
 
         async def turn(service: TutorService) -> Message:
@@ -308,10 +361,22 @@ class TutorMagic:
             )
             if not notebook.notebook_path:
                 self._session_id = session.id
-            return await service.ask(self.owner, session.id, text)
+            return await service.ask(self.owner, session.id, text, work)
 
         message: Message = self._call(turn)
-        print(message_text(message))
+        self._show_reply(message, work)
+
+    def _show_reply(self, message: Message, work: LearnerWork | None) -> None:
+        """Rendered Markdown where the front end renders it; the plain text for nbval and
+        terminals."""
+        plain = message_text(message)
+        if work is not None:
+            plain += "\n" + _work_note(work)
+        bundle = {"text/markdown": message_markdown(message, work), "text/plain": plain}
+        from IPython.display import display
+
+        show: Callable[..., object] = display
+        show(bundle, raw=True)
 
     def _change(self, args: list[str], action: Literal["pause", "close"], statuses: str, verb: str) -> None:
         self._no_args(args, action)
@@ -386,6 +451,7 @@ class TutorMagic:
 def register(ipython: InteractiveShell) -> TutorMagic:
     """Registers ``%tutor`` on ``ipython`` (what ``%load_ext tutornb`` calls)."""
     magic = TutorMagic(ipython)
+    work_tracker(ipython)  # from now on the learner's runs are known to the panel and `ask`
     shell: Any = ipython  # IPython's decorated signature confuses type checkers
     shell.register_magic_function(magic, magic_kind="line", magic_name="tutor")
     return magic

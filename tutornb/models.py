@@ -10,7 +10,15 @@ from datetime import datetime, timezone
 from enum import Enum
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, TypeAdapter
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SerializerFunctionWrapHandler,
+    StringConstraints,
+    TypeAdapter,
+    model_serializer,
+)
 
 #: Version of the stored session schema; bumped together with a migration in ``tutornb.store``.
 SCHEMA_VERSION = 2
@@ -109,6 +117,12 @@ class LearnerWork(_Model):
     cell_index: int | None = Field(default=None, ge=0, le=100_000)
     code: str = Field(min_length=1, max_length=WORK_CODE_MAX)
     error: str | None = Field(default=None, max_length=WORK_ERROR_MAX)
+
+    @model_serializer(mode="wrap")
+    def _without_absent(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        # The wire shape is ``{"cell_index"?, "code", "error"?}``: absent stays absent, never null.
+        dumped: dict[str, Any] = handler(self)
+        return {key: value for key, value in dumped.items() if value is not None}
 
 
 #: Why a tutor message is incomplete: the model stream was cut off, or the learner pressed Stop.

@@ -10,62 +10,14 @@ from __future__ import annotations
 
 import json
 import re
-import shutil
-from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
-from IPython.core.interactiveshell import InteractiveShell
-from IPython.utils.capture import capture_output
 
 from tutornb.context import reset_kernel_runtime
-from tutornb.magics import HISTORY_COLUMNS, USAGE, TutorMagic
+from tutornb.magics import HISTORY_COLUMNS, USAGE
 
-COURSE = Path(__file__).resolve().parents[2] / "notebooks"
-NOTEBOOK = "01_lists_and_loops.ipynb"
-QUESTION = "How do I loop over a list and get the index of each item?"
-
-
-class Shell:
-    """IPython's shell with ``%load_ext tutornb`` done, and the output of each magic line."""
-
-    def __init__(self, ip: InteractiveShell, capsys: pytest.CaptureFixture[str]) -> None:
-        self.ip = ip
-        self.capsys = capsys
-        ip.run_line_magic("load_ext", "tutornb")
-        magic = ip.magics_manager.magics["line"]["tutor"]
-        assert isinstance(magic, TutorMagic)
-        self.magic = magic
-        capsys.readouterr()
-
-    def run(self, line: str) -> tuple[str, str, list[dict[str, Any]]]:
-        """(stdout, stderr, displayed mimebundles) of ``%tutor <line>``."""
-        with capture_output(stdout=False, stderr=False) as displayed:
-            self.ip.run_line_magic("tutor", line)
-        out, err = self.capsys.readouterr()
-        return out, err, [o.data for o in displayed.outputs]
-
-
-@pytest.fixture
-def root(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
-    root = tmp_path / "root"
-    shutil.copytree(COURSE, root, ignore=shutil.ignore_patterns(".tutornb", ".ipynb_checkpoints"))
-    monkeypatch.setenv("TUTORNB_ROOT_DIR", str(root))
-    monkeypatch.setenv("TUTORNB_STORE_DIR", str(tmp_path / "store"))
-    monkeypatch.setenv("JPY_SESSION_NAME", str(root / NOTEBOOK))
-    monkeypatch.chdir(tmp_path)
-    reset_kernel_runtime()
-    yield root
-    reset_kernel_runtime()
-
-
-@pytest.fixture
-def shell(root: Path, capsys: pytest.CaptureFixture[str]) -> Iterator[Shell]:
-    ip = InteractiveShell.instance()
-    yield Shell(ip, capsys)
-    ip.magics_manager.magics["line"].pop("tutor", None)
-    ip.extension_manager.loaded.discard("tutornb")
+from .conftest import NOTEBOOK, QUESTION, Shell
 
 
 def _session_ids(out: str) -> list[str]:
@@ -81,9 +33,9 @@ def _assert_one_line_error(err: str) -> None:
 def test_ask_answers_in_plain_text_and_creates_the_notebook_session(shell: Shell) -> None:
     # Given a notebook with no tutor session yet
     # When the learner asks one question headlessly
-    out, err, _ = shell.run(f"ask {QUESTION}")
+    out, _markdown, err = shell.ask(QUESTION)
 
-    # Then the course tutor's answer is printed as text, with the cells it comes from
+    # Then the course tutor's answer is shown as text, with the cells it comes from
     assert err == ""
     assert "enumerate" in out
     assert re.search(r"Sources: 01_lists_and_loops\.ipynb · cell \d+", out)
@@ -104,12 +56,12 @@ def test_ask_is_deterministic_with_the_offline_tutor(
     shell: Shell, root: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # Given one answer from a fresh store
-    first, _, _ = shell.run(f"ask {QUESTION}")
+    first = shell.ask(QUESTION)
 
     # When the same question is asked on another fresh store
     monkeypatch.setenv("TUTORNB_STORE_DIR", str(tmp_path / "store-2"))
     reset_kernel_runtime()
-    second, _, _ = shell.run(f"ask {QUESTION}")
+    second = shell.ask(QUESTION)
 
     # Then the printed answer is the same text
     assert first == second
@@ -331,7 +283,7 @@ def test_without_a_known_notebook_the_magics_keep_to_their_own_session(
 
     # When a kernel that cannot tell its notebook asks, twice, then pauses
     monkeypatch.delenv("JPY_SESSION_NAME")
-    out, err, _ = shell.run("ask What is a variable?")
+    out, _, err = shell.ask("What is a variable?")
     shell.run("ask And a function?")
     paused, _, _ = shell.run("pause")
 

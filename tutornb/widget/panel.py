@@ -37,7 +37,7 @@ from tutornb.context import (
     kernel_runtime,
 )
 from tutornb.errors import InvalidRequest, TutorNBError
-from tutornb.models import is_valid_session_id
+from tutornb.models import LearnerWork, is_valid_session_id
 
 if TYPE_CHECKING:
     from tutornb.service import ChatConnection, TutorService
@@ -93,6 +93,11 @@ class ChatPanel(anywidget.AnyWidget):  # type: ignore[misc]
     transport = t.Unicode("auto").tag(sync=True)
     #: Why the context is general, when it is (no notebook found, no tutornb metadata).
     note = t.Unicode("").tag(sync=True)
+    #: The learner's last executed cell, kept up to date by the kernel after every run:
+    #: ``{"cell_index"?: int, "code": str, "error"?: str}`` or ``None`` before the first run. The page
+    #: offers "Ask about my last error" when ``error`` is set and sends this dict as a message frame's
+    #: ``work`` (see tutornb.kernelwork).
+    last_work = t.Dict(default_value=None, allow_none=True).tag(sync=True)
 
     def __init__(
         self,
@@ -110,6 +115,19 @@ class ChatPanel(anywidget.AnyWidget):  # type: ignore[misc]
         # (history searches, exports) run beside it so a long tutor turn never blocks them.
         self._chat_tail: asyncio.Future[None] | None = None
         self.on_msg(self._on_custom_msg)
+        self._stop_watching_work = self._watch_work()
+
+    def _watch_work(self) -> Callable[[], None]:
+        """Follows the kernel's last run (captured by tutornb.kernelwork) into ``last_work``."""
+        from tutornb.kernelwork import last_work_dict, work_tracker
+
+        tracker = work_tracker()
+        self.set_trait("last_work", last_work_dict(tracker.last))
+
+        def follow(work: LearnerWork | None) -> None:
+            self.set_trait("last_work", last_work_dict(work))
+
+        return tracker.subscribe(follow)
 
     # -- plumbing
     # ---------------------------------------------------------------------------------------
@@ -263,6 +281,7 @@ class ChatPanel(anywidget.AnyWidget):  # type: ignore[misc]
 
     def close(self) -> None:
         """Closing the widget closes its chat connection (the service may then pause it)."""
+        self._stop_watching_work()
         if self._conn is not None and self._runtime is not None and self._runtime.running:
             self._runtime.spawn(self._in_order(lambda: self._disconnect(self.runtime.service)))
         super().close()
