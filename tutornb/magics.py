@@ -448,10 +448,35 @@ class TutorMagic:
         print("\n".join(lines))
 
 
+_TUTOR_QUESTION = re.compile(r"^(\s*)%tutor\s+(\S.*\?)\s*$")
+
+
+def keep_question_marks(lines: list[str]) -> list[str]:
+    """An input transformer: ``%tutor ask why does it fail?`` reaches the magic whole.
+
+    IPython reads a line ending in ``?`` as a help request, so the question would show the help of
+    its last word instead. Learners end questions with ``?``; for ``%tutor`` lines the call is
+    written out before IPython's help syntax can see the mark.
+    """
+    out = []
+    for line in lines:
+        match = _TUTOR_QUESTION.match(line)
+        if match:
+            newline = "\n" if line.endswith("\n") else ""
+            line = (
+                f"{match.group(1)}get_ipython().run_line_magic('tutor', {match.group(2).strip()!r}){newline}"
+            )
+        out.append(line)
+    return out
+
+
 def register(ipython: InteractiveShell) -> TutorMagic:
     """Registers ``%tutor`` on ``ipython`` (what ``%load_ext tutornb`` calls)."""
     magic = TutorMagic(ipython)
     work_tracker(ipython)  # from now on the learner's runs are known to the panel and `ask`
     shell: Any = ipython  # IPython's decorated signature confuses type checkers
+    cleanup: list[Callable[[list[str]], list[str]]] = shell.input_transformers_cleanup
+    if keep_question_marks not in cleanup:
+        cleanup.append(keep_question_marks)
     shell.register_magic_function(magic, magic_kind="line", magic_name="tutor")
     return magic

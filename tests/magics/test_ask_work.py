@@ -13,6 +13,7 @@ from typing import Any
 
 import nbformat
 import pytest
+from IPython.utils.capture import capture_output
 
 from tutornb.citations import format_citation
 from tutornb.models import Citation
@@ -161,3 +162,17 @@ def test_tutor_cells_and_syntax_errors(shell: Shell) -> None:
     reset_work_tracker()
     _, err, _ = shell.run("ask --work Why?")
     assert err.startswith("tutornb: --work: no cell has run")
+
+
+def test_a_question_ending_in_a_question_mark_reaches_the_tutor(shell: Shell) -> None:
+    # When the learner runs a cell whose question ends with "?" (IPython's help syntax)
+    with capture_output(stdout=False, stderr=False) as displayed:
+        result = shell.ip.run_cell("%tutor ask How do I loop over a list?\n", store_history=True)
+    out, err = shell.capsys.readouterr()
+
+    # Then the tutor answers it, instead of IPython showing the help of "list"
+    assert result.success
+    assert err == ""
+    assert "Object `list` not found" not in out
+    assert len(displayed.outputs) == 1
+    assert "Sources: 01_lists_and_loops.ipynb" in displayed.outputs[0].data["text/plain"]

@@ -165,7 +165,9 @@ class ChatPanel(anywidget.AnyWidget):  # type: ignore[misc]
         finally:
             done.set_result(None)
 
-    def _send(self, content: dict[str, Any], buffers: list[bytes] | None = None) -> None:
+    def _send_to_page(self, content: dict[str, Any], buffers: list[bytes] | None = None) -> None:
+        # Not named ``_send``: that is ipywidgets' own channel for state updates and custom messages,
+        # and overriding it made every kernel-side send recurse and be dropped.
         try:
             self.send(content, buffers)
         except Exception:  # the page is gone; frames for it are dropped
@@ -193,7 +195,7 @@ class ChatPanel(anywidget.AnyWidget):  # type: ignore[misc]
             }
         except Exception as exc:
             reply = {"kind": "response", "id": request_id, "ok": False, "error": _error(exc)}
-        self._send(reply, buffers)
+        self._send_to_page(reply, buffers)
 
     async def _call(self, method: str, params: Mapping[str, Any]) -> tuple[Any, bytes | None]:
         """One request as the matching service call. Ids and actions go in as the page sent them:
@@ -277,7 +279,7 @@ class ChatPanel(anywidget.AnyWidget):  # type: ignore[misc]
                 log.debug("tutornb panel: disconnect failed: %s", type(exc).__name__)
 
     def _send_frame(self, session_id: str, frame: Mapping[str, Any]) -> None:
-        self._send({"kind": "frame", "session_id": session_id, "frame": dict(frame)})
+        self._send_to_page({"kind": "frame", "session_id": session_id, "frame": dict(frame)})
 
     def close(self) -> None:
         """Closing the widget closes its chat connection (the service may then pause it)."""
