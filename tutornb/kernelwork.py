@@ -26,13 +26,16 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
 from tutornb.context import SESSION_NAME_ENV
-from tutornb.models import WORK_CODE_MAX, LearnerWork
+from tutornb.models import LearnerWork
 
 if TYPE_CHECKING:
     from IPython.core.interactiveshell import ExecutionResult, InteractiveShell
 
 log = logging.getLogger("tutornb.kernelwork")
 
+#: A captured cell is cut here: well inside LearnerWork's limit, so a frame carrying it (plus the
+#: question) stays under the chat socket's 64 KiB frame limit even for non-ASCII code.
+CODE_MAX = 8_000
 #: The error text is a short description, not a log: the tutor needs the type, message and line.
 ERROR_MAX = 2_000
 MESSAGE_MAX = 1_000
@@ -247,8 +250,8 @@ class WorkTracker:
             return None
         error: BaseException | None = result.error_before_exec or result.error_in_exec
         described = describe_error(error, code, result.execution_count) if error is not None else None
-        if len(code) > WORK_CODE_MAX:
-            code = code[: WORK_CODE_MAX - len(_TRUNCATED)] + _TRUNCATED
+        if len(code) > CODE_MAX:
+            code = code[: CODE_MAX - len(_TRUNCATED)] + _TRUNCATED
         cell_id = getattr(info, "cell_id", None)
         return LearnerWork(
             cell_index=self._cells.index_of(cell_id if isinstance(cell_id, str) else None),

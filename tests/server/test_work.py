@@ -41,7 +41,7 @@ class WorkSeeingTutor:
         self.seen: list[LearnerWork | None] = []
 
     async def respond(self, turn: TutorTurn) -> AsyncIterator[TutorEvent]:
-        work = turn.learner_message.work if turn.learner_message else None
+        work = turn.work
         self.seen.append(work)
         yield TextDelta("Strings cannot be changed in place." if work else "Noted.")
         yield CitationEvent(Citation(notebook_path="course/strings.ipynb", cell_index=7, heading="Strings"))

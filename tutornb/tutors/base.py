@@ -15,6 +15,7 @@ from typing import Any, Literal, Protocol, runtime_checkable
 
 from tutornb.models import (
     Citation,
+    LearnerWork,
     Message,
     Phase,
     QuizPrompt,
@@ -55,6 +56,11 @@ class TutorTurn:
     plan_cache: PlanCache
     learner_message: Message | None = None
     answer: QuizAnswerInput | None = None
+
+    @property
+    def work(self) -> LearnerWork | None:
+        """The learner's own last run (code, cell, error) sent with this message, if any."""
+        return self.learner_message.work if self.learner_message is not None else None
 
 
 @dataclass(frozen=True)
