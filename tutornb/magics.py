@@ -115,7 +115,7 @@ def history_table(sessions: Sequence[SessionSummary]) -> str:
 
 #: A question about the learner's own run ("my code", "this error", "why does it fail").
 _ABOUT_MY_WORK = re.compile(
-    r"\b(?:my|this|that|the)\s+(?:last\s+)?(?:code|cell|line|error|exception|traceback|output|result"
+    r"\b(?:my|this|that|the\s+last)\s+(?:code|cell|line|error|exception|traceback|output|result"
     r"|function|loop|program)\b|\b(?:error|exception|traceback|fails?|failed|failing|crash(?:es|ed)?"
     r"|broken|wrong|doesn'?t\s+work|not\s+working)\b",
     re.IGNORECASE,
