@@ -13,12 +13,14 @@ from typing import Any
 
 import nbformat
 import pytest
+from jsonschema import Draft202012Validator
 
 from tutornb.models import WORK_CODE_MAX, Citation, LearnerWork
 from tutornb.service import TutorService
 from tutornb.tutors.base import CitationEvent, TextDelta, TutorEvent, TutorTurn
 
 from .server_helpers import Chat, Fetch, create_session
+from .test_openapi import BASE, REGISTRY
 
 OpenChat = Callable[..., Awaitable[Chat]]
 
@@ -54,6 +56,10 @@ def tutor(service: TutorService) -> WorkSeeingTutor:
     return found
 
 
+def _validator(kind: str) -> Draft202012Validator:
+    return Draft202012Validator({"$ref": f"{BASE}#/components/schemas/{kind}"}, registry=REGISTRY)
+
+
 def _frame(client_id: str, work: Any) -> dict[str, Any]:
     return {"type": "message", "client_id": client_id, "text": "Why does my cell fail?", "work": work}
 
@@ -78,6 +84,11 @@ async def test_work_is_stored_given_to_the_tutor_restored_exported_and_imported(
     await ws.until("message", lambda f: f["message"]["role"] == "tutor")
     assert tutor.seen == [LearnerWork.model_validate(WORK)]
     ws.close()
+    # And the frames, both ways, fit the documented schemas
+    for kind, frame in (("ClientFrame", _frame("w-1", WORK)), ("ServerFrame", ack), ("ServerFrame", echoed)):
+        errors = list(_validator(kind).iter_errors(frame))
+        assert not errors, (kind, errors[0].message)
+    assert list(_validator("ClientFrame").iter_errors(_frame("w-2", {"code": "x", "extra": 1})))
 
     # And the restore payload returns it, over REST and in a new socket's session frame
     code, detail, _ = await api("sessions", session["id"])
