@@ -66,6 +66,47 @@ def cmd_course_init(args: argparse.Namespace) -> int:
     return EXIT_FAILED if failed else EXIT_OK
 
 
+def _confirmed(question: str) -> bool:
+    """An interactive yes; without a terminal the learner must have said ``--yes``."""
+    if not sys.stdin.isatty():
+        return False
+    try:
+        answer = input(f"{question} [y/N] ")
+    except EOFError:
+        return False
+    return answer.strip().lower() in {"y", "yes"}
+
+
+def cmd_progress(args: argparse.Namespace) -> int:
+    from tutornb.atomicfile import replace_file
+    from tutornb.cli import _open
+    from tutornb.reports.build import ReportError, build_report, learner_file_stem
+    from tutornb.reports.exchange import REPORT_MODE, preview_text, render_report
+
+    store = _open(args)
+    try:
+        report = build_report(
+            store,
+            learner=args.learner,
+            owner=args.learner,
+            course_id=args.course,
+            include_questions=args.include_questions,
+        )
+    except ReportError as exc:
+        raise CLIError(str(exc)) from None
+    finally:
+        store.close()
+    target = Path(args.output)
+    if target.is_dir():
+        target = target / f"{learner_file_stem(report.learner, report.course_id)}.json"
+    print(preview_text(report))
+    if not args.yes and not _confirmed(f"Write this report to {target}?"):
+        raise CLIError(f"nothing written: confirm with --yes (or answer y) to write {target}")
+    replace_file(target, render_report(report), mode=REPORT_MODE)
+    print(f"Wrote {target}")
+    return EXIT_OK
+
+
 def add_instructor_commands(
     sub: argparse._SubParsersAction[argparse.ArgumentParser], common: argparse.ArgumentParser
 ) -> None:
@@ -80,3 +121,15 @@ def add_instructor_commands(
     p.add_argument("--course-id", required=True)
     p.add_argument("--course-title", required=True)
     p.set_defaults(func=cmd_course_init)
+
+    p = sub.add_parser("progress", parents=[common], help="write your progress report (to share by choice)")
+    p.add_argument("--course", help="course id (needed when the store holds several courses)")
+    p.add_argument("-o", "--output", required=True, metavar="FILE.json", help="report file, or a folder")
+    p.add_argument(
+        "--include-questions",
+        action="store_true",
+        help="include the text of your questions the material did not cover (default: only their count)",
+    )
+    p.add_argument("--learner", help="whose sessions to report (default: the store's one learner)")
+    p.add_argument("--yes", action="store_true", help="write without asking (the preview is still printed)")
+    p.set_defaults(func=cmd_progress)

@@ -34,3 +34,48 @@ def edit_meta(path: Path, change: Any) -> None:
     document = load(path)
     change(document["metadata"]["tutornb"])
     save(path, document)
+
+
+LISTS_CONTEXT = {
+    "course_id": "python-foundations",
+    "course_title": "Python foundations",
+    "module_id": "lists-and-loops",
+    "module_title": "Lists & loops",
+    "notebook_path": "01_lists_and_loops.ipynb",
+}
+#: A quiz with wrong picks (misconceptions), then a question the sample course does not cover.
+STRUGGLING = [
+    "quiz me",
+    "go",
+    "a",
+    "b",
+    "a",
+    "a",
+    "a",
+    "a",
+    "How do I train a neural network with tensorflow?",
+]
+
+
+def tutor_sessions(
+    course: Path, owner: str, script: list[str], context: dict[str, str] | None = None
+) -> Path:
+    """Real turns of the offline course tutor on the copied course, stored in ``course/.tutornb``."""
+    import asyncio
+
+    from tutornb.service import TutorService
+
+    store_dir = course / ".tutornb"
+    service = TutorService.open(root_dir=course, store_dir=store_dir, tutor="course")
+
+    async def run() -> None:
+        session = service.create_session(owner, {"context": context or LISTS_CONTEXT})
+        for text in script:
+            await service.ask(owner, session.id, text)
+        await service.drain()
+
+    try:
+        asyncio.run(run())
+    finally:
+        service.close()
+    return store_dir
