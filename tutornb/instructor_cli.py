@@ -107,6 +107,53 @@ def cmd_progress(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_class_report(args: argparse.Namespace) -> int:
+    import json
+
+    from tutornb.atomicfile import replace_file
+    from tutornb.reports.classview import class_view
+    from tutornb.reports.html import render_class_page
+    from tutornb.reports.model import ProgressReport
+    from tutornb.reports.reading import Unreadable, read_reports, report_files
+
+    files, unreadable = report_files(Path(p) for p in args.reports)
+    reports: list[ProgressReport] = []
+    for result in read_reports(files, progress=not args.quiet):
+        if isinstance(result, Unreadable):
+            unreadable.append(result)
+        else:
+            reports.append(result)
+    for problem in unreadable:
+        print(f"tutornb: {problem.line()}", file=sys.stderr)
+    courses = sorted({r.course_id or "" for r in reports})
+    course = args.course
+    if course is None and len(courses) > 1:
+        raise CLIError(
+            f"reports of several courses ({', '.join(c or '-' for c in courses)}): choose one with --course"
+        )
+    if course is None and courses:
+        course = courses[0] or None
+    chosen = [r for r in reports if (r.course_id or None) == course]
+    if not chosen:
+        raise CLIError(
+            "no readable progress report"
+            + (f" for course {course!r}" if course else "")
+            + "; nothing written"
+        )
+    view = class_view(chosen, course)
+    out = Path(args.output)
+    out.mkdir(parents=True, exist_ok=True)
+    document = json.dumps(view.model_dump(mode="json"), indent=2, ensure_ascii=False) + "\n"
+    replace_file(out / "class.json", document.encode("utf-8"))
+    replace_file(out / "index.html", render_class_page(view, unreadable=len(unreadable)).encode("utf-8"))
+    skipped = f", {len(unreadable)} unreadable" if unreadable else ""
+    print(
+        f"Read {len(chosen)} reports ({view.learners} learners{skipped}); "
+        f"wrote {out / 'class.json'} and {out / 'index.html'}"
+    )
+    return EXIT_OK
+
+
 def add_instructor_commands(
     sub: argparse._SubParsersAction[argparse.ArgumentParser], common: argparse.ArgumentParser
 ) -> None:
@@ -133,3 +180,12 @@ def add_instructor_commands(
     p.add_argument("--learner", help="whose sessions to report (default: the store's one learner)")
     p.add_argument("--yes", action="store_true", help="write without asking (the preview is still printed)")
     p.set_defaults(func=cmd_progress)
+
+    p = sub.add_parser(
+        "class-report", help="the class view of shared progress reports (class.json, index.html)"
+    )
+    p.add_argument("reports", nargs="+", metavar="REPORTS_OR_DIR")
+    p.add_argument("-o", "--output", required=True, metavar="OUT_DIR")
+    p.add_argument("--course", help="course id (needed when the reports are of several courses)")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.set_defaults(func=cmd_class_report)

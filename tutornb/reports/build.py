@@ -37,6 +37,8 @@ class ReportError(ValueError):
 @dataclass
 class _Question:
     objective: str | None = None
+    text: str | None = None
+    options: list[str] = field(default_factory=list)
     choices: list[int] = field(default_factory=list)
     correct: list[bool] = field(default_factory=list)
 
@@ -82,7 +84,17 @@ def _question_text(messages: list[Message], at: datetime) -> str | None:
     return asked[-1].text if asked else None
 
 
+def _read_prompts(module: _Module, export: SessionExport) -> None:
+    """The quiz questions and choices as the tutor showed them (its messages carry the prompt)."""
+    for message in export.messages:
+        if message.quiz is not None:
+            question = module.questions.setdefault(message.quiz.question_id, _Question())
+            question.text = message.quiz.question[:2_000]
+            question.options = [choice[:2_000] for choice in message.quiz.choices]
+
+
 def _read_actions(module: _Module, export: SessionExport, include_questions: bool) -> None:
+    _read_prompts(module, export)
     last: tuple[str, int] | None = None
     for entry in sorted(export.actions, key=lambda a: a.at):
         data = entry.data
@@ -115,9 +127,16 @@ def _count_misconception(module: _Module, entry: ActionLogEntry, last: tuple[str
     question_id = question_id if isinstance(question_id, str) else None
     choice = last[1] if last is not None and last[0] == question_id and last[1] >= 0 else None
     objective = entry.data.get("objective")
-    key = (question_id, choice, str(entry.data["text"]))
+    key = (question_id, choice, str(entry.data["text"])[:2_000])
     _, count = module.misconceptions.get(key, (None, 0))
     module.misconceptions[key] = (str(objective) if objective else None, count + 1)
+
+
+def _choice_text(module: _Module, question_id: str | None, choice: int | None) -> str | None:
+    question = module.questions.get(question_id or "")
+    if question is None or choice is None or not 0 <= choice < len(question.options):
+        return None
+    return question.options[choice]
 
 
 def _module_progress(module: _Module) -> ModuleProgress:
@@ -135,6 +154,7 @@ def _module_progress(module: _Module) -> ModuleProgress:
         quiz=[
             QuizResult(
                 question_id=qid,
+                question=q.text,
                 objective=q.objective,
                 attempts=len(q.correct),
                 first_correct=q.correct[0],
@@ -142,9 +162,17 @@ def _module_progress(module: _Module) -> ModuleProgress:
                 choices=q.choices,
             )
             for qid, q in module.questions.items()
+            if q.correct
         ],
         misconceptions=[
-            MisconceptionCount(question_id=qid, objective=objective, choice=choice, text=text, count=count)
+            MisconceptionCount(
+                question_id=qid,
+                objective=objective,
+                choice=choice,
+                choice_text=_choice_text(module, qid, choice),
+                text=text,
+                count=count,
+            )
             for (qid, choice, text), (objective, count) in module.misconceptions.items()
         ],
         uncovered_count=module.uncovered_count,

@@ -33,6 +33,8 @@ class QuizResult(_Report):
     """One quiz question as this learner answered it, over every session of the module."""
 
     question_id: Ident
+    #: The question as the learner saw it (from the tutor's quiz message), when known.
+    question: Text | None = None
     objective: Ident | None = None
     attempts: int = Field(ge=1)
     first_correct: bool
@@ -46,6 +48,8 @@ class MisconceptionCount(_Report):
     objective: Ident | None = None
     #: The wrong choice whose pick revealed the misconception, when known.
     choice: int | None = None
+    #: That choice's text as the learner saw it, when known.
+    choice_text: Text | None = None
     text: Text
     count: int = Field(ge=1)
 
