@@ -9,6 +9,8 @@ from typing import Any
 
 import pytest
 
+from tutornb.cli import main
+
 COURSE = Path(__file__).resolve().parents[2] / "notebooks"
 
 
@@ -79,3 +81,36 @@ def tutor_sessions(
     finally:
         service.close()
     return store_dir
+
+
+@pytest.fixture(scope="session")
+def chromium_path() -> str:
+    import os
+
+    path = shutil.which("chromium") or shutil.which("chromium-browser")
+    if path is None:
+        message = "Debian's chromium is not installed (apt-get install chromium)"
+        if os.environ.get("CI", "").lower() in {"1", "true", "yes"}:
+            pytest.fail(message)
+        pytest.skip(message)
+    return path
+
+
+SCRIPT_QUESTION = "Why does <script>alert(1)</script> not run & what about tensorflow?"
+
+
+def _learner(tmp_path: Path, name: str, script: list[str]) -> Path:
+    home = tmp_path / name
+    shutil.copytree(COURSE, home, ignore=shutil.ignore_patterns(".tutornb", ".ipynb_checkpoints"))
+    return tutor_sessions(home, name, script)
+
+
+@pytest.fixture
+def exchange(tmp_path: Path) -> Path:
+    folder = tmp_path / "exchange"
+    folder.mkdir()
+    ann = _learner(tmp_path, "ann", STRUGGLING)
+    bo = _learner(tmp_path, "bo", [SCRIPT_QUESTION, "quiz me", "go", "b", "b", "a", "a", "a"])
+    assert main(["progress", "--store", str(ann), "-o", str(folder), "--yes"]) == 0
+    assert main(["progress", "--store", str(bo), "-o", str(folder), "--yes", "--include-questions"]) == 0
+    return folder

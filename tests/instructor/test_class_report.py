@@ -4,32 +4,12 @@ broken ones: a newer schema, a truncated file, the wrong shape — one line each
 from __future__ import annotations
 
 import json
-import shutil
 from pathlib import Path
 
 import pytest
 
-from tests.instructor.conftest import COURSE, STRUGGLING, tutor_sessions
+from tests.instructor.conftest import SCRIPT_QUESTION
 from tutornb.cli import main
-
-SCRIPT_QUESTION = "Why does <script>alert(1)</script> not run & what about tensorflow?"
-
-
-def _learner(tmp_path: Path, name: str, script: list[str]) -> Path:
-    home = tmp_path / name
-    shutil.copytree(COURSE, home, ignore=shutil.ignore_patterns(".tutornb", ".ipynb_checkpoints"))
-    return tutor_sessions(home, name, script)
-
-
-@pytest.fixture
-def exchange(tmp_path: Path) -> Path:
-    folder = tmp_path / "exchange"
-    folder.mkdir()
-    ann = _learner(tmp_path, "ann", STRUGGLING)
-    bo = _learner(tmp_path, "bo", [SCRIPT_QUESTION, "quiz me", "go", "b", "b", "a", "a", "a"])
-    assert main(["progress", "--store", str(ann), "-o", str(folder), "--yes"]) == 0
-    assert main(["progress", "--store", str(bo), "-o", str(folder), "--yes", "--include-questions"]) == 0
-    return folder
 
 
 def test_class_report_from_shared_reports(
