@@ -107,6 +107,11 @@ BROKEN: list[tuple[str, Callable[[dict[str, Any]], None], str]] = [
     ),
     ("policy", _set("policy", {"solutions": "always"}), "policy.solutions: Input should be"),
     (
+        "policy-tutor",
+        _set("policy", {"tutor": "gpt-tutor"}),
+        "policy.tutor: no tutor is registered as 'gpt-tutor' (known: course, openai)",
+    ),
+    (
         "course-id",
         _set("course_id", "another-course"),
         "course_id: 'another-course' differs from 'python-foundations'",

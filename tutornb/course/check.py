@@ -98,6 +98,25 @@ def _quiz_rules(where: str, position: int, question: QuizQuestion, objectives: s
     return found
 
 
+def _known_tutors() -> set[str]:
+    from importlib.metadata import entry_points
+
+    return {entry.name for entry in entry_points(group="tutornb.tutors")}
+
+
+def _policy_rules(where: str, prefix: str, policy: TutoringPolicy | None) -> list[Finding]:
+    """A policy that names a tutor nobody installed would fail only when a learner starts."""
+    if policy is None or policy.tutor is None:
+        return []
+    known = _known_tutors()
+    if policy.tutor in known:
+        return []
+    listing = ", ".join(sorted(known)) or "none installed"
+    return [
+        Finding(where, f"{prefix}.tutor", f"no tutor is registered as {policy.tutor!r} (known: {listing})")
+    ]
+
+
 def _duplicates(where: str, key: str, ids: Iterable[tuple[int, str]]) -> list[Finding]:
     seen: dict[str, int] = {}
     found = []
@@ -162,6 +181,7 @@ def check_notebook(where: str, document: Mapping[str, Any]) -> tuple[list[Findin
                 )
             )
 
+    found += _policy_rules(where, "policy", meta.policy)
     if not meta.objectives:
         found.append(Finding(where, "objectives", "no objectives (mastery cannot be reported)", True))
     if not meta.quiz:
@@ -178,12 +198,13 @@ def check_course_file(folder: Path) -> tuple[list[Finding], CourseFile | None]:
     if data is None:
         return [], None
     try:
-        return [], CourseFile.model_validate(data)
+        course_file = CourseFile.model_validate(data)
     except ValidationError as exc:
         return [
             Finding(where, ".".join(str(p) for p in error["loc"]) or "file", error["msg"])
             for error in exc.errors(include_url=False)
         ], None
+    return _policy_rules(where, "policy", course_file.policy), course_file
 
 
 def _folder_rules(notebooks: list[_Notebook], course_file: CourseFile | None) -> list[Finding]:
