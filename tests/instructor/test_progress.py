@@ -96,3 +96,28 @@ def test_unknown_or_ambiguous_course(
     assert not target.exists()
     assert main(["progress", "--store", str(store), "--course", "other", "-o", str(target), "--yes"]) == 0
     assert json.loads(target.read_text())["course_id"] == "other"
+
+
+def test_interactive_yes_writes_and_no_does_not(store: Path, tmp_path: Path) -> None:
+    """On a terminal the learner answers the question after the preview (a real pseudo-terminal)."""
+    import os
+    import pty
+    import subprocess
+    import sys
+
+    for answer, written in (("n", False), ("y", True)):
+        target = tmp_path / f"{answer}.json"
+        controller, terminal = pty.openpty()
+        process = subprocess.Popen(
+            [sys.executable, "-m", "tutornb.cli", "progress", "--store", str(store), "-o", str(target)],
+            stdin=terminal,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+        )
+        os.close(terminal)
+        os.write(controller, f"{answer}\n".encode())
+        out, err = process.communicate(timeout=60)
+        os.close(controller)
+        assert b"Exactly this document will be written" in out
+        assert target.exists() is written
+        assert process.returncode == (0 if written else 1), err
