@@ -206,8 +206,8 @@ def build_report(
     modules: dict[str, _Module] = {}
     title = None
     for summary in sorted(summaries, key=lambda s: s.created_at):
-        if course is not None and summary.context.course_id not in (course, None):
-            continue
+        if course is not None and summary.context.course_id != course:
+            continue  # a notebook outside the course is not part of its report
         export = store.export_session(summary.id)
         context = export.session.context
         title = title or context.course_title
