@@ -298,6 +298,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--dry-run", action="store_true", help="print the command instead")
     p.set_defaults(jupyter_args=[])
     p.set_defaults(func=cmd_lab)
+
+    from tutornb.instructor_cli import add_instructor_commands
+
+    add_instructor_commands(sub, common)
     return parser
 
 

@@ -38,13 +38,14 @@ from tutornb.models import (
 if TYPE_CHECKING:
     from IPython.core.interactiveshell import InteractiveShell
 
+    from tutornb.reports.sharing import ShareFlow
     from tutornb.service import TutorService
     from tutornb.widget import ChatPanel
 
 USAGE = (
     "usage: %tutor [resume [ID] | history [QUERY] [--course ID] [--module ID] [--status S]"
     " [--limit N] | ask [--work|--no-work] TEXT | pause | close"
-    " | export [--format json|markdown|ipynb] [PATH] | status]"
+    " | export [--format json|markdown|ipynb] [PATH] | status | share [--include-questions] [--confirm]]"
 )
 HISTORY_COLUMNS = ("ID", "STATUS", "PHASE", "MSGS", "LAST ACTIVE (UTC)", "COURSE / MODULE", "TITLE")
 TITLE_WIDTH = 40
@@ -185,6 +186,7 @@ class TutorMagic:
         self.owner = kernel_owner()
         #: The panel the last ``%tutor`` / ``%tutor resume`` displayed (scripts and tests use it).
         self.last_panel: ChatPanel | None = None
+        self._share: ShareFlow | None = None
         #: The session these magics used last while the notebook was unknown (its "current" one).
         self._session_id: str | None = None
 
@@ -223,6 +225,7 @@ class TutorMagic:
             "close": self.close,
             "export": self.export,
             "status": self.status,
+            "share": self.share,
             "help": lambda _args: print(USAGE),
         }
 
@@ -446,6 +449,14 @@ class TutorMagic:
         if notebook.note:
             lines.append(f"note: {notebook.note}")
         print("\n".join(lines))
+
+    def share(self, args: list[str]) -> None:
+        """Preview this learner's progress report; ``--confirm`` drops it in the exchange folder."""
+        from tutornb.reports.sharing import ShareFlow
+
+        if self._share is None:
+            self._share = ShareFlow(self.owner)
+        self._share(args, self._call, self._notebook().course.course_id)
 
 
 _TUTOR_QUESTION = re.compile(r"^(\s*)%tutor\s+(\S.*\?)\s*$")

@@ -1,7 +1,8 @@
 """Where the store lives, whom it belongs to and which tutor answers, decided alike by server, kernels, CLI.
 
 The server extension exports ``TUTORNB_ROOT_DIR``, ``TUTORNB_STORE_DIR``, ``TUTORNB_TUTOR`` and
-``TUTORNB_TUTOR_OPTIONS`` into its environment, so every kernel it starts (which inherits that environment)
+``TUTORNB_TUTOR_OPTIONS`` (and ``TUTORNB_EXCHANGE_DIR``)
+into its environment, so every kernel it starts (which inherits that environment)
 writes to the very same store, and answers with the very same tutor, as the server.
 """
 
@@ -18,6 +19,8 @@ ROOT_DIR_ENV = "TUTORNB_ROOT_DIR"
 STORE_FOLDER = ".tutornb"
 TUTOR_ENV = "TUTORNB_TUTOR"
 TUTOR_OPTIONS_ENV = "TUTORNB_TUTOR_OPTIONS"
+#: The course's exchange folder for shared progress reports (``TutorNBApp.exchange_dir``).
+EXCHANGE_DIR_ENV = "TUTORNB_EXCHANGE_DIR"
 
 
 def resolve_store_dir(root_dir: Path | None = None, *, start: Path | None = None) -> Path:

@@ -17,12 +17,14 @@ from traitlets import Bool, CaselessStrEnum, Dict, Float, Int, Unicode
 from tutornb import __version__
 from tutornb.errors import TutorNBError
 from tutornb.paths import (
+    EXCHANGE_DIR_ENV,
     ROOT_DIR_ENV,
     STORE_DIR_ENV,
     TUTOR_ENV,
     TUTOR_OPTIONS_ENV,
     resolve_store_dir,
 )
+from tutornb.policy import PolicyError, effective_policy
 from tutornb.server.base import OWNER_MODE_SETTING, SERVICE_SETTING, STARTUP_ERROR_SETTING
 from tutornb.server.chat import ChatSocketHandler
 from tutornb.server.handlers import (
@@ -86,6 +88,23 @@ class TutorNBApp(ExtensionApp):
     )
     tutor = Unicode("course", config=True, help="Tutor entry point name (group 'tutornb.tutors').")
     tutor_options = Dict(config=True, help="Options passed to the tutor factory.")
+    policy = Dict(
+        config=True,
+        help=(
+            "Tutoring policy that overrides every course's, field by field (e.g. "
+            '{"solutions": "never", "hints": true}); see tutornb.coursemeta.TutoringPolicy. On a '
+            "hub this is the admin's to set, not the learner's. Passed to the tutor as its "
+            "'policy' option."
+        ),
+    )
+    exchange_dir = Unicode(
+        "",
+        config=True,
+        help=(
+            "Folder where learners' `%tutor share` drops their progress reports (one file per "
+            "learner and course, like nbgrader's exchange). Empty: sharing is off."
+        ),
+    )
     session_expiry_days = Float(
         30.0, config=True, help="Sessions idle longer than this are closed (0 disables expiry)."
     )
@@ -139,7 +158,21 @@ class TutorNBApp(ExtensionApp):
         os.environ[STORE_DIR_ENV] = str(store_dir)
         # ... and answer with the same tutor (%tutor ask, the panel's kernel pipe).
         os.environ[TUTOR_ENV] = self.tutor
-        os.environ[TUTOR_OPTIONS_ENV] = json.dumps(dict(self.tutor_options))
+        try:
+            tutor_options = self._tutor_options()
+        except PolicyError as exc:
+            self.log.error("tutornb could not start (INVALID_POLICY): %s", exc)
+            self.settings[STARTUP_ERROR_SETTING] = "INVALID_POLICY"
+            self.settings[SERVICE_SETTING] = None
+            self.settings[OWNER_MODE_SETTING] = self.owner_mode
+            install_store_guard(self.serverapp, root, store_dir)
+            return
+        os.environ[TUTOR_OPTIONS_ENV] = json.dumps(tutor_options)
+        # ... and share progress reports into the same exchange folder (%tutor share).
+        if self.exchange_dir:
+            os.environ[EXCHANGE_DIR_ENV] = str(Path(self.exchange_dir).expanduser().resolve())
+        else:
+            os.environ.pop(EXCHANGE_DIR_ENV, None)
         config = ServiceConfig(
             max_message_chars=self.max_message_chars,
             session_expiry_days=self.session_expiry_days,
@@ -152,7 +185,7 @@ class TutorNBApp(ExtensionApp):
                 root_dir=root,
                 store_dir=store_dir,
                 tutor=self.tutor,
-                tutor_options=dict(self.tutor_options),
+                tutor_options=tutor_options,
                 config=config,
                 quota_bytes=self.quota_bytes,
                 logger=self.log,
@@ -177,6 +210,16 @@ class TutorNBApp(ExtensionApp):
             self.log.info("tutornb %s: store ready, tutor %r", __version__, self.tutor)
             if self.freeze_gc:
                 IOLoop.current().call_later(2.0, _freeze_startup_objects)
+
+    def _tutor_options(self) -> dict[str, Any]:
+        """The tutor's options with the server's policy override as ``policy`` (it wins over the
+        course's). Raises :class:`PolicyError` when the override does not fit the policy model:
+        tutornb then does not start rather than tutor under a policy the admin did not set."""
+        options = dict(self.tutor_options)
+        if self.policy:
+            effective_policy(override=dict(self.policy))
+            options["policy"] = dict(self.policy)
+        return options
 
     def initialize_handlers(self) -> None:
         self.handlers.extend(route_table(self.name))

@@ -1,0 +1,276 @@
+"""A real JupyterHub on loopback: configurable-http-proxy (npm), two users (ann, bo) on
+SimpleLocalProcessSpawner, each with their own home (and so their own tutornb store), a shared
+password, and one exchange folder for both.
+
+Skips locally when jupyterhub or the proxy is missing; fails in CI, where ``.ci/run`` installs both.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import pytest
+from jupyter_core.paths import jupyter_config_path, jupyter_path
+
+REPO = Path(__file__).resolve().parents[2]
+COURSE = REPO / "notebooks"
+PROXY = REPO / "node_modules" / ".bin" / "configurable-http-proxy"
+IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
+USERS = ("ann", "bo")
+PASSWORD = "tutornb-hub-test-password"
+#: JupyterLab settings for a quiet UI (no news toasts, every cell in the DOM).
+LAB_SETTINGS = {
+    "@jupyterlab/apputils-extension/notification.jupyterlab-settings": {
+        "fetchNews": "false",
+        "checkForUpdates": False,
+    },
+    "@jupyterlab/notebook-extension/tracker.jupyterlab-settings": {"windowingMode": "none"},
+    "@jupyterlab/docmanager-extension/plugin.jupyterlab-settings": {"autosave": False},
+}
+
+CONFIG = """
+c = get_config()  # noqa: F821
+c.JupyterHub.ip = "127.0.0.1"
+c.JupyterHub.port = {port}
+c.JupyterHub.hub_ip = "127.0.0.1"
+c.JupyterHub.hub_port = {hub_port}
+c.JupyterHub.db_url = "sqlite:///{base}/hub.sqlite"
+c.JupyterHub.cookie_secret_file = "{base}/cookie_secret"
+c.JupyterHub.pid_file = "{base}/hub.pid"
+c.ConfigurableHTTPProxy.command = ["{proxy}"]
+c.ConfigurableHTTPProxy.api_url = "http://127.0.0.1:{proxy_api_port}"
+c.ConfigurableHTTPProxy.pid_file = "{base}/proxy.pid"
+# Start both servers at once: the spawn request answers at once instead of waiting up to 10 s.
+c.JupyterHub.tornado_settings = {{"slow_spawn_timeout": 0}}
+c.JupyterHub.authenticator_class = "shared-password"
+c.SharedPasswordAuthenticator.user_password = "{password}"
+c.Authenticator.allowed_users = {users!r}
+c.JupyterHub.spawner_class = "simple"
+c.SimpleLocalProcessSpawner.home_dir_template = "{base}/home/{{username}}"
+c.Spawner.cmd = ["{singleuser}"]
+c.Spawner.default_url = "/lab"
+c.Spawner.start_timeout = 60
+c.Spawner.http_timeout = 60
+c.Spawner.args = ["--ServerApp.ip=127.0.0.1", "--TutorNBApp.exchange_dir={exchange}", "--LabApp.news_url="]
+if {root}:
+    c.Spawner.args.append("--allow-root")
+
+
+def _per_user(name):
+    return lambda spawner: "{base}/home/" + spawner.user.name + "/" + name
+
+
+c.Spawner.environment = {{
+    "JUPYTER_CONFIG_DIR": _per_user(".jupyter"),
+    "JUPYTER_DATA_DIR": _per_user(".jupyter-data"),
+    "JUPYTER_RUNTIME_DIR": _per_user(".jupyter-runtime"),
+    "JUPYTERLAB_SETTINGS_DIR": _per_user(".lab-settings"),
+    "JUPYTERLAB_WORKSPACES_DIR": _per_user(".lab-workspaces"),
+    "IPYTHONDIR": _per_user(".ipython"),
+    "JUPYTER_PLATFORM_DIRS": "1",
+    "JUPYTER_PATH": "{jupyter_path}",
+    "JUPYTER_CONFIG_PATH": "{jupyter_config_path}",
+}}
+c.JupyterHub.services = [{{"name": "tutornb-test", "api_token": "{service_token}"}}]
+c.JupyterHub.load_roles = [
+    {{
+        "name": "tutornb-test",
+        "scopes": ["admin:users", "admin:servers", "tokens", "read:users"],
+        "services": ["tutornb-test"],
+    }}
+]
+"""
+
+
+def _free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@dataclass
+class Hub:
+    base: Path
+    url: str
+    service_token: str
+    exchange: Path
+    process: subprocess.Popen[bytes]
+    tokens: dict[str, str]
+
+    def api(self) -> httpx.Client:
+        return httpx.Client(
+            base_url=f"{self.url}hub/api/",
+            headers={"Authorization": f"token {self.service_token}"},
+            timeout=60,
+        )
+
+    def as_user(self, token_of: str) -> httpx.Client:
+        """A client through the proxy authenticated with ``token_of``'s API token."""
+        return httpx.Client(
+            base_url=self.url, headers={"Authorization": f"token {self.tokens[token_of]}"}, timeout=60
+        )
+
+    def login(self, user: str) -> httpx.Client:
+        """A client logged in with the shared password: it holds the hub's cookies, like a browser."""
+        client = httpx.Client(base_url=self.url, follow_redirects=True, timeout=60)
+        page = client.get("hub/login")
+        xsrf = client.cookies.get("_xsrf", path="/hub/") or ""
+        response = client.post(
+            "hub/login", data={"username": user, "password": PASSWORD, "_xsrf": xsrf}, follow_redirects=False
+        )
+        assert (page.status_code, response.status_code) == (200, 302), response.text[:300]
+        return client
+
+    def log_tail(self, lines: int = 80) -> str:
+        text = (self.base / "hub.log").read_text(encoding="utf-8", errors="replace")
+        for secret in (self.service_token, *self.tokens.values()):
+            text = text.replace(secret, "<token>")
+        return "\n".join(text.splitlines()[-lines:])
+
+
+def _prepare_home(home: Path) -> None:
+    shutil.copytree(COURSE, home, ignore=shutil.ignore_patterns(".tutornb", ".ipynb_checkpoints", "*.py"))
+    config = home / ".jupyter"
+    config.mkdir()
+    # The extension is enabled by the installed jupyter-config; say it here too.
+    (config / "jupyter_server_config.json").write_text(
+        json.dumps({"ServerApp": {"jpserver_extensions": {"tutornb": True}}}), encoding="utf-8"
+    )
+    for name, values in LAB_SETTINGS.items():
+        target = home / ".lab-settings" / name
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(json.dumps(values), encoding="utf-8")
+
+
+def _wait(check: object, what: str, hub_process: subprocess.Popen[bytes], timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if hub_process.poll() is not None:
+            raise RuntimeError(f"jupyterhub exited while waiting for {what}")
+        try:
+            if check():  # type: ignore[operator]
+                return
+        except httpx.TransportError:
+            pass
+        time.sleep(0.25)
+    raise RuntimeError(f"timed out waiting for {what}")
+
+
+@pytest.fixture(scope="session")
+def chromium_path() -> str:
+    path = shutil.which("chromium") or shutil.which("chromium-browser")
+    if path is None:
+        message = "Debian's chromium is not installed (apt-get install chromium)"
+        if IN_CI:
+            pytest.fail(message)
+        pytest.skip(message)
+    return path
+
+
+@pytest.fixture(scope="package")
+def hub() -> Iterator[Hub]:
+    singleuser = shutil.which("jupyterhub-singleuser", path=str(Path(sys.executable).parent))
+    missing = [
+        name
+        for name, ok in (
+            ("jupyterhub (pip)", singleuser is not None),
+            ("configurable-http-proxy (npm)", PROXY.exists()),
+        )
+        if not ok
+    ]
+    if missing:
+        message = f"{' and '.join(missing)} not installed (pip install jupyterhub; npm install)"
+        if IN_CI:
+            pytest.fail(message)
+        pytest.skip(message)
+    base = Path(tempfile.mkdtemp(prefix="tutornb-hub-"))
+    exchange = base / "exchange"
+    exchange.mkdir()
+    os.chmod(exchange, 0o1777)  # like nbgrader's exchange: everyone drops files in
+    for user in USERS:
+        _prepare_home(base / "home" / user)
+    port, service_token = _free_port(), secrets.token_hex(16)
+    (base / "jupyterhub_config.py").write_text(
+        CONFIG.format(
+            port=port,
+            hub_port=_free_port(),
+            proxy_api_port=_free_port(),
+            base=base,
+            proxy=PROXY,
+            password=PASSWORD,
+            users=set(USERS),
+            singleuser=singleuser,
+            exchange=exchange,
+            root=hasattr(os, "geteuid") and os.geteuid() == 0,
+            service_token=service_token,
+            # The spawner passes on almost no environment: hand the servers the Jupyter paths this
+            # Python sees (a venv over a base Python keeps JupyterLab's config and the widget
+            # managers' lab extensions under the base prefix).
+            jupyter_path=os.pathsep.join([*jupyter_path(), str(Path(sys.base_prefix) / "share" / "jupyter")]),
+            jupyter_config_path=os.pathsep.join(
+                [*jupyter_config_path(), str(Path(sys.base_prefix) / "etc" / "jupyter")]
+            ),
+        ),
+        encoding="utf-8",
+    )
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("JUPYTER", "TUTORNB_", "JPY_"))}
+    env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"
+    log = (base / "hub.log").open("wb")
+    process = subprocess.Popen(
+        [sys.executable, "-m", "jupyterhub", "-f", str(base / "jupyterhub_config.py")],
+        cwd=base,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+    hub = Hub(base, f"http://127.0.0.1:{port}/", service_token, exchange, process, {})
+    started = time.monotonic()
+    try:
+        with hub.api() as api:
+            _wait(lambda: api.get("").status_code == 200, "the hub", process, 60)
+            print(f"hub up in {time.monotonic() - started:.1f}s")
+            for user in USERS:
+                assert api.post(f"users/{user}").status_code in (201, 409)
+                assert api.post(f"users/{user}/server").status_code in (201, 202)
+            for user in USERS:
+                _wait(
+                    lambda u=user: api.get(f"users/{u}").json()["servers"][""]["ready"],
+                    f"{user}'s server",
+                    process,
+                    60,
+                )
+                made = api.post(f"users/{user}/tokens", json={"note": "tutornb hub test"})
+                assert made.status_code == 201, made.text
+                hub.tokens[user] = made.json()["token"]
+        print(f"hub and two servers ready in {time.monotonic() - started:.1f}s")
+        yield hub
+    except BaseException:
+        print(f"jupyterhub log (tail):\n{hub.log_tail()}")
+        raise
+    finally:
+        try:
+            os.killpg(process.pid, signal.SIGTERM)
+            process.wait(15)
+        except (ProcessLookupError, subprocess.TimeoutExpired):
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait(5)
+        log.close()
+        # Kept for a look after a failure (tokens are redacted).
+        (Path(tempfile.gettempdir()) / "tutornb-hub-last.log").write_text(
+            hub.log_tail(2000), encoding="utf-8"
+        )
+        shutil.rmtree(base, ignore_errors=True)

@@ -1,0 +1,73 @@
+"""``TutorNBApp.policy`` and ``TutorNBApp.exchange_dir`` on a real jupyter-server: the admin's
+policy reaches the tutor (its ``policy`` option) and the kernels; a policy that does not fit stops
+tutornb with a clear code instead of tutoring under a policy nobody set."""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tutornb.paths import EXCHANGE_DIR_ENV, ROOT_DIR_ENV, STORE_DIR_ENV, TUTOR_ENV, TUTOR_OPTIONS_ENV
+
+NAMES = (ROOT_DIR_ENV, STORE_DIR_ENV, TUTOR_ENV, TUTOR_OPTIONS_ENV, EXCHANGE_DIR_ENV)
+
+
+@pytest.fixture(autouse=True)
+def _restore_environ() -> Iterator[None]:
+    saved = {name: os.environ.get(name) for name in NAMES}
+    yield
+    for name, value in saved.items():
+        if value is None:
+            os.environ.pop(name, None)
+        else:
+            os.environ[name] = value
+
+
+@pytest.fixture
+def policy() -> dict[str, Any]:
+    return {"solutions": "never", "hints": False}
+
+
+@pytest.fixture
+def jp_server_config(jp_root_dir: Path, policy: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "ServerApp": {"jpserver_extensions": {"tutornb": True}},
+        "TutorNBApp": {
+            "store_dir": str(jp_root_dir / ".tutornb"),
+            "freeze_gc": False,
+            "policy": policy,
+            "exchange_dir": str(jp_root_dir / "exchange"),
+            "tutor_options": {"plan_ttl_hours": 2},
+        },
+    }
+
+
+async def test_policy_and_exchange_reach_tutor_and_kernels(
+    jp_serverapp: Any, jp_fetch: Any, jp_root_dir: Path
+) -> None:
+    # Given a server configured with a policy override and an exchange folder
+    response = await jp_fetch("tutornb", "api", "status")
+    assert response.code == 200
+    # Then kernels it starts learn both (they inherit the environment)
+    options = json.loads(os.environ[TUTOR_OPTIONS_ENV])
+    assert options == {"plan_ttl_hours": 2, "policy": {"solutions": "never", "hints": False}}
+    assert os.environ[EXCHANGE_DIR_ENV] == str((jp_root_dir / "exchange").resolve())
+
+
+@pytest.mark.parametrize("policy", [{"solutions": "sometimes"}])
+async def test_a_policy_that_does_not_fit_stops_tutornb(jp_serverapp: Any, jp_fetch: Any) -> None:
+    from tornado.httpclient import HTTPClientError
+
+    with pytest.raises(HTTPClientError) as caught:
+        await jp_fetch("tutornb", "api", "status")
+    assert caught.value.code == 503
+    body = json.loads(caught.value.response.body)
+    assert body["code"] == "STORE_UNAVAILABLE"
+    assert "INVALID_POLICY" in body["message"]
+    # and kernels are never told to tutor under it
+    assert "sometimes" not in os.environ.get(TUTOR_OPTIONS_ENV, "")
