@@ -14,7 +14,6 @@ from tutornb.tutors.retrieval import (
     index_for,
     parse_notebook,
     resolve_notebook,
-    stem,
     tokenize,
 )
 
@@ -24,9 +23,9 @@ def test_tokenizer_stems_and_drops_filler() -> None:
     # Then they meet on the same tokens, and filler words are gone
     assert tokenize("Can you explain looping over lists?") == ["loop", "list"]
     assert tokenize("loops") == tokenize("looped") == ["loop"]
-    assert tokenize("dictionaries") == tokenize("dict") == ["dictionary"]
+    assert tokenize("dictionaries") == tokenize("dict") == ["dictionari"]
     assert tokenize("my_list") == ["my_list", "list"]
-    assert stem("indexes") == stem("index") == "index"
+    assert tokenize("indexes") == tokenize("index") == ["index"]
 
 
 def test_notebook_is_split_into_passages_with_examples(course_root: Path) -> None:

@@ -29,15 +29,17 @@ import httpx
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
 
 from tutornb.errors import TutorUnavailable
-from tutornb.models import Message, Phase, Role
-from tutornb.tutors import errorhelp
+from tutornb.models import LearnerWork, Message, Phase, Role
+from tutornb.tutors import answering, errorhelp, hints
 from tutornb.tutors import quiz as quizzes
 from tutornb.tutors.base import ErrorEvent, TextDelta, TutorEvent, TutorTurn
 from tutornb.tutors.course import DEFAULT_PLAN_TTL, CourseEngine
 from tutornb.tutors.intents import Intent, Reading
-from tutornb.tutors.material import Material, cell_label, course_topics, pick_exercise
+from tutornb.tutors.lesson import Lesson
+from tutornb.tutors.material import cell_label, course_topics
 from tutornb.tutors.reply import Reply
-from tutornb.tutors.retrieval import Hit, tokenize
+from tutornb.tutors.retrieval import Hit
+from tutornb.tutors.terms import tokenize
 
 log = logging.getLogger("tutornb.tutors.openai")
 
@@ -75,6 +77,8 @@ class OpenAIOptions(BaseModel):
     max_retry_after: float = Field(30.0, ge=0, le=600)
     max_passages: int = Field(3, ge=1, le=10)
     plan_ttl_hours: float = Field(DEFAULT_PLAN_TTL.total_seconds() / 3600, gt=0)
+    #: The server's tutoring-policy override (``TutorNBApp.policy``), a partial mapping.
+    policy: dict[str, Any] | None = None
 
     @field_validator("base_url")
     @classmethod
@@ -136,9 +140,8 @@ def trim_history(history: list[Message], budget_tokens: int) -> tuple[list[dict[
     return kept, len(chat) - len(kept)
 
 
-def _state_lines(reply: Reply, material: Material) -> list[str]:
-    module = material.module
-    assert module is not None
+def _state_lines(reply: Reply, lesson: Lesson) -> list[str]:
+    module = lesson.module
     state = reply.state
     lines = [f"- Phase: {reply.start_phase.value}"]
     if state.topic:
@@ -159,27 +162,81 @@ def _state_lines(reply: Reply, material: Material) -> list[str]:
     return lines
 
 
+#: Examples (code cells) shown per passage, each with its saved output.
+EXAMPLES_PER_PASSAGE = 3
+
+
 def _passage_block(hit: Hit) -> str:
     passage = hit.passage
     filename = passage.notebook_path.rsplit("/", 1)[-1]
     parts = [f"[{cell_label(passage.cell_index)}] {filename}: {passage.heading}", passage.text]
-    for example in passage.examples[:1]:
+    for example in passage.examples[:EXAMPLES_PER_PASSAGE]:
         parts.append(f"Example [{cell_label(example.cell_index)}]:\n```python\n{example.source}\n```")
+        if example.output:
+            parts.append(f"Its saved output:\n```text\n{example.output}\n```")
     return "\n".join(p for p in parts if p)
+
+
+@dataclass(frozen=True)
+class ModelContext:
+    """What the model is told about the turn beyond the course passages: the conversation's topic,
+    the learner's work and its diagnosis, the language, and what the policy allows."""
+
+    follow_up_of: str | None = None
+    work: LearnerWork | None = None
+    diagnosis: errorhelp.Diagnosis | None = None
+    language: str | None = None
+    exercise: str | None = None
+    solution_allowed: bool | None = None
+
+
+def _context_lines(context: ModelContext, lesson: Lesson) -> list[str]:
+    lines: list[str] = []
+    if context.follow_up_of:
+        lines.append(f"This message follows up on the learner's previous question: {context.follow_up_of!r}.")
+    if context.language:
+        lines.append(
+            f"The learner wrote in {context.language}. Say so, answer in {context.language} if you "
+            "can, and still cite the course cells (the course is in English)."
+        )
+    if context.work is not None:
+        cell = f" ({cell_label(context.work.cell_index)})" if context.work.cell_index is not None else ""
+        lines += ["", f"The learner's last executed cell{cell}:", "```python", context.work.code, "```"]
+        if context.work.error:
+            lines += ["Its error:", "```text", context.work.error, "```"]
+    if context.diagnosis is not None:
+        d = context.diagnosis
+        lines += [
+            "",
+            f"Diagnosis of the error ({d.info.exc_type}): {d.meaning}",
+            f"Fix: {d.fix}" + (f" e.g. `{d.fix_code}`" if d.fix_code else ""),
+        ]
+    if context.exercise:
+        policy = lesson.policy
+        allowed = "may" if context.solution_allowed else "must NOT"
+        lines += [
+            "",
+            f"The learner wants help with the exercise '{context.exercise}'. Course policy: "
+            f"solutions={policy.solutions}, attempts={policy.attempts}; you {allowed} show the full "
+            "solution now. Give the next hint and point to the cells otherwise.",
+        ]
+    if lesson.policy.instructions:
+        lines += ["", "Instructor's instructions:", lesson.policy.instructions]
+    return lines
 
 
 def build_prompt(
     reply: Reply,
-    material: Material,
+    lesson: Lesson,
     *,
     query: str,
     history: list[Message],
     hits: list[Hit],
     covered: bool,
     options: OpenAIOptions,
+    context: ModelContext | None = None,
 ) -> PromptPlan:
-    module = material.module
-    assert module is not None
+    module = lesson.module
     sections = [PEDAGOGY, ""]
     course = module.course_title or "(no course)"
     sections.append(f"Course: {course}" + (f" ({module.course_id})" if module.course_id else ""))
@@ -188,16 +245,26 @@ def build_prompt(
     if module.objectives:
         sections.append("Objectives:")
         sections.extend(f"- {o.text}" for o in module.objectives)
-    sections += ["", "Learner state:", *_state_lines(reply, material), ""]
+    sections += ["", "Learner state:", *_state_lines(reply, lesson), ""]
+    sections += _context_lines(context or ModelContext(), lesson)
     if covered:
+        sections.append("")
         sections.append("Course material for this question (cite these cells):")
         sections.extend(_passage_block(hit) + "\n" for hit in hits)
     else:
         topics = [p.heading for p in course_topics(module)]
+        off_topic = lesson.policy.off_topic
         sections.append(
-            "Course material for this question: none found. The course does not cover it; say so, "
-            "and mention what this module covers: " + "; ".join(topics) + "."
+            "Course material for this question: none found. The course does not cover it; say so "
+            "plainly ('not in this course'), and mention what this module covers: " + "; ".join(topics) + "."
         )
+        if off_topic == "answer":
+            sections.append(
+                "Course policy allows a short answer from general knowledge, marked as outside the course."
+            )
+        elif hits:
+            sections.append("The nearest sections (name them, do not present them as the answer):")
+            sections.extend(f"- [{cell_label(h.passage.cell_index)}] {h.passage.heading}" for h in hits)
     system = "\n".join(sections).strip()
     chat, dropped = trim_history(history, options.max_history_tokens)
     if not chat:
@@ -405,7 +472,7 @@ class ChatCompletionsClient:
 # The tutor
 
 
-_MODEL_INTENTS = {Intent.QUESTION, Intent.TRACEBACK, Intent.HINT}
+_MODEL_INTENTS = {Intent.QUESTION, Intent.TRACEBACK, Intent.HINT, Intent.SOLUTION}
 
 
 class OpenAITutor:
@@ -417,71 +484,115 @@ class OpenAITutor:
         self.root_dir = root_dir
         self.options = options
         self.model: str | None = options.model
-        self.engine = CourseEngine(root_dir=root_dir, plan_ttl=timedelta(hours=options.plan_ttl_hours))
+        self.engine = CourseEngine(
+            root_dir=root_dir, plan_ttl=timedelta(hours=options.plan_ttl_hours), policy=options.policy
+        )
         self.client = ChatCompletionsClient(options, api_key)
         self._secret = api_key
 
-    def _for_model(self, turn: TutorTurn, material: Material, reply: Reply) -> Reading | None:
+    def _for_model(self, turn: TutorTurn, lesson: Lesson | None, reply: Reply) -> Reading | None:
         """The reading of a message the model should answer, or None for the course engine."""
-        if turn.kind != "message" or material.module is None:
+        if turn.kind != "message" or lesson is None:
             return None
-        reading = self.engine.read(turn, material, reply.state)
+        reading = self.engine.read(turn, lesson, reply.state)
         if reading.intent not in _MODEL_INTENTS:
             return None
         if reply.phase is Phase.QUIZZING and quizzes.is_running(reply.state.quiz):
             return None  # the quiz stays honest: the engine reminds and gives pointers, not answers
-        open_q = self.engine.open_question(material, reply.state)
-        if reading.intent is Intent.HINT and (open_q is not None or not material.module.exercises()):
+        open_q = lesson.open_question(reply.state)
+        if reading.intent in {Intent.HINT, Intent.SOLUTION} and (
+            open_q is not None or not lesson.module.exercises()
+        ):
             return None
-        if reading.intent is Intent.QUESTION and not tokenize(reading.text):
+        if (
+            reading.intent is Intent.QUESTION
+            and not tokenize(reading.text)
+            and self.engine.work(turn) is None
+        ):
             return None
         return reading
 
     async def respond(self, turn: TutorTurn) -> AsyncIterator[TutorEvent]:
         try:
             material = await self.engine.material(turn)
+            lesson = self.engine.lesson(turn, material)
             probe = self.engine.new_reply(turn)
-            reading = self._for_model(turn, material, probe)
-            if reading is None:
+            reading = self._for_model(turn, lesson, probe)
+            if reading is None or lesson is None:
                 for event in self.engine.compose(turn, material).events():
                     yield event
                 return
-        except Exception as exc:
-            log.error("openai tutor failed to prepare a turn: %s", type(exc).__name__)
+            chosen, context = self._passages(turn, lesson, reading)
+        except Exception:  # the one catch-all of the preparation: logged with its traceback
+            log.error("openai tutor failed to prepare a turn", exc_info=True)
             yield ErrorEvent("TUTOR_FAILED", "The tutor could not answer this time; try again.")
             return
-        async for event in self._model_turn(turn, material, probe, reading):
+        async for event in self._model_turn(turn, lesson, probe, reading, chosen, context):
             yield event
 
-    def _passages(self, material: Material, reading: Reading) -> list[Hit]:
-        """The passages the model gets, chosen the way the course tutor would choose them."""
-        module = material.module
-        assert module is not None
+    def _passages(self, turn: TutorTurn, lesson: Lesson, reading: Reading) -> tuple[list[Hit], ModelContext]:
+        """The passages the model gets, chosen by the same retrieval as the course tutor's (with
+        the conversation so far and the learner's work), and what else it is told. No passages:
+        the course does not cover the message."""
         limit = self.options.max_passages
-        if reading.intent is Intent.HINT:
-            exercise = pick_exercise(reading.text, module.exercises(), material)
-            related = self.engine.exercise_section(material, exercise)
-            return [Hit(exercise, 1.0, 1.0, ()), *([related] if related else [])][:limit]
+        work = self.engine.work(turn)
+        if reading.intent in {Intent.HINT, Intent.SOLUTION}:
+            exercises = lesson.module.exercises()
+            exercise = hints.pick_exercise(reading.text, exercises, lesson)
+            spec = lesson.module.exercise_spec(exercise)
+            attempts = hints.attempts_on(lesson, exercise, exercises)
+            mode = (
+                lesson.policy.graded_solutions
+                if spec is not None and spec.graded
+                else lesson.policy.solutions
+            )
+            allowed = mode == "on_request" or (
+                mode == "after_attempts" and attempts >= lesson.policy.attempts
+            )
+            related = hints.exercise_section(lesson, exercise)
+            chosen = [
+                Hit(exercise, 1.0, 1.0, ()),
+                *([related] if related and related.passage != exercise else []),
+            ]
+            return chosen[:limit], ModelContext(
+                work=work, exercise=exercise.heading, solution_allowed=allowed
+            )
         if reading.intent is Intent.TRACEBACK:
-            info = errorhelp.parse_traceback(reading.text)
-            if info is not None:
-                return self.engine.error_sections(material, info, limit=limit + 2)[:2]
-        hits = material.search(reading.text, limit=limit + 2)
-        return [h for h in hits if self.engine.covered([h], reading.text)][:limit]
+            diagnosis = answering.diagnosis_for(reading.text, work)
+            if diagnosis is not None:
+                sections = answering.error_sections(lesson, diagnosis, limit=limit + 2)[:2]
+                return sections, ModelContext(work=work, diagnosis=diagnosis)
+        found = self.engine.find(lesson, reading.text, work, limit=limit + 2)
+        context = ModelContext(
+            follow_up_of=lesson.memory.last_question if found.follow_up else None,
+            work=work,
+            language=found.language,
+        )
+        if not found.covered:
+            return [], context
+        return [found.hits[0], *[h for h in found.hits[1:] if answering.is_covered([h], lenient=True)]][
+            :limit
+        ], context
 
     async def _model_turn(
-        self, turn: TutorTurn, material: Material, reply: Reply, reading: Reading
+        self,
+        turn: TutorTurn,
+        lesson: Lesson,
+        reply: Reply,
+        reading: Reading,
+        chosen: list[Hit],
+        context: ModelContext,
     ) -> AsyncIterator[TutorEvent]:
-        chosen = self._passages(material, reading)
         covered = bool(chosen)
         prompt = build_prompt(
             reply,
-            material,
+            lesson,
             query=reading.text,
             history=turn.history,
             hits=chosen,
             covered=covered,
             options=self.options,
+            context=context,
         )
         payload = {
             "model": self.options.model,

@@ -3,7 +3,8 @@
 Why not an embedding model: the default tutor must work on a classroom laptop with no model service
 and no download, answer in milliseconds, and be deterministic (nbval checks its output). BM25 over
 the course's own words, with a small tokenizer and light stemming, finds the right section for the
-questions learners ask.
+questions learners ask; typo tolerance (``rapidfuzz``: edit distance against the course's own
+vocabulary, in C) and the code-aware tokenizer of ``terms.py`` take it past exact words.
 
 An index is kept per (server root, course folder) and refreshed from file modification times, so a
 notebook is re-read only when it changed on disk, never per message.
@@ -24,106 +25,17 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-from tutornb.coursemeta import CourseMetadata, notebook_course_metadata
+from rapidfuzz import process
+from rapidfuzz.distance import OSA
+
+from tutornb.coursemeta import CourseMetadata, ExerciseSpec, TutoringPolicy, notebook_course_metadata
 from tutornb.models import Citation, QuizQuestion
+from tutornb.tutors.terms import code_terms as tokenize_code
+from tutornb.tutors.terms import normal, tokenize, words
+
+__all__ = ["tokenize"]
 
 PassageKind = Literal["concept", "exercise"]
-
-# -------------------------------------------------------------------------------------------------
-# Tokenizer
-
-_TOKEN_RE = re.compile(r"[a-z][a-z0-9_]*")
-
-#: English function words plus the conversational filler learners wrap questions in ("can you
-#: explain ...").
-STOP_WORDS = frozenset(
-    """
-    a about above after again against all also am an and any are aren as at be because been
-    before being below between both but by can cannot could couldn did didn do does doesn doing
-    don down during each few for from further had has have having he her here hers herself him
-    himself his how i if in into is isn it its itself just let lets me more most my myself no
-    nor not now of off on once only or other our ours ourselves out over own same she should so
-    some such than that the their theirs them themselves then there these they this those
-    through to too under until up very was we were what when where which who whom why will with
-    won would you your yours yourself yourselves explain explaining explained tell show please
-    thanks thank want wanted know learn understand help mean means meant really actually
-    something anything thing things way ways okay ok hey hi hello sure maybe like need needs
-    trying try does work works working use using used good bad better best right wrong question
-    questions answer give example examples again kind bit lot lots still even much many confused
-    confusing confuse twice weird strange problem problems issue issues trouble happen happens
-    happened see seems seem getting keep keeps write writing make making do doing done go going
-    say said difference different without
-    """.split()  # noqa: SIM905 - a word list reads better as text
-)
-
-#: A few spellings learners use for the words the course uses.
-SYNONYMS = {
-    "dict": "dictionary",
-    "func": "function",
-    "arg": "argument",
-    "param": "parameter",
-    "kwarg": "keyword",
-    "fn": "function",
-    "indic": "index",
-    "iterat": "loop",
-    "iteration": "loop",
-    "traceback": "error",
-    "exception": "error",
-}
-
-
-def stem(word: str) -> str:
-    """Light suffix stripping: enough that "loops", "looping" and "loop" meet, without a stemmer
-    library."""
-    if len(word) > 4 and word.endswith("ies"):
-        word = word[:-3] + "y"
-    elif word.endswith("sses"):
-        word = word[:-2]
-    elif len(word) > 3 and word.endswith("s") and not word.endswith(("ss", "us", "is")):
-        word = word[:-1]
-    if len(word) > 5 and word.endswith("ing"):
-        word = word[:-3]
-        if len(word) > 3 and word[-1] == word[-2] and word[-1] not in "lsz":
-            word = word[:-1]
-    elif len(word) > 4 and word.endswith("ed"):
-        word = word[:-2]
-        if len(word) > 3 and word[-1] == word[-2] and word[-1] not in "lsz":
-            word = word[:-1]
-    if len(word) > 4 and word.endswith("e"):
-        word = word[:-1]
-    return word
-
-
-_STEM_CACHE: dict[str, str] = {}
-
-
-def _normal(word: str) -> str | None:
-    cached = _STEM_CACHE.get(word)
-    if cached is not None:
-        return cached or None
-    result = ""
-    if len(word) >= 2 and word not in STOP_WORDS:
-        stemmed = stem(word)
-        result = SYNONYMS.get(stemmed, SYNONYMS.get(word, stemmed))
-    if len(_STEM_CACHE) < 200_000:
-        _STEM_CACHE[word] = result
-    return result or None
-
-
-def tokenize(text: str) -> list[str]:
-    """Lower-cased, stemmed content words; snake_case names also yield their parts (``my_list`` ->
-    list)."""
-    out: list[str] = []
-    for raw in _TOKEN_RE.findall(text.lower()):
-        parts = [raw]
-        if "_" in raw:
-            parts.extend(p for p in raw.split("_") if p)
-        for part in parts:
-            token = _normal(part)
-            if token is not None:
-                out.append(token)
-    return out
-
 
 # -------------------------------------------------------------------------------------------------
 # Notebooks -> passages
@@ -135,6 +47,8 @@ class Example:
 
     cell_index: int
     source: str
+    #: The cell's saved output (text), when the notebook has one: what running it shows.
+    output: str | None = None
 
 
 @dataclass(frozen=True)
@@ -174,6 +88,8 @@ class NotebookInfo:
     passages: tuple[Passage, ...]
     content_hash: str
     signature: tuple[int, int] = (0, 0)
+    policy: TutoringPolicy | None = None
+    exercise_specs: tuple[ExerciseSpec, ...] = ()
 
     def question(self, question_id: str | None) -> QuizQuestion | None:
         return next((q for q in self.quiz if q.id == question_id), None)
@@ -185,7 +101,14 @@ class NotebookInfo:
         return [p for p in self.passages if p.kind == "concept" and p.level >= 2]
 
     def exercises(self) -> list[Passage]:
-        return [p for p in self.passages if p.kind == "exercise"]
+        """Exercise sections: headed "Exercise ...", or named by an exercise in the metadata."""
+        named = {clean_heading(e.heading).casefold() for e in self.exercise_specs}
+        return [p for p in self.passages if p.kind == "exercise" or p.heading.casefold() in named]
+
+    def exercise_spec(self, passage: Passage) -> ExerciseSpec | None:
+        """The metadata of an exercise section (hints, solution, expected result), if any."""
+        heading = passage.heading.casefold()
+        return next((e for e in self.exercise_specs if clean_heading(e.heading).casefold() == heading), None)
 
 
 _HEADING_RE = re.compile(r"^(#{1,6})\s+(.+?)\s*#*\s*$")
@@ -210,20 +133,70 @@ def _is_tooling_code(source: str) -> bool:
     return not lines or all(ln.startswith(("%", "!")) for ln in lines)
 
 
+#: Headings that label a part of the section they sit in rather than start a new one: small
+#: callouts ("Example:", "Challenge question:", "Note"), figure captions.
+_CALLOUT_RE = re.compile(
+    r"^(examples?|challenge( question)?s?|questions?|note|notes|tip|tips|hint|warning|important|"
+    r"references?|try it|your turn|(fig(ure)?|image|table)\b.*|.*:)$",
+    re.IGNORECASE,
+)
+#: Heading levels this deep are always callouts of their parent section.
+CALLOUT_LEVEL = 5
+
+
+def is_callout(level: int, heading: str) -> bool:
+    """A heading that stays inside its parent section (see :data:`_CALLOUT_RE`)."""
+    if heading.lower().startswith("exercise"):
+        return False
+    return level >= CALLOUT_LEVEL or bool(_CALLOUT_RE.match(heading.strip()))
+
+
 def _split_markdown(source: str) -> list[tuple[int, str | None, list[str]]]:
     """(level, heading or None for text before the first heading, body lines) per section of one
-    cell."""
+    cell. A callout heading stays in its section's body, as a bold line."""
     sections: list[tuple[int, str | None, list[str]]] = [(0, None, [])]
     in_fence = False
     for line in source.splitlines():
         if _FENCE_RE.match(line):
             in_fence = not in_fence
         match = None if in_fence else _HEADING_RE.match(line)
-        if match:
+        if match and not is_callout(len(match.group(1)), clean_heading(match.group(2))):
             sections.append((len(match.group(1)), clean_heading(match.group(2)), []))
+        elif match:
+            sections[-1][2].append(f"**{clean_heading(match.group(2))}**")
         else:
             sections[-1][2].append(line)
     return sections
+
+
+_OUTPUT_LIMIT = 400
+
+
+def _output_text(cell: dict[str, Any]) -> str | None:
+    """The text a code cell's saved outputs show (stream or text/plain), shortened."""
+    parts: list[str] = []
+    outputs = cell.get("outputs")
+    for output in outputs if isinstance(outputs, list) else []:
+        if not isinstance(output, dict):
+            continue
+        if output.get("output_type") == "stream":
+            parts.append(_joined(output.get("text")))
+        elif output.get("output_type") in {"execute_result", "display_data"}:
+            data = output.get("data")
+            if isinstance(data, dict) and "text/plain" in data:
+                parts.append(_joined(data["text/plain"]))
+        elif output.get("output_type") == "error":
+            parts.append(f"{output.get('ename', 'Error')}: {output.get('evalue', '')}")
+    text = "\n".join(p.rstrip() for p in parts if p.strip()).strip()
+    if not text:
+        return None
+    return text if len(text) <= _OUTPUT_LIMIT else text[: _OUTPUT_LIMIT - 1] + "…"
+
+
+def _joined(value: object) -> str:
+    if isinstance(value, list):
+        return "".join(str(v) for v in value)
+    return str(value or "")
 
 
 def _parse_meta(document: dict[str, Any]) -> tuple[CourseMetadata, tuple[Objective, ...]]:
@@ -236,8 +209,10 @@ def _parse_meta(document: dict[str, Any]) -> tuple[CourseMetadata, tuple[Objecti
 
 
 def parse_notebook(data: bytes, rel_path: str, signature: tuple[int, int] = (0, 0)) -> NotebookInfo:
-    """Passages from a notebook's JSON. Markdown is split by headings; code cells attach to the
-    passage before them, which is where a course puts the example of what it just explained."""
+    """Passages from a notebook's JSON. Markdown is split by headings (callouts stay inside their
+    section); code cells attach to the passage before them, which is where a course puts the
+    example of what it just explained. A heading with neither text nor code of its own (a chapter
+    title right before its first section) is no passage."""
     doc = json.loads(data)
     if not isinstance(doc, dict):
         raise ValueError("not a notebook")
@@ -260,6 +235,11 @@ def parse_notebook(data: bytes, rel_path: str, signature: tuple[int, int] = (0, 
                 if heading is None:
                     if not text:
                         continue
+                    if drafts and drafts[-1]["heading"] == current_heading and not drafts[-1]["examples"]:
+                        # More text of the same section in the next cell: one passage.
+                        drafts[-1]["text"] = (drafts[-1]["text"] + "\n\n" + text).strip()
+                        drafts[-1]["cells"].append(index)
+                        continue
                     heading_text, kind, lvl = current_heading, current_kind, current_level
                 else:
                     if level == 1 and title is None:
@@ -271,6 +251,7 @@ def parse_notebook(data: bytes, rel_path: str, signature: tuple[int, int] = (0, 
                 drafts.append(
                     {
                         "cell": index,
+                        "cells": [index],
                         "heading": heading_text,
                         "text": text,
                         "kind": kind,
@@ -279,7 +260,9 @@ def parse_notebook(data: bytes, rel_path: str, signature: tuple[int, int] = (0, 
                     }
                 )
         elif cell.get("cell_type") == "code" and drafts and not _is_tooling_code(source):
-            drafts[-1]["examples"].append(Example(cell_index=index, source=source.strip()))
+            drafts[-1]["examples"].append(
+                Example(cell_index=index, source=source.strip(), output=_output_text(cell))
+            )
 
     passages = tuple(
         Passage(
@@ -306,6 +289,8 @@ def parse_notebook(data: bytes, rel_path: str, signature: tuple[int, int] = (0, 
         passages=passages,
         content_hash=hashlib.sha256(data).hexdigest(),
         signature=signature,
+        policy=meta.policy,
+        exercise_specs=tuple(meta.exercises),
     )
 
 
@@ -354,6 +339,8 @@ class Hit:
     #: there.
     coverage: float
     matched: tuple[str, ...]
+    #: The query's terms as searched (typos corrected, a long message reduced to its key terms).
+    terms: tuple[str, ...] = ()
 
 
 def _document(passage: Passage) -> Counter[str]:
@@ -364,11 +351,56 @@ def _document(passage: Passage) -> Counter[str]:
     return Counter(tokens)
 
 
+def _surface(passage: Passage) -> Counter[str]:
+    """The folded words a passage is written with: what a misspelt word is compared against."""
+    text = " ".join([passage.heading, passage.text, *(e.source for e in passage.examples)])
+    return Counter(w for w in words(text) if len(w) >= 3)
+
+
+#: A message with more distinct terms than this is reduced to its key terms before ranking.
+KEY_TERMS = 8
+
+
 @dataclass
 class _Ranker:
     passages: list[Passage]
     documents: list[Counter[str]]
     bm25: Bm25
+    #: Folded course words, most frequent first, and the term each one searches as.
+    vocabulary: list[str] = field(default_factory=list)
+    term_of: dict[str, str] = field(default_factory=dict)
+
+    def correct(self, word: str) -> str | None:
+        """The course term a misspelt word most likely means (edit distance with transpositions:
+        1 for short words, 2 from 7 letters), or None."""
+        if len(word) < 4 or not self.vocabulary:
+            return None
+        limit = 1 if len(word) < 7 else 2
+        # A typo keeps the word's first letter and (nearly) its length: "realised" is no "raised".
+        for candidate, _, _ in process.extract(
+            word, self.vocabulary, scorer=OSA.distance, score_cutoff=limit, limit=5
+        ):
+            if candidate[0] == word[0] and abs(len(candidate) - len(word)) <= 1:
+                return self.term_of[candidate]
+        return None
+
+    def analyze(self, query: str, *, known_only: bool = False) -> list[str]:
+        """The query's terms as the course spells them: a word the course never uses is replaced
+        by the course word it is a typo of; a long message keeps only its key terms (those the
+        course has), so its length does not dilute what it asks. ``known_only`` keeps only terms
+        the course has whatever the length (a message in another language: its code terms)."""
+        terms: list[str] = []
+        for word in words(query):
+            term = normal(word)
+            if term is None:
+                continue
+            if term not in self.bm25.postings:
+                term = self.correct(word) or term
+            terms.append(term)
+        terms.extend(tokenize_code(query))
+        if known_only or len(set(terms)) > KEY_TERMS:
+            terms = [t for t in terms if t in self.bm25.postings]
+        return terms
 
 
 # -------------------------------------------------------------------------------------------------
@@ -390,6 +422,7 @@ class _Entry:
     signature: tuple[int, int]
     info: NotebookInfo | None  # None: unreadable or not a notebook
     documents: list[Counter[str]] = field(default_factory=list)
+    surface: Counter[str] = field(default_factory=Counter)
 
 
 class CourseIndex:
@@ -476,7 +509,10 @@ class CourseIndex:
         except (OSError, ValueError, UnicodeDecodeError):
             info = None
         documents = [_document(p) for p in info.passages] if info else []
-        self._entries[rel] = _Entry(signature=signature, info=info, documents=documents)
+        surface: Counter[str] = Counter()
+        for passage in info.passages if info else ():
+            surface.update(_surface(passage))
+        self._entries[rel] = _Entry(signature=signature, info=info, documents=documents, surface=surface)
         return True
 
     def notebook(self, rel_path: str) -> NotebookInfo | None:
@@ -511,13 +547,24 @@ class CourseIndex:
                 return cached[1]
             passages: list[Passage] = []
             documents: list[Counter[str]] = []
+            surface: Counter[str] = Counter()
             for info in self.course_notebooks(course_id, current):
                 entry = self._entries[info.path]
                 passages.extend(info.passages)
                 documents.extend(entry.documents)
-            ranker = _Ranker(passages, documents, Bm25(documents))
+                surface.update(entry.surface)
+            bm25 = Bm25(documents)
+            term_of = {w: t for w in surface if (t := normal(w)) is not None and t in bm25.postings}
+            vocabulary = sorted(term_of, key=lambda w: (-surface[w], w))
+            ranker = _Ranker(passages, documents, bm25, vocabulary, term_of)
             self._rankers[key] = (self._generation, ranker)
             return ranker
+
+    def analyze(
+        self, query: str, *, course_id: str | None, current: str | None = None, known_only: bool = False
+    ) -> list[str]:
+        """The terms ``search`` would use for ``query`` (see :meth:`_Ranker.analyze`)."""
+        return self._ranker(course_id, current).analyze(query, known_only=known_only)
 
     def search(
         self,
@@ -531,18 +578,28 @@ class CourseIndex:
         current_boost: float = 1.25,
         exercise_weight: float = 0.6,
         intro_weight: float = 0.7,
+        context: Sequence[str] = (),
+        context_weight: float = 0.5,
+        known_only: bool = False,
     ) -> list[Hit]:
         """Best passages for ``query`` in the course; the current notebook is slightly preferred and
         exercises weigh less than explanations (they ask, they don't explain), and so do a
-        notebook's introduction (it names every topic without explaining any)."""
-        terms = tokenize(query)
+        notebook's introduction (it names every topic without explaining any).
+
+        ``context`` terms (the conversation so far) add to the ranking at ``context_weight`` but not
+        to the coverage: a follow-up is about its own words, read in the light of the last ones."""
+        ranker = self._ranker(course_id, current)
+        terms = ranker.analyze(query, known_only=known_only)
         if not terms:
             return []
-        ranker = self._ranker(course_id, current)
         weights = {t: ranker.bm25.idf(t) for t in set(terms)}
         total_weight = sum(weights.values()) or 1.0
         hits: list[Hit] = []
-        for doc_id, score in ranker.bm25.scores(terms).items():
+        scores = ranker.bm25.scores(terms)
+        if context:
+            for doc_id, extra in ranker.bm25.scores([t for t in context if t not in weights]).items():
+                scores[doc_id] = scores.get(doc_id, 0.0) + context_weight * extra
+        for doc_id, score in scores.items():
             passage = ranker.passages[doc_id]
             if notebook is not None and passage.notebook_path != notebook:
                 continue
@@ -557,7 +614,7 @@ class CourseIndex:
                 score *= exercise_weight
             if passage.level <= 1:
                 score *= intro_weight
-            hits.append(Hit(passage, score, coverage, matched))
+            hits.append(Hit(passage, score, coverage, matched, tuple(terms)))
         hits.sort(key=lambda h: (-round(h.score, 9), h.passage.notebook_path, h.passage.cell_index))
         return hits[:limit]
 
