@@ -27,6 +27,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
 import re
 import shutil
 import sys
@@ -406,11 +407,25 @@ def failures(outcomes: list[Outcome], limit: int) -> str:
     return "\n".join(lines[:limit])
 
 
+def use_this_python(base: Path) -> None:
+    """``python -m jupyter server`` runs the first ``jupyter-server`` on PATH, which may belong to
+    another Python (and another tutornb) when this environment has no scripts of its own: put one
+    that runs this interpreter first on PATH."""
+    folder = base / "bin"
+    folder.mkdir()
+    script = folder / "jupyter-server"
+    script.write_text(f'#!/bin/sh\nexec "{sys.executable}" -m jupyter_server "$@"\n', encoding="utf-8")
+    script.chmod(0o755)
+    os.environ["PATH"] = f"{folder}{os.pathsep}{os.environ.get('PATH', '')}"
+
+
 async def main_async(args: argparse.Namespace) -> int:
     items, overlay = load_items(args.questions)
     base = Path(tempfile.mkdtemp(prefix="tutornb-eval-"))
+    use_this_python(base)
+    source = [args.tutornb_src] if args.tutornb_src else []
     try:
-        course_server = LiveServer(base / "course-tutor")
+        course_server = LiveServer(base / "course-tutor", python_path=source)
         contexts = prepare_course(args.course_dir, course_server.root, overlay)
         cells = cell_texts(course_server.root / COURSE_FOLDER)
         with course_server:
@@ -423,6 +438,7 @@ async def main_async(args: argparse.Namespace) -> int:
             try:
                 model_server = LiveServer(
                     base / "openai-tutor",
+                    python_path=source,
                     tutornb={
                         "tutor": "openai",
                         "tutor_options": {
@@ -456,6 +472,12 @@ def main() -> int:
     parser.add_argument("--json", type=Path, default=None)
     parser.add_argument("--skip-model", action="store_true")
     parser.add_argument("--show", type=int, default=0)
+    parser.add_argument(
+        "--tutornb-src",
+        type=Path,
+        default=None,
+        help="run the servers on another checkout's tutornb (e.g. a worktree of main for BEFORE figures)",
+    )
     return asyncio.run(main_async(parser.parse_args()))
 
 
