@@ -23,8 +23,11 @@ from tutornb.tutors.terms import detect_language, strip_language_words, tokenize
 MIN_COVERAGE = 0.5
 #: ... and scores at least this much (BM25 with the course's statistics).
 MIN_SCORE = 1.5
-#: A follow-up or a long message is judged more leniently: its own words are few, or many.
+#: A follow-up is judged more leniently: its own words are few, the conversation says the rest.
 LENIENT_COVERAGE = 0.3
+#: A long message names many incidental things: enough of its key terms in one passage is enough.
+LONG_COVERAGE = 0.2
+LONG_MATCHED = 3
 #: How many sections an off-topic reply names as the nearest ones the course has.
 NEAREST = 3
 #: A module with more topics than this lists only its first ones in a "not covered" reply.
@@ -48,9 +51,9 @@ class Found:
         return list(self.hits[0].terms) if self.hits else []
 
 
-def is_covered(hits: list[Hit], *, lenient: bool = False) -> bool:
+def is_covered(hits: list[Hit], *, lenient: bool = False, long: bool = False) -> bool:
     """Does the best passage answer? Enough of the question's weight and words, and a real score;
-    ``lenient`` for follow-ups and long messages."""
+    ``lenient`` for follow-ups and messages in another language, ``long`` for long messages."""
     if not hits:
         return False
     best = hits[0]
@@ -59,6 +62,8 @@ def is_covered(hits: list[Hit], *, lenient: bool = False) -> bool:
     coverage = MIN_COVERAGE
     if lenient:
         required, coverage = min(required, 1 if count <= 3 else 3), LENIENT_COVERAGE
+    if long:
+        required, coverage = min(required, LONG_MATCHED), min(coverage, LONG_COVERAGE)
     return best.score >= MIN_SCORE and best.coverage >= coverage and len(best.matched) >= required
 
 
@@ -73,7 +78,7 @@ def find(lesson: Lesson, text: str, *, limit: int = 4, work: LearnerWork | None 
     follow_up = lesson.memory.is_follow_up(text)
     context = lesson.terms(lesson.memory.context_text()) if follow_up else []
     hits = lesson.search(query, limit=limit, context=context, known_only=language is not None)
-    covered = is_covered(hits, lenient=follow_up or long or language is not None)
+    covered = is_covered(hits, lenient=follow_up or language is not None, long=long)
     return Found(query, hits, covered, follow_up, language, long)
 
 
@@ -132,7 +137,7 @@ def grounded_answer(reply: Reply, lesson: Lesson, found: Found) -> None:
             h
             for h in hits[1:]
             if h.passage.heading != best.passage.heading
-            and is_covered([h], lenient=found.follow_up or found.long)
+            and is_covered([h], lenient=found.follow_up, long=found.long)
             and h.score >= 0.6 * best.score
         ),
         None,

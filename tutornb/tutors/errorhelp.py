@@ -413,7 +413,9 @@ def _index(info: TracebackInfo, line: str | None, code: str | None) -> Diagnosis
         meaning = "The sequence has no item at that position: indexes start at 0."
     fix = "Check the length first, or use `-1` for the last item."
     fix_code = f"{sub.group(1)}[-1]" if sub else None
-    return Diagnosis(info, line, meaning, fix, fix_code, "index length negative indices slicing")
+    kind = re.match(r"(\w+) index out of range", info.message)
+    topic = f"{kind.group(1)} index element indexing start" if kind else "array index element shape"
+    return Diagnosis(info, line, meaning, fix, fix_code, topic)
 
 
 def _attribute(info: TracebackInfo, line: str | None, code: str | None) -> Diagnosis | None:

@@ -102,13 +102,16 @@ class NotebookInfo:
 
     def exercises(self) -> list[Passage]:
         """Exercise sections: headed "Exercise ...", or named by an exercise in the metadata."""
-        named = {clean_heading(e.heading).casefold() for e in self.exercise_specs}
-        return [p for p in self.passages if p.kind == "exercise" or p.heading.casefold() in named]
+        found: dict[str, Passage] = {}
+        for passage in self.passages:
+            named = any(same_heading(passage.heading, e.heading) for e in self.exercise_specs)
+            if passage.kind == "exercise" or named:
+                found.setdefault(passage.heading, passage)  # a section's first passage stands for it
+        return list(found.values())
 
     def exercise_spec(self, passage: Passage) -> ExerciseSpec | None:
         """The metadata of an exercise section (hints, solution, expected result), if any."""
-        heading = passage.heading.casefold()
-        return next((e for e in self.exercise_specs if clean_heading(e.heading).casefold() == heading), None)
+        return next((e for e in self.exercise_specs if same_heading(e.heading, passage.heading)), None)
 
 
 _HEADING_RE = re.compile(r"^(#{1,6})\s+(.+?)\s*#*\s*$")
@@ -116,8 +119,14 @@ _FENCE_RE = re.compile(r"^\s*(```|~~~)")
 
 
 def clean_heading(text: str) -> str:
-    """Headings as a reader sees them: no Markdown emphasis or code ticks."""
+    """Headings as a reader sees them: no Markdown emphasis or code ticks (nor a trailing colon,
+    once the heading is known not to be a callout)."""
     return re.sub(r"[`*_]", "", text).strip()
+
+
+def same_heading(a: str, b: str) -> bool:
+    """Headings compared as a reader would (case, emphasis and a trailing colon aside)."""
+    return clean_heading(a).rstrip(":").strip().casefold() == clean_heading(b).rstrip(":").strip().casefold()
 
 
 def _source(cell: dict[str, Any]) -> str:
@@ -137,9 +146,10 @@ def _is_tooling_code(source: str) -> bool:
 #: callouts ("Example:", "Challenge question:", "Note"), figure captions.
 _CALLOUT_RE = re.compile(
     r"^(examples?|challenge( question)?s?|questions?|note|notes|tip|tips|hint|warning|important|"
-    r"references?|try it|your turn|(fig(ure)?|image|table)\b.*|.*:)$",
+    r"references?|try it|your turn|(fig(ure)?|image|table)\b.*|(\S+\s?){1,3}:)$",
     re.IGNORECASE,
 )
+_CALLOUT_WORDS_RE = re.compile(r"^(examples?|challenge( question)?s?|questions?|notes?|tips?|hint|warning):$", re.I)
 #: Heading levels this deep are always callouts of their parent section.
 CALLOUT_LEVEL = 5
 
@@ -148,7 +158,10 @@ def is_callout(level: int, heading: str) -> bool:
     """A heading that stays inside its parent section (see :data:`_CALLOUT_RE`)."""
     if heading.lower().startswith("exercise"):
         return False
-    return level >= CALLOUT_LEVEL or bool(_CALLOUT_RE.match(heading.strip()))
+    text = heading.strip()
+    if text.endswith(":") and len(text.split()) <= 3 and level < 4 and not _CALLOUT_WORDS_RE.match(text):
+        return False  # "### `while` loops:" is a section; "#### Examples:" is a callout
+    return level >= CALLOUT_LEVEL or bool(_CALLOUT_RE.match(text))
 
 
 def _split_markdown(source: str) -> list[tuple[int, str | None, list[str]]]:
@@ -161,7 +174,7 @@ def _split_markdown(source: str) -> list[tuple[int, str | None, list[str]]]:
             in_fence = not in_fence
         match = None if in_fence else _HEADING_RE.match(line)
         if match and not is_callout(len(match.group(1)), clean_heading(match.group(2))):
-            sections.append((len(match.group(1)), clean_heading(match.group(2)), []))
+            sections.append((len(match.group(1)), clean_heading(match.group(2)).rstrip(":").strip(), []))
         elif match:
             sections[-1][2].append(f"**{clean_heading(match.group(2))}**")
         else:
@@ -373,7 +386,7 @@ class _Ranker:
     def correct(self, word: str) -> str | None:
         """The course term a misspelt word most likely means (edit distance with transpositions:
         1 for short words, 2 from 7 letters), or None."""
-        if len(word) < 4 or not self.vocabulary:
+        if len(word) < 5 or not self.vocabulary:
             return None
         limit = 1 if len(word) < 7 else 2
         # A typo keeps the word's first letter and (nearly) its length: "realised" is no "raised".

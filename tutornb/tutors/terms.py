@@ -7,7 +7,8 @@ form:
   "créer" stays one word, "creer", instead of "cr" + "er");
 * English words are stemmed with the Snowball stemmer (``snowballstemmer``: the standard algorithm,
   pure Python, no data download, and stemmers for other languages exist should a course need one);
-* code keeps its meaning: operators (``*``, ``@``, ``%``, ``**``, ``//``), calls (``find()``),
+* code keeps its meaning: operators (``*``, ``@``, ``%``, ``**``, ``//``), calls (``find()`` is
+  ``find``),
   negative indexes and slices (``[-1]``, ``[::2]``, ``M[1,:]``), sizes like ``2D`` and dotted names
   (``np.linalg.inv``) become terms of their own, plus the plain words a course uses for them.
 
@@ -44,7 +45,7 @@ STOP_WORDS = frozenset(
     say said difference different without whats what's im i'm ive i've dont don't get got
     sorry dumb stupid silly so well um uh yeah yes think thought guess sort kinda pretty
     notebook lecture lectures professor teacher course tutorial part parts section sections cell
-    cells able instead anyway already though
+    cells able instead anyway already though says look looking looked
     """.split()  # noqa: SIM905 - a word list reads better as text
 )
 
@@ -70,6 +71,9 @@ SYNONYMS = {
     "elem": "element",
     "np": "numpi",
     "star": "op:*",
+    "pick": "select",
+    "boolean": "bool",
+    "multidimension": "dimens",
     "asterisk": "op:*",
     "numpy": "numpi",
 }
@@ -92,8 +96,7 @@ _CODE_PATTERNS: tuple[tuple[re.Pattern[str], tuple[str, ...]], ...] = (
     (re.compile(r"(?<![\w.])\.T\b"), ("transpos",)),
 )
 
-_WORD_RE = re.compile(r"[^\W\d_][\w]*|\d+[a-zA-Z]\w*", re.UNICODE)
-_CALL_RE = re.compile(r"\b([A-Za-z_][\w.]*)\(\s*\)")
+_WORD_RE = re.compile(r"(?<![\w])[^\W\d_][\w]*", re.UNICODE)
 
 
 def fold(word: str) -> str:
@@ -124,8 +127,6 @@ def code_terms(text: str) -> list[str]:
     for pattern, meaning in _CODE_PATTERNS:
         if pattern.search(text):
             found.extend(meaning * len(pattern.findall(text)))
-    for call in _CALL_RE.findall(text):
-        found.append("call:" + call.rsplit(".", 1)[-1].lower())
     return found
 
 
