@@ -58,12 +58,15 @@ def is_covered(hits: list[Hit], *, lenient: bool = False, long: bool = False) ->
         return False
     best = hits[0]
     count = len(set(best.terms))
-    required = count if count <= 2 else (count + 1) // 2
+    # Every word of a short question; of a longer one, a third (a symbol brings its words too).
+    required = count if count <= 2 else max(2, count // 3)
     coverage = MIN_COVERAGE
     if lenient:
         required, coverage = min(required, 1 if count <= 3 else 3), LENIENT_COVERAGE
     if long:
         required, coverage = min(required, LONG_MATCHED), min(coverage, LONG_COVERAGE)
+    if best.names_topic and best.score >= MIN_SCORE:
+        return True
     return best.score >= MIN_SCORE and best.coverage >= coverage and len(best.matched) >= required
 
 

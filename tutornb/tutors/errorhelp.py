@@ -484,7 +484,11 @@ def diagnose(info: TracebackInfo, code: str | None = None) -> Diagnosis:
 def code_words(line: str | None) -> str:
     """Identifiers from the learner's line, to find the section about what that code does."""
     names = re.findall(r"[A-Za-z_][A-Za-z0-9_]*", line or "")
-    return " ".join(w for w in names if len(w) > 2)
+    return " ".join(w for w in names if len(w) > 2 and w not in _BUILTIN_NAMES)
+
+
+#: Names on almost every line: they find every section, so they find none.
+_BUILTIN_NAMES = frozenset({"print", "len", "range", "type", "str", "int", "float", "True", "False", "None"})
 
 
 def search_query(diagnosis: Diagnosis) -> str:

@@ -31,7 +31,7 @@ from rapidfuzz.distance import OSA
 from tutornb.coursemeta import CourseMetadata, ExerciseSpec, TutoringPolicy, notebook_course_metadata
 from tutornb.models import Citation, QuizQuestion
 from tutornb.tutors.terms import code_terms as tokenize_code
-from tutornb.tutors.terms import normal, tokenize, words
+from tutornb.tutors.terms import code_fragments, markdown_terms, normal, squash, tokenize, words
 
 __all__ = ["tokenize"]
 
@@ -354,13 +354,16 @@ class Hit:
     matched: tuple[str, ...]
     #: The query's terms as searched (typos corrected, a long message reduced to its key terms).
     terms: tuple[str, ...] = ()
+    #: The passage's heading names a rare term of the query: the question names this section's
+    #: topic ("how do I use linspace?" and the section "linspace and logspace").
+    names_topic: bool = False
 
 
 def _document(passage: Passage) -> Counter[str]:
     # The heading counts twice: it names what the section is about.
-    tokens = tokenize(passage.heading) * 2 + tokenize(passage.text)
+    tokens = markdown_terms(passage.heading) * 2 + markdown_terms(passage.text)
     for example in passage.examples:
-        tokens.extend(tokenize(example.source))
+        tokens.extend(tokenize(example.source, meanings=False))
     return Counter(tokens)
 
 
@@ -370,6 +373,8 @@ def _surface(passage: Passage) -> Counter[str]:
     return Counter(w for w in words(text) if len(w) >= 3)
 
 
+#: A term in at most this many passages is rare enough to name a section's topic.
+RARE_DF = 3
 #: A message with more distinct terms than this is reduced to its key terms before ranking.
 KEY_TERMS = 8
 
@@ -382,6 +387,33 @@ class _Ranker:
     #: Folded course words, most frequent first, and the term each one searches as.
     vocabulary: list[str] = field(default_factory=list)
     term_of: dict[str, str] = field(default_factory=dict)
+    _code: dict[int, str] = field(default_factory=dict)
+    _headings: dict[int, set[str]] = field(default_factory=dict)
+
+    def code(self, doc_id: int) -> str:
+        """The passage's code (examples and inline code), without spaces, for fragment matches."""
+        cached = self._code.get(doc_id)
+        if cached is None:
+            passage = self.passages[doc_id]
+            inline = " ".join(re.findall(r"`([^`\n]+)`", passage.text))
+            cached = squash(" ".join([inline, *(e.source for e in passage.examples)]))
+            self._code[doc_id] = cached
+        return cached
+
+    def overview(self, doc_id: int) -> bool:
+        """A list of what is to come (mostly bullet points, no code): it names topics without
+        explaining any, like a notebook's introduction."""
+        passage = self.passages[doc_id]
+        lines = [ln.strip() for ln in passage.text.splitlines() if ln.strip()]
+        bullets = sum(ln.startswith(("* ", "- ", "+ ")) for ln in lines)
+        return not passage.examples and len(lines) >= 3 and bullets * 2 >= len(lines)
+
+    def heading_terms(self, doc_id: int) -> set[str]:
+        cached = self._headings.get(doc_id)
+        if cached is None:
+            cached = set(markdown_terms(self.passages[doc_id].heading))
+            self._headings[doc_id] = cached
+        return cached
 
     def correct(self, word: str) -> str | None:
         """The course term a misspelt word most likely means (edit distance with transpositions:
@@ -594,13 +626,17 @@ class CourseIndex:
         context: Sequence[str] = (),
         context_weight: float = 0.5,
         known_only: bool = False,
+        code_boost: float = 1.5,
+        heading_boost: float = 0.15,
     ) -> list[Hit]:
         """Best passages for ``query`` in the course; the current notebook is slightly preferred and
         exercises weigh less than explanations (they ask, they don't explain), and so do a
-        notebook's introduction (it names every topic without explaining any).
+        notebook's introduction and overview lists (they name topics without explaining any).
 
         ``context`` terms (the conversation so far) add to the ranking at ``context_weight`` but not
-        to the coverage: a follow-up is about its own words, read in the light of the last ones."""
+        to the coverage: a follow-up is about its own words, read in the light of the last ones.
+        A passage whose code holds a fragment the query quotes verbatim (``M[1,:]``) is boosted,
+        and so, a little, is one whose heading names the query's words."""
         ranker = self._ranker(course_id, current)
         terms = ranker.analyze(query, known_only=known_only)
         if not terms:
@@ -612,6 +648,7 @@ class CourseIndex:
         if context:
             for doc_id, extra in ranker.bm25.scores([t for t in context if t not in weights]).items():
                 scores[doc_id] = scores.get(doc_id, 0.0) + context_weight * extra
+        fragments = code_fragments(query)
         for doc_id, score in scores.items():
             passage = ranker.passages[doc_id]
             if notebook is not None and passage.notebook_path != notebook:
@@ -625,9 +662,14 @@ class CourseIndex:
                 score *= current_boost
             if passage.kind == "exercise":
                 score *= exercise_weight
-            if passage.level <= 1:
+            if passage.level <= 1 or ranker.overview(doc_id):
                 score *= intro_weight
-            hits.append(Hit(passage, score, coverage, matched, tuple(terms)))
+            if fragments and any(f in ranker.code(doc_id) for f in fragments):
+                score *= code_boost
+            heading = [t for t in ranker.heading_terms(doc_id) if t in weights]
+            score *= 1 + heading_boost * sum(weights[t] for t in heading) / total_weight
+            names_topic = any(len(ranker.bm25.postings.get(t, ())) <= RARE_DF for t in heading)
+            hits.append(Hit(passage, score, coverage, matched, tuple(terms), names_topic))
         hits.sort(key=lambda h: (-round(h.score, 9), h.passage.notebook_path, h.passage.cell_index))
         return hits[:limit]
 

@@ -45,7 +45,7 @@ STOP_WORDS = frozenset(
     say said difference different without whats what's im i'm ive i've dont don't get got
     sorry dumb stupid silly so well um uh yeah yes think thought guess sort kinda pretty
     notebook lecture lectures professor teacher course tutorial part parts section sections cell
-    cells able instead anyway already though says look looking looked
+    cells able instead anyway already though says look looking looked come came
     """.split()  # noqa: SIM905 - a word list reads better as text
 )
 
@@ -74,6 +74,8 @@ SYNONYMS = {
     "pick": "select",
     "boolean": "bool",
     "multidimension": "dimens",
+    "multipl": "multipli",
+    "matric": "matrix",
     "asterisk": "op:*",
     "numpy": "numpi",
 }
@@ -121,16 +123,19 @@ def words(text: str) -> list[str]:
     return [fold(w) for w in _WORD_RE.findall(unicodedata.normalize("NFKC", text))]
 
 
-def code_terms(text: str) -> list[str]:
-    """Terms for the code in a text: operators, indexing, sizes, calls and dotted names."""
+def code_terms(text: str, *, meanings: bool = True) -> list[str]:
+    """Terms for the code in a text: operators, indexing and sizes. ``meanings`` adds the plain
+    words a course uses for them (a learner's "*" meets the course's "multiply"); a course's own
+    code gets the operator terms only, or every ``m*10`` would be about multiplying."""
     found: list[str] = []
     for pattern, meaning in _CODE_PATTERNS:
-        if pattern.search(text):
-            found.extend(meaning * len(pattern.findall(text)))
+        count = len(pattern.findall(text))
+        if count:
+            found.extend((meaning if meanings else meaning[:1]) * count)
     return found
 
 
-def tokenize(text: str) -> list[str]:
+def tokenize(text: str, *, meanings: bool = True) -> list[str]:
     """Search terms of a text: stemmed content words (snake_case and dotted names also give their
     parts: ``my_list`` -> list) and the code terms of :func:`code_terms`."""
     out: list[str] = []
@@ -142,12 +147,30 @@ def tokenize(text: str) -> list[str]:
             term = normal(part)
             if term is not None:
                 out.append(term)
-    out.extend(code_terms(text))
+    out.extend(code_terms(text, meanings=meanings))
     return out
 
 
-def is_code_term(term: str) -> bool:
-    return ":" in term
+def markdown_terms(text: str) -> list[str]:
+    """:func:`tokenize` for a course's Markdown: operators count only inside code spans (``**`` in
+    prose is bold, not a power)."""
+    spans = " ".join(re.findall(r"`([^`\n]+)`", text))
+    return tokenize(re.sub(r"`[^`\n]+`", " ", text).replace("*", " "), meanings=False) + tokenize(
+        spans, meanings=False
+    )
+
+
+_FRAGMENT_RE = re.compile(r"[A-Za-z_][\w.]*\[[^\]\n]+\]|[A-Za-z_][\w.]*\([^)\n]*\)")
+
+
+def code_fragments(text: str) -> list[str]:
+    """Pieces of code a message quotes (``M[1,:]``, ``s.find("a")``), without spaces: a cell that
+    holds one verbatim is about exactly that."""
+    return [re.sub(r"\s+", "", f) for f in _FRAGMENT_RE.findall(text) if len(f) >= 4]
+
+
+def squash(text: str) -> str:
+    return re.sub(r"\s+", "", text)
 
 
 # -------------------------------------------------------------------------------------------------
