@@ -435,14 +435,25 @@ class _Ranker:
         course has), so its length does not dilute what it asks. ``known_only`` keeps only terms
         the course has whatever the length (a message in another language: its code terms)."""
         terms: list[str] = []
-        for word in words(query):
+        found = words(query)
+        skip = False
+        for position, word in enumerate(found):
+            if skip:
+                skip = False
+                continue
             term = normal(word)
+            joined = normal(word + found[position + 1]) if position + 1 < len(found) else None
+            if joined is not None and joined in self.bm25.postings and term not in self.bm25.postings:
+                terms.append(joined)  # "doc strings" is the course's "docstrings"
+                skip = True
+                continue
             if term is None:
                 continue
             if term not in self.bm25.postings:
                 term = self.correct(word) or term
             terms.append(term)
-        terms.extend(tokenize_code(query))
+        # An operator the course never uses matches nothing: its plain words still count.
+        terms.extend(t for t in tokenize_code(query) if ":" not in t or t in self.bm25.postings)
         if known_only or len(set(terms)) > KEY_TERMS:
             terms = [t for t in terms if t in self.bm25.postings]
         return terms
