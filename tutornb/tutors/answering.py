@@ -7,6 +7,7 @@ model-backed tutor puts it in its prompt.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from tutornb.models import LearnerWork, Phase
@@ -32,6 +33,9 @@ LONG_MATCHED = 3
 NEAREST = 3
 #: A module with more topics than this lists only its first ones in a "not covered" reply.
 TOPICS_SHOWN = 12
+
+
+_COMPARISON_RE = re.compile(r"\b(difference|differ|versus|vs\.?|compared?|between)\b", re.IGNORECASE)
 
 
 @dataclass(frozen=True)
@@ -135,13 +139,15 @@ def grounded_answer(reply: Reply, lesson: Lesson, found: Found) -> None:
                 if is_covered([hit], lenient=True):
                     show_example(reply, hit.passage, hit.passage.examples[0])
                     break
+    # A comparison ("* and @", "lists vs tuples") is answered by the sections on both sides.
+    comparing = bool(_COMPARISON_RE.search(found.query))
     see_also = next(
         (
             h
             for h in hits[1:]
             if h.passage.heading != best.passage.heading
-            and is_covered([h], lenient=found.follow_up, long=found.long)
-            and h.score >= 0.6 * best.score
+            and is_covered([h], lenient=found.follow_up or comparing, long=found.long)
+            and (comparing or h.score >= 0.6 * best.score)
         ),
         None,
     )

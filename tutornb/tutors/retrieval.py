@@ -354,8 +354,9 @@ class Hit:
     matched: tuple[str, ...]
     #: The query's terms as searched (typos corrected, a long message reduced to its key terms).
     terms: tuple[str, ...] = ()
-    #: The passage's heading names a rare term of the query: the question names this section's
-    #: topic ("how do I use linspace?" and the section "linspace and logspace").
+    #: The passage's heading names a rare term of the query that is also a name in the course's
+    #: code: the question names this section's topic ("how do I use linspace?" and the section
+    #: "linspace and logspace").
     names_topic: bool = False
 
 
@@ -389,6 +390,7 @@ class _Ranker:
     term_of: dict[str, str] = field(default_factory=dict)
     _code: dict[int, str] = field(default_factory=dict)
     _headings: dict[int, set[str]] = field(default_factory=dict)
+    _code_terms: set[str] | None = None
 
     def code(self, doc_id: int) -> str:
         """The passage's code (examples and inline code), without spaces, for fragment matches."""
@@ -399,6 +401,14 @@ class _Ranker:
             cached = squash(" ".join([inline, *(e.source for e in passage.examples)]))
             self._code[doc_id] = cached
         return cached
+
+    def code_terms(self) -> set[str]:
+        """Terms that occur in the course's code: names of functions, methods and variables."""
+        if self._code_terms is None:
+            self._code_terms = {
+                t for p in self.passages for e in p.examples for t in tokenize(e.source, meanings=False)
+            }
+        return self._code_terms
 
     def overview(self, doc_id: int) -> bool:
         """A list of what is to come (mostly bullet points, no code): it names topics without
@@ -679,7 +689,9 @@ class CourseIndex:
                 score *= code_boost
             heading = [t for t in ranker.heading_terms(doc_id) if t in weights]
             score *= 1 + heading_boost * sum(weights[t] for t in heading) / total_weight
-            names_topic = any(len(ranker.bm25.postings.get(t, ())) <= RARE_DF for t in heading)
+            names_topic = any(
+                len(ranker.bm25.postings.get(t, ())) <= RARE_DF and t in ranker.code_terms() for t in heading
+            )
             hits.append(Hit(passage, score, coverage, matched, tuple(terms), names_topic))
         hits.sort(key=lambda h: (-round(h.score, 9), h.passage.notebook_path, h.passage.cell_index))
         return hits[:limit]
