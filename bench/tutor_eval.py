@@ -276,7 +276,9 @@ async def run_conversation(server: LiveServer, context: dict[str, Any], items: l
         ws.close()
 
 
-async def run_all(server: LiveServer, contexts: dict[str, dict[str, Any]], items: list[Item]) -> list[Outcome]:
+async def run_all(
+    server: LiveServer, contexts: dict[str, dict[str, Any]], items: list[Item]
+) -> list[Outcome]:
     outcomes: list[Outcome] = []
     for group in conversations(items):
         outcomes.extend(await run_conversation(server, contexts[group[0].notebook], group))
@@ -387,7 +389,8 @@ def markdown(name: str, result: dict[str, Any]) -> str:
     ]
     for category, row in result["per_category"].items():
         rows.append(
-            f"| {category} | {row['messages']} | {row['cite_hit']} | {row['refused']} | {row['prompt_recall']} |"
+            f"| {category} | {row['messages']} | {row['cite_hit']} | {row['refused']} | "
+            f"{row['prompt_recall']} |"
         )
     return "\n".join(rows)
 

@@ -405,12 +405,15 @@ def test_the_prompt_carries_memory_work_language_and_policy(
         work = LearnerWork(
             cell_index=4,
             code='ages = {"ann": 31}\nages["bo"]',
-            error="Traceback (most recent call last):\n  Cell In[5], line 2\n    ages[\"bo\"]\nKeyError: 'bo'",
+            error=(
+                "Traceback (most recent call last):\n  Cell In[5], line 2\n    ages[\"bo\"]\nKeyError: 'bo'"
+            ),
         )
         await driver.say("why does this fail?", work=work)
         prompt = system()
         assert "The learner's last executed cell (cell 5):" in prompt
-        assert 'ages["bo"]' in prompt and "KeyError: 'bo'" in prompt
+        assert 'ages["bo"]' in prompt
+        assert "KeyError: 'bo'" in prompt
         assert "Diagnosis of the error (KeyError): The key `'bo'` is not in `ages`" in prompt
         # Another language is named
         await driver.say("¿Cómo funciona enumerate en un bucle?")

@@ -112,9 +112,7 @@ def test_a_quoted_question_comes_with_its_answer(root: Path, store: SessionStore
     run(scenario)
 
 
-def test_follow_ups_are_read_with_the_previous_turn_even_after_a_restart(
-    root: Path, tmp_path: Path
-) -> None:
+def test_follow_ups_are_read_with_the_previous_turn_even_after_a_restart(root: Path, tmp_path: Path) -> None:
     async def scenario() -> None:
         store = SessionStore(tmp_path / "store")
         first = driver(root, store)
@@ -154,7 +152,8 @@ def test_im_lost_gets_orientation_not_a_refusal(root: Path, store: SessionStore)
         assert "doesn't cover" not in result.text
         assert "**Where you are:** *Looping over a list*" in result.text
         assert "**What comes next:** *Looping over a dictionary*" in result.text
-        assert "**plan**" in result.text and "**quiz me**" in result.text and "**hint**" in result.text
+        for offer in ("**plan**", "**quiz me**", "**hint**"):
+            assert offer in result.text
         assert result.action("orientation_given").data["here"] == 5
 
     run(scenario)
@@ -168,7 +167,9 @@ def test_off_topic_is_refused_honestly_with_the_nearest_sections(root: Path, sto
         assert result.citations == []
         assert result.action("not_covered").data["off_topic"] == "redirect"
         # And with the policy "decline" the module's topics are not listed
-        declined = await driver(root, store, policy={"off_topic": "decline"}).say("What is the capital of Peru?")
+        declined = await driver(root, store, policy={"off_topic": "decline"}).say(
+            "What is the capital of Peru?"
+        )
         assert "That's not in this course" in declined.text
         assert "covers:" not in declined.text
 
@@ -183,7 +184,7 @@ def test_traceback_help_uses_the_learners_own_work(root: Path, store: SessionSto
             cell_index=3,
             code='word = "hello"\nword[0] = "J"',
             error=(
-                "Traceback (most recent call last):\n  Cell In[4], line 2\n    word[0] = \"J\"\n"
+                'Traceback (most recent call last):\n  Cell In[4], line 2\n    word[0] = "J"\n'
                 "TypeError: 'str' object does not support item assignment"
             ),
         )
@@ -216,7 +217,11 @@ def test_hint_ladder_after_attempts(root: Path, store: SessionStore) -> None:
         assert "Start from range(4)." in early.text
         assert "[x * x for x in range(4)]" not in early.text
         withheld = early.action("solution_withheld").data
-        assert (withheld["policy"], withheld["attempts"], withheld["policy_source"]) == ("after_attempts", 0, "server")
+        assert (withheld["policy"], withheld["attempts"], withheld["policy_source"]) == (
+            "after_attempts",
+            0,
+            "server",
+        )
         # The next hint climbs the ladder: the second hint and a partial step
         second = await tutor.say("another hint for exercise 1")
         assert "Put the expression first" in second.text

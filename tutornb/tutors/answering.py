@@ -135,10 +135,10 @@ def grounded_answer(reply: Reply, lesson: Lesson, found: Found) -> None:
     if not best.passage.examples:
         # A worked example from the next relevant section of the same notebook, if there is one.
         for hit in hits[1:]:
-            if hit.passage.examples and hit.passage.notebook_path == best.passage.notebook_path:
-                if is_covered([hit], lenient=True):
-                    show_example(reply, hit.passage, hit.passage.examples[0])
-                    break
+            same_notebook = hit.passage.notebook_path == best.passage.notebook_path
+            if hit.passage.examples and same_notebook and is_covered([hit], lenient=True):
+                show_example(reply, hit.passage, hit.passage.examples[0])
+                break
     # A comparison ("* and @", "lists vs tuples") is answered by the sections on both sides.
     comparing = bool(_COMPARISON_RE.search(found.query))
     see_also = next(

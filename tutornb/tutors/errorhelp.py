@@ -309,7 +309,10 @@ def _broadcast(info: TracebackInfo, line: str | None, code: str | None) -> Diagn
             "A matrix product needs the number of columns of the left operand to equal the number "
             "of rows of the right one."
         )
-        fix = f"Compare `{left}.shape` and `{right}.shape`; transpose one (`.T`) or reshape it so the inner sizes match."
+        fix = (
+            f"Compare `{left}.shape` and `{right}.shape`; transpose one (`.T`) or reshape it so the "
+            "inner sizes match."
+        )
         topic = "matrix multiplication dot shape incompatible"
         fix_code = f"print({left}.shape, {right}.shape)"
     else:
@@ -342,7 +345,10 @@ def _conversion(info: TracebackInfo, line: str | None, code: str | None) -> Diag
             f"`{name}` is a numpy array whose elements are numbers ({target}); assigning {value} "
             f"would put text into it, and an array's type (its `dtype`) does not change."
         )
-        fix = f"Assign a number, or create the array with the type you need (see `{name}.dtype`, the `dtype=` argument)."
+        fix = (
+            f"Assign a number, or create the array with the type you need (see `{name}.dtype`, the "
+            "`dtype=` argument)."
+        )
         return Diagnosis(info, line, meaning, fix, None, "array dtype type assign element")
     meaning = f"Python was asked to turn the text {value} into a number ({target}), and it is not one."
     fix = "Print the value before converting it, and convert only text that holds a number."
@@ -381,7 +387,10 @@ def _name(info: TracebackInfo, line: str | None, code: str | None) -> Diagnosis 
     if close:
         fix = f"Did you mean `{close[0]}`? Your cell assigns that name."
     else:
-        fix = f"Assign `{name}` before this line (or run the cell that defines it first), and check its spelling."
+        fix = (
+            f"Assign `{name}` before this line (or run the cell that defines it first), and check its "
+            "spelling."
+        )
     return Diagnosis(info, line, meaning, fix, None, "variable assign name defined NameError")
 
 
@@ -391,7 +400,10 @@ def _key(info: TracebackInfo, line: str | None, code: str | None) -> Diagnosis |
     key = info.message.strip() or "the key"
     sub = _SUBSCRIPT_RE.search(line or "")
     name = sub.group(1) if sub else "the dictionary"
-    meaning = f"The key `{key}` is not in `{name}`: looking up a missing key with `[]` raises KeyError (keys are case sensitive)."
+    meaning = (
+        f"The key `{key}` is not in `{name}`: looking up a missing key with `[]` raises KeyError (keys "
+        "are case sensitive)."
+    )
     fix = (
         f"Check with `{key} in {name}` first, or use `{name}.get({key}, default)`, which gives the "
         "default instead of raising."
@@ -406,9 +418,16 @@ def _index(info: TracebackInfo, line: str | None, code: str | None) -> Diagnosis
     bounds = re.search(r"index (-?\d+) is out of bounds for axis (\d+) with size (\d+)", info.message)
     if bounds:
         index, axis, size = bounds.groups()
-        meaning = f"Axis {axis} of the array has {size} elements (indexes 0 to {int(size) - 1}), so index {index} does not exist."
+        meaning = (
+            f"Axis {axis} of the array has {size} elements (indexes 0 to {int(size) - 1}), so index "
+            f"{index} does not exist."
+        )
     elif sub:
-        meaning = f"`{sub.group(1)}` has no item at index `{sub.group(2).strip()}`: indexes start at 0, so the last one is `len({sub.group(1)}) - 1`."
+        name, index = sub.group(1), sub.group(2).strip()
+        meaning = (
+            f"`{name}` has no item at index `{index}`: indexes start at 0, so the last one is "
+            f"`len({name}) - 1`."
+        )
     else:
         meaning = "The sequence has no item at that position: indexes start at 0."
     fix = "Check the length first, or use `-1` for the last item."
@@ -443,7 +462,10 @@ def _call_type(info: TracebackInfo, line: str | None, code: str | None) -> Diagn
             "iterable": "looped over",
         }[what]
         meaning = f"A `{kind}` cannot be {verb}, and this line tries to."
-        fix = "Check which value on the line has that type (`type(value)`); a variable may hide a function or hold a number where you expected a list."
+        fix = (
+            "Check which value on the line has that type (`type(value)`); a variable may hide a function "
+            "or hold a number where you expected a list."
+        )
         return Diagnosis(info, line, meaning, fix, None, f"{kind} type")
     positional = re.search(r"(\w+)\(\) (missing|takes) .*argument", info.message)
     if positional:

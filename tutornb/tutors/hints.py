@@ -68,9 +68,10 @@ def attempts_on(lesson: Lesson, exercise: Passage, exercises: list[Passage]) -> 
     for message in turn.history:
         if message.role is not Role.LEARNER or message.id == current:
             continue
-        if read_message(message.text).intent in _LADDER_INTENTS:
-            if pick_exercise(message.text, exercises, lesson).cell_index == exercise.cell_index:
-                count += 1
+        if read_message(message.text).intent not in _LADDER_INTENTS:
+            continue
+        if pick_exercise(message.text, exercises, lesson).cell_index == exercise.cell_index:
+            count += 1
     return count
 
 
@@ -182,7 +183,8 @@ def hint_rung(
         reply.say(ladder[min(attempts, len(ladder) - 1)])
     elif related is not None and related.passage != exercise:
         reply.say(
-            f"This exercise has no written hint. Re-read {lesson.source(related.passage)}: it explains what you need."
+            f"This exercise has no written hint. Re-read {lesson.source(related.passage)}: it explains "
+            "what you need."
         )
     else:
         reply.say("This exercise has no written hint. Re-read the sections above it.")

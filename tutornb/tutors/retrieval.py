@@ -30,8 +30,8 @@ from rapidfuzz.distance import OSA
 
 from tutornb.coursemeta import CourseMetadata, ExerciseSpec, TutoringPolicy, notebook_course_metadata
 from tutornb.models import Citation, QuizQuestion
-from tutornb.tutors.terms import code_terms as tokenize_code
 from tutornb.tutors.terms import code_fragments, markdown_terms, normal, squash, tokenize, words
+from tutornb.tutors.terms import code_terms as tokenize_code
 
 __all__ = ["tokenize"]
 
@@ -149,7 +149,9 @@ _CALLOUT_RE = re.compile(
     r"references?|try it|your turn|(fig(ure)?|image|table)\b.*|(\S+\s?){1,3}:)$",
     re.IGNORECASE,
 )
-_CALLOUT_WORDS_RE = re.compile(r"^(examples?|challenge( question)?s?|questions?|notes?|tips?|hint|warning):$", re.I)
+_CALLOUT_WORDS_RE = re.compile(
+    r"^(examples?|challenge( question)?s?|questions?|notes?|tips?|hint|warning):$", re.I
+)
 #: Heading levels this deep are always callouts of their parent section.
 CALLOUT_LEVEL = 5
 

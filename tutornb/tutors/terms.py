@@ -188,7 +188,7 @@ _LANGUAGE_WORDS = {
     "Italian": "il lo la gli le di che come uso un una è per con non funziona perché",
 }
 _LANGUAGE_SETS = {name: frozenset(text.split()) for name, text in _LANGUAGE_WORDS.items()}
-_ENGLISH_WORDS = frozenset("the is are how what do does i a to of in and with it this that why can".split())
+_ENGLISH_WORDS = frozenset("the is are how what do does i a to of in and with it this that why can".split())  # noqa: SIM905
 
 
 def detect_language(text: str) -> str | None:
