@@ -146,8 +146,8 @@ def test_pasted_traceback_is_explained_against_the_learners_line(
         # Then the exception is named and explained, tied to their own line and key
         assert "**KeyError**" in result.text
         assert 'line 3: `print(person["age"])`' in result.text
-        assert "The key `'age'` is not in `person`." in result.text
-        assert "dictionary.get(key, default)" in result.text
+        assert "The key `'age'` is not in `person`" in result.text
+        assert "person.get('age', default)" in result.text
         # And the course section on missing keys is cited (in the dictionaries notebook)
         section = result.citations[0]
         assert section.notebook_path == DICTS

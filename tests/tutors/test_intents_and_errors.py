@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from tutornb.models import QuizQuestion
-from tutornb.tutors.errorhelp import parse_traceback, specific_detail
+from tutornb.tutors.errorhelp import diagnose, parse_traceback
 from tutornb.tutors.intents import Intent, parse_choice, read_message
 
 QUESTION = QuizQuestion(
@@ -80,7 +80,7 @@ def test_plain_python_traceback() -> None:
         2,
         "print(scores[4])",
     )
-    detail = specific_detail(info)
+    detail = diagnose(info).meaning
     assert detail is not None
     assert "`scores` has no item at index `4`" in detail
 
@@ -99,7 +99,7 @@ def test_ipython_traceback_with_colours() -> None:
     assert info.exc_type == "AttributeError"
     assert info.code_line == "a.push(4)"
     assert info.line_number == 2
-    assert specific_detail(info) == "The value is a `list`, and `list` has no `push`."
+    assert diagnose(info).meaning == "The value is a `list`, and a `list` has no `push`."
 
 
 def test_text_without_exception_is_not_a_traceback() -> None:

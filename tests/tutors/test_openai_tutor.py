@@ -16,7 +16,7 @@ import pytest
 from tutor_helpers import DICTS, LISTS, TRACEBACK, Driver, cell_source
 
 from tutornb.errors import TutorUnavailable
-from tutornb.models import Phase, Role
+from tutornb.models import LearnerWork, Phase, Role
 from tutornb.store.api import NewMessage
 from tutornb.store.sessions import SessionStore
 from tutornb.tutors.base import ErrorEvent, StateUpdate, TextDelta
@@ -381,3 +381,45 @@ def test_key_comes_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None
     tutor = create_openai_tutor(root_dir=Path("."), options={"model": "m"})
     assert tutor.client.api_key == "sk-from-env"
     assert tutor.model == "m"
+
+
+def test_the_prompt_carries_memory_work_language_and_policy(
+    course_root: Path, store: SessionStore, chat_server: ChatServer
+) -> None:
+    chat_server.script = [stream("Here is how.")]
+
+    async def scenario() -> None:
+        driver = make_driver(course_root, store, chat_server.url)
+        await driver.say("How do I loop over a list?")
+
+        def system() -> str:
+            return str(chat_server.requests[-1]["body"]["messages"][0]["content"])
+
+        # A follow-up: the previous question is named and the section that answers it is shown
+        await driver.say("what about for dicts?")
+        prompt = system()
+        assert "follows up on the learner's previous question: 'How do I loop over a list?'" in prompt
+        dict_loop = cell_source(course_root, DICTS, 9).splitlines()[2][:50]
+        assert dict_loop in prompt.replace("`", "")
+        # The learner's own work: their cell, its error and the diagnosis in their terms
+        work = LearnerWork(
+            cell_index=4,
+            code='ages = {"ann": 31}\nages["bo"]',
+            error=(
+                "Traceback (most recent call last):\n  Cell In[5], line 2\n    ages[\"bo\"]\nKeyError: 'bo'"
+            ),
+        )
+        await driver.say("why does this fail?", work=work)
+        prompt = system()
+        assert "The learner's last executed cell (cell 5):" in prompt
+        assert 'ages["bo"]' in prompt
+        assert "KeyError: 'bo'" in prompt
+        assert "Diagnosis of the error (KeyError): The key `'bo'` is not in `ages`" in prompt
+        # Another language is named
+        await driver.say("¿Cómo funciona enumerate en un bucle?")
+        assert "The learner wrote in Spanish" in system()
+        # The policy decides whether the model may show an exercise's solution
+        await driver.say("give me the solution to exercise 2")
+        assert "you must NOT show the full solution now" in system()
+
+    asyncio.run(scenario())

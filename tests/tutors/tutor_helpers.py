@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from tutornb.lifecycle import check_phase_change
-from tutornb.models import ActionLogEntry, CourseContext, Role, Session
+from tutornb.models import ActionLogEntry, CourseContext, LearnerWork, Role, Session
 from tutornb.store.api import NewMessage
 from tutornb.store.sessions import SessionStore
 from tutornb.tutors.base import (
@@ -101,12 +101,15 @@ class Driver:
     def session(self) -> Session:
         return self.store.get_session(self.session_id)
 
-    async def say(self, text: str) -> TurnResult:
+    async def say(self, text: str, *, work: LearnerWork | None = None) -> TurnResult:
+        """The learner sends ``text`` (with their last cell and its error as ``work``, which the
+        service puts on the learner message it hands the tutor)."""
         stored = self.store.append_message(
             self.session_id,
             NewMessage(role=Role.LEARNER, text=text, client_id=uuid.uuid4().hex),
         )
-        return await self.run("message", learner=stored.message)
+        learner = stored.message if work is None else stored.message.model_copy(update={"work": work})
+        return await self.run("message", learner=learner)
 
     async def answer(self, question_id: str, choice: int) -> TurnResult:
         return await self.run("answer", answer=QuizAnswerInput(question_id, choice))

@@ -22,6 +22,9 @@ class Intent(str, Enum):
     ANSWER = "answer"
     NEXT = "next"
     HINT = "hint"
+    SOLUTION = "solution"
+    CHECK = "check"
+    LOST = "lost"
     TRACEBACK = "traceback"
     QUESTION = "question"
     OBJECTIVES = "objectives"
@@ -57,6 +60,19 @@ _QUIZ_RE = re.compile(
     r"ask me (a )?questions?|(another|retry|retake|try) (the )?quiz)\b"
 )
 _HINT_RE = re.compile(r"\b(hints?|i'?m stuck|stuck on|give me a clue|a clue)\b")
+_SOLUTION_RE = re.compile(
+    r"\b(solutions?|give me the (answer|code)|show me the (answer|code)|just tell me the answer|"
+    r"(full|complete) answer|answer (to|for) (the |this |that )?(exercise|task))\b"
+)
+_CHECK_RE = re.compile(
+    r"\b(i got|i get|i'?ve got|my (result|output) (is|was)|it (gives|gave|prints|printed))\b.*"
+    r"(right|correct|ok|good)\??\s*$|\b(is|was) (this|that|it|my (result|output)) (right|correct)\b"
+)
+_LOST_RE = re.compile(
+    r"\b(i'?m lost|i am lost|i'?m confused|i am confused|don'?t get (any of )?(this|it|anything)|"
+    r"don'?t understand (any|anything)|no idea (what|where)|overwhelmed|where am i|"
+    r"what (comes|should i do) next|what'?s next|what is next|what now|help me get started)\b"
+)
 _PLAN_RE = re.compile(
     r"\b(study plan|plan|roadmap|where (do|should) i (start|begin)|what should i (study|learn|do)|"
     r"learning path|how should i proceed)\b"
@@ -119,8 +135,14 @@ def read_message(text: str, *, open_question: QuizQuestion | None = None) -> Rea
         return Reading(Intent.NEXT, text)
     if _QUIZ_RE.search(norm):
         return Reading(Intent.QUIZ, text)
+    if _CHECK_RE.search(norm):
+        return Reading(Intent.CHECK, text)
+    if _SOLUTION_RE.search(norm):
+        return Reading(Intent.SOLUTION, text)
     if _HINT_RE.search(norm):
         return Reading(Intent.HINT, text)
+    if _LOST_RE.search(norm) and len(norm.split()) <= 10:
+        return Reading(Intent.LOST, text)
     if _OBJECTIVES_RE.search(norm):
         return Reading(Intent.OBJECTIVES, text)
     if _PLAN_RE.search(norm) and len(norm.split()) <= 8:

@@ -44,6 +44,14 @@ class Material:
             return []
         return self.index.search(query, course_id=self.course_id, current=self.module.path, **kwargs)
 
+    def terms(self, query: str, *, known_only: bool = False) -> list[str]:
+        """The query's search terms as the course spells them (typos corrected, key terms)."""
+        if self.index is None or self.module is None:
+            return tokenize(query)
+        return self.index.analyze(
+            query, course_id=self.course_id, current=self.module.path, known_only=known_only
+        )
+
     def passage_at(self, citation: Citation) -> Passage | None:
         for info in self.course:
             if info.path == citation.notebook_path:

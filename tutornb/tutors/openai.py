@@ -19,7 +19,6 @@ import logging
 import os
 import time
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -29,35 +28,19 @@ import httpx
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
 
 from tutornb.errors import TutorUnavailable
-from tutornb.models import Message, Phase, Role
-from tutornb.tutors import errorhelp
+from tutornb.models import Phase
+from tutornb.tutors import answering, hints
 from tutornb.tutors import quiz as quizzes
 from tutornb.tutors.base import ErrorEvent, TextDelta, TutorEvent, TutorTurn
 from tutornb.tutors.course import DEFAULT_PLAN_TTL, CourseEngine
 from tutornb.tutors.intents import Intent, Reading
-from tutornb.tutors.material import Material, cell_label, course_topics, pick_exercise
+from tutornb.tutors.lesson import Lesson
+from tutornb.tutors.prompt import ModelContext, build_prompt
 from tutornb.tutors.reply import Reply
-from tutornb.tutors.retrieval import Hit, tokenize
+from tutornb.tutors.retrieval import Hit
+from tutornb.tutors.terms import tokenize
 
 log = logging.getLogger("tutornb.tutors.openai")
-
-#: Rough size of a token in characters, for budgeting history without a tokenizer.
-CHARS_PER_TOKEN = 4
-#: Per-message overhead of the chat format, in tokens.
-MESSAGE_OVERHEAD = 4
-
-PEDAGOGY = """\
-You are a patient tutor inside a Jupyter course notebook. Follow these rules:
-- Guide the learner towards understanding. Explain, give small examples, and ask a short question
-  back when it helps them think.
-- Do not hand over solutions to the notebook's exercises unless the learner explicitly asks for the
-  full solution; give hints and point to the relevant cells instead.
-- Ground your answer in the course material below and cite cells as [cell N] with the numbers given.
-- If the course material does not cover the question, say so plainly first and name what the module
-  does cover; never present outside knowledge as course content.
-- For a pasted traceback: name the exception, explain it in terms of the learner's own line, show
-  how to fix it, and point to the course section on the concept behind it.
-- Keep answers short (under 200 words), in Markdown, with Python in fenced code blocks."""
 
 
 class OpenAIOptions(BaseModel):
@@ -75,6 +58,8 @@ class OpenAIOptions(BaseModel):
     max_retry_after: float = Field(30.0, ge=0, le=600)
     max_passages: int = Field(3, ge=1, le=10)
     plan_ttl_hours: float = Field(DEFAULT_PLAN_TTL.total_seconds() / 3600, gt=0)
+    #: The server's tutoring-policy override (``TutorNBApp.policy``), a partial mapping.
+    policy: dict[str, Any] | None = None
 
     @field_validator("base_url")
     @classmethod
@@ -92,118 +77,6 @@ class ModelServiceError(Exception):
         super().__init__(message)
         self.code = code
         self.message = message
-
-
-@dataclass(frozen=True)
-class PromptPlan:
-    messages: list[dict[str, str]]
-    passages: list[Hit]
-    covered: bool
-    history_kept: int
-    history_dropped: int
-
-
-# -------------------------------------------------------------------------------------------------
-# Prompt
-
-
-def estimate_tokens(text: str) -> int:
-    return (len(text) + CHARS_PER_TOKEN - 1) // CHARS_PER_TOKEN + MESSAGE_OVERHEAD
-
-
-def trim_history(history: list[Message], budget_tokens: int) -> tuple[list[dict[str, str]], int]:
-    """The newest messages that fit the budget, oldest first, and how many were dropped.
-
-    The learner's latest message is always kept (cut to the budget if it alone is larger): without
-    it there is nothing to answer.
-    """
-    chat = [m for m in history if m.role in {Role.LEARNER, Role.TUTOR}]
-    kept: list[dict[str, str]] = []
-    used = 0
-    for index, message in enumerate(reversed(chat)):
-        role = "user" if message.role is Role.LEARNER else "assistant"
-        text = message.text
-        cost = estimate_tokens(text)
-        if index == 0:
-            if cost > budget_tokens:
-                text = text[: max(budget_tokens - MESSAGE_OVERHEAD, 1) * CHARS_PER_TOKEN]
-                cost = estimate_tokens(text)
-        elif used + cost > budget_tokens:
-            break
-        kept.append({"role": role, "content": text})
-        used += cost
-    kept.reverse()
-    return kept, len(chat) - len(kept)
-
-
-def _state_lines(reply: Reply, material: Material) -> list[str]:
-    module = material.module
-    assert module is not None
-    state = reply.state
-    lines = [f"- Phase: {reply.start_phase.value}"]
-    if state.topic:
-        lines.append(f"- Current topic: {state.topic}")
-    if state.plan is not None and state.plan.steps:
-        done = sum(1 for s in state.plan.steps if s.status == "done")
-        lines.append(f"- Study plan: {done} of {len(state.plan.steps)} steps done")
-    if state.quiz is not None and state.quiz.answers:
-        right, asked = quizzes.first_pass_score(state.quiz)
-        lines.append(f"- Quiz: {right} of {asked} right")
-    for objective in module.objectives:
-        if objective.id in state.mastery:
-            lines.append(f"- Mastery of '{objective.text}': {state.mastery[objective.id]:.0%}")
-    for misconception in state.misconceptions[-5:]:
-        lines.append(f"- Misconception seen: {misconception.text}")
-    if state.summary:
-        lines.append(f"- Summary: {state.summary}")
-    return lines
-
-
-def _passage_block(hit: Hit) -> str:
-    passage = hit.passage
-    filename = passage.notebook_path.rsplit("/", 1)[-1]
-    parts = [f"[{cell_label(passage.cell_index)}] {filename}: {passage.heading}", passage.text]
-    for example in passage.examples[:1]:
-        parts.append(f"Example [{cell_label(example.cell_index)}]:\n```python\n{example.source}\n```")
-    return "\n".join(p for p in parts if p)
-
-
-def build_prompt(
-    reply: Reply,
-    material: Material,
-    *,
-    query: str,
-    history: list[Message],
-    hits: list[Hit],
-    covered: bool,
-    options: OpenAIOptions,
-) -> PromptPlan:
-    module = material.module
-    assert module is not None
-    sections = [PEDAGOGY, ""]
-    course = module.course_title or "(no course)"
-    sections.append(f"Course: {course}" + (f" ({module.course_id})" if module.course_id else ""))
-    sections.append(f"Module: {module.module_title}" + (f" ({module.module_id})" if module.module_id else ""))
-    sections.append(f"Notebook: {module.path}")
-    if module.objectives:
-        sections.append("Objectives:")
-        sections.extend(f"- {o.text}" for o in module.objectives)
-    sections += ["", "Learner state:", *_state_lines(reply, material), ""]
-    if covered:
-        sections.append("Course material for this question (cite these cells):")
-        sections.extend(_passage_block(hit) + "\n" for hit in hits)
-    else:
-        topics = [p.heading for p in course_topics(module)]
-        sections.append(
-            "Course material for this question: none found. The course does not cover it; say so, "
-            "and mention what this module covers: " + "; ".join(topics) + "."
-        )
-    system = "\n".join(sections).strip()
-    chat, dropped = trim_history(history, options.max_history_tokens)
-    if not chat:
-        chat = [{"role": "user", "content": query}]
-    messages = [{"role": "system", "content": system}, *chat]
-    return PromptPlan(messages, hits if covered else [], covered, len(chat), dropped)
 
 
 # -------------------------------------------------------------------------------------------------
@@ -405,7 +278,7 @@ class ChatCompletionsClient:
 # The tutor
 
 
-_MODEL_INTENTS = {Intent.QUESTION, Intent.TRACEBACK, Intent.HINT}
+_MODEL_INTENTS = {Intent.QUESTION, Intent.TRACEBACK, Intent.HINT, Intent.SOLUTION}
 
 
 class OpenAITutor:
@@ -417,71 +290,115 @@ class OpenAITutor:
         self.root_dir = root_dir
         self.options = options
         self.model: str | None = options.model
-        self.engine = CourseEngine(root_dir=root_dir, plan_ttl=timedelta(hours=options.plan_ttl_hours))
+        self.engine = CourseEngine(
+            root_dir=root_dir, plan_ttl=timedelta(hours=options.plan_ttl_hours), policy=options.policy
+        )
         self.client = ChatCompletionsClient(options, api_key)
         self._secret = api_key
 
-    def _for_model(self, turn: TutorTurn, material: Material, reply: Reply) -> Reading | None:
+    def _for_model(self, turn: TutorTurn, lesson: Lesson | None, reply: Reply) -> Reading | None:
         """The reading of a message the model should answer, or None for the course engine."""
-        if turn.kind != "message" or material.module is None:
+        if turn.kind != "message" or lesson is None:
             return None
-        reading = self.engine.read(turn, material, reply.state)
+        reading = self.engine.read(turn, lesson, reply.state)
         if reading.intent not in _MODEL_INTENTS:
             return None
         if reply.phase is Phase.QUIZZING and quizzes.is_running(reply.state.quiz):
             return None  # the quiz stays honest: the engine reminds and gives pointers, not answers
-        open_q = self.engine.open_question(material, reply.state)
-        if reading.intent is Intent.HINT and (open_q is not None or not material.module.exercises()):
+        open_q = lesson.open_question(reply.state)
+        if reading.intent in {Intent.HINT, Intent.SOLUTION} and (
+            open_q is not None or not lesson.module.exercises()
+        ):
             return None
-        if reading.intent is Intent.QUESTION and not tokenize(reading.text):
+        if (
+            reading.intent is Intent.QUESTION
+            and not tokenize(reading.text)
+            and self.engine.work(turn) is None
+        ):
             return None
         return reading
 
     async def respond(self, turn: TutorTurn) -> AsyncIterator[TutorEvent]:
         try:
             material = await self.engine.material(turn)
+            lesson = self.engine.lesson(turn, material)
             probe = self.engine.new_reply(turn)
-            reading = self._for_model(turn, material, probe)
-            if reading is None:
+            reading = self._for_model(turn, lesson, probe)
+            if reading is None or lesson is None:
                 for event in self.engine.compose(turn, material).events():
                     yield event
                 return
-        except Exception as exc:
-            log.error("openai tutor failed to prepare a turn: %s", type(exc).__name__)
+            chosen, context = self._passages(turn, lesson, reading)
+        except Exception:  # the one catch-all of the preparation: logged with its traceback
+            log.error("openai tutor failed to prepare a turn", exc_info=True)
             yield ErrorEvent("TUTOR_FAILED", "The tutor could not answer this time; try again.")
             return
-        async for event in self._model_turn(turn, material, probe, reading):
+        async for event in self._model_turn(turn, lesson, probe, reading, chosen, context):
             yield event
 
-    def _passages(self, material: Material, reading: Reading) -> list[Hit]:
-        """The passages the model gets, chosen the way the course tutor would choose them."""
-        module = material.module
-        assert module is not None
+    def _passages(self, turn: TutorTurn, lesson: Lesson, reading: Reading) -> tuple[list[Hit], ModelContext]:
+        """The passages the model gets, chosen by the same retrieval as the course tutor's (with
+        the conversation so far and the learner's work), and what else it is told. No passages:
+        the course does not cover the message."""
         limit = self.options.max_passages
-        if reading.intent is Intent.HINT:
-            exercise = pick_exercise(reading.text, module.exercises(), material)
-            related = self.engine.exercise_section(material, exercise)
-            return [Hit(exercise, 1.0, 1.0, ()), *([related] if related else [])][:limit]
+        work = self.engine.work(turn)
+        if reading.intent in {Intent.HINT, Intent.SOLUTION}:
+            exercises = lesson.module.exercises()
+            exercise = hints.pick_exercise(reading.text, exercises, lesson)
+            spec = lesson.module.exercise_spec(exercise)
+            attempts = hints.attempts_on(lesson, exercise, exercises)
+            mode = (
+                lesson.policy.graded_solutions
+                if spec is not None and spec.graded
+                else lesson.policy.solutions
+            )
+            allowed = mode == "on_request" or (
+                mode == "after_attempts" and attempts >= lesson.policy.attempts
+            )
+            related = hints.exercise_section(lesson, exercise)
+            chosen = [
+                Hit(exercise, 1.0, 1.0, ()),
+                *([related] if related and related.passage != exercise else []),
+            ]
+            return chosen[:limit], ModelContext(
+                work=work, exercise=exercise.heading, solution_allowed=allowed
+            )
         if reading.intent is Intent.TRACEBACK:
-            info = errorhelp.parse_traceback(reading.text)
-            if info is not None:
-                return self.engine.error_sections(material, info, limit=limit + 2)[:2]
-        hits = material.search(reading.text, limit=limit + 2)
-        return [h for h in hits if self.engine.covered([h], reading.text)][:limit]
+            diagnosis = answering.diagnosis_for(reading.text, work)
+            if diagnosis is not None:
+                sections = answering.error_sections(lesson, diagnosis, limit=limit + 2)[:2]
+                return sections, ModelContext(work=work, diagnosis=diagnosis)
+        found = self.engine.find(lesson, reading.text, work, limit=limit + 2)
+        context = ModelContext(
+            follow_up_of=lesson.memory.last_question if found.follow_up else None,
+            work=work,
+            language=found.language,
+        )
+        if not found.covered:
+            return [], context
+        return [found.hits[0], *[h for h in found.hits[1:] if answering.is_covered([h], lenient=True)]][
+            :limit
+        ], context
 
     async def _model_turn(
-        self, turn: TutorTurn, material: Material, reply: Reply, reading: Reading
+        self,
+        turn: TutorTurn,
+        lesson: Lesson,
+        reply: Reply,
+        reading: Reading,
+        chosen: list[Hit],
+        context: ModelContext,
     ) -> AsyncIterator[TutorEvent]:
-        chosen = self._passages(material, reading)
         covered = bool(chosen)
         prompt = build_prompt(
             reply,
-            material,
+            lesson,
             query=reading.text,
             history=turn.history,
             hits=chosen,
             covered=covered,
-            options=self.options,
+            max_history_tokens=self.options.max_history_tokens,
+            context=context,
         )
         payload = {
             "model": self.options.model,

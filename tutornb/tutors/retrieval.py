@@ -3,7 +3,8 @@
 Why not an embedding model: the default tutor must work on a classroom laptop with no model service
 and no download, answer in milliseconds, and be deterministic (nbval checks its output). BM25 over
 the course's own words, with a small tokenizer and light stemming, finds the right section for the
-questions learners ask.
+questions learners ask; typo tolerance (``rapidfuzz``: edit distance against the course's own
+vocabulary, in C) and the code-aware tokenizer of ``terms.py`` take it past exact words.
 
 An index is kept per (server root, course folder) and refreshed from file modification times, so a
 notebook is re-read only when it changed on disk, never per message.
@@ -11,8 +12,6 @@ notebook is re-read only when it changed on disk, never per message.
 
 from __future__ import annotations
 
-import hashlib
-import json
 import math
 import os
 import re
@@ -22,292 +21,38 @@ from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
 
-from tutornb.coursemeta import CourseMetadata, notebook_course_metadata
-from tutornb.models import Citation, QuizQuestion
+from rapidfuzz import process
+from rapidfuzz.distance import OSA
 
-PassageKind = Literal["concept", "exercise"]
-
-# -------------------------------------------------------------------------------------------------
-# Tokenizer
-
-_TOKEN_RE = re.compile(r"[a-z][a-z0-9_]*")
-
-#: English function words plus the conversational filler learners wrap questions in ("can you
-#: explain ...").
-STOP_WORDS = frozenset(
-    """
-    a about above after again against all also am an and any are aren as at be because been
-    before being below between both but by can cannot could couldn did didn do does doesn doing
-    don down during each few for from further had has have having he her here hers herself him
-    himself his how i if in into is isn it its itself just let lets me more most my myself no
-    nor not now of off on once only or other our ours ourselves out over own same she should so
-    some such than that the their theirs them themselves then there these they this those
-    through to too under until up very was we were what when where which who whom why will with
-    won would you your yours yourself yourselves explain explaining explained tell show please
-    thanks thank want wanted know learn understand help mean means meant really actually
-    something anything thing things way ways okay ok hey hi hello sure maybe like need needs
-    trying try does work works working use using used good bad better best right wrong question
-    questions answer give example examples again kind bit lot lots still even much many confused
-    confusing confuse twice weird strange problem problems issue issues trouble happen happens
-    happened see seems seem getting keep keeps write writing make making do doing done go going
-    say said difference different without
-    """.split()  # noqa: SIM905 - a word list reads better as text
+from tutornb.tutors.notebook import (
+    Example,
+    NotebookInfo,
+    Objective,
+    Passage,
+    PassageKind,
+    clean_heading,
+    is_callout,
+    parse_notebook,
+    same_heading,
 )
+from tutornb.tutors.terms import code_fragments, markdown_terms, normal, squash, tokenize, words
+from tutornb.tutors.terms import code_terms as tokenize_code
 
-#: A few spellings learners use for the words the course uses.
-SYNONYMS = {
-    "dict": "dictionary",
-    "func": "function",
-    "arg": "argument",
-    "param": "parameter",
-    "kwarg": "keyword",
-    "fn": "function",
-    "indic": "index",
-    "iterat": "loop",
-    "iteration": "loop",
-    "traceback": "error",
-    "exception": "error",
-}
-
-
-def stem(word: str) -> str:
-    """Light suffix stripping: enough that "loops", "looping" and "loop" meet, without a stemmer
-    library."""
-    if len(word) > 4 and word.endswith("ies"):
-        word = word[:-3] + "y"
-    elif word.endswith("sses"):
-        word = word[:-2]
-    elif len(word) > 3 and word.endswith("s") and not word.endswith(("ss", "us", "is")):
-        word = word[:-1]
-    if len(word) > 5 and word.endswith("ing"):
-        word = word[:-3]
-        if len(word) > 3 and word[-1] == word[-2] and word[-1] not in "lsz":
-            word = word[:-1]
-    elif len(word) > 4 and word.endswith("ed"):
-        word = word[:-2]
-        if len(word) > 3 and word[-1] == word[-2] and word[-1] not in "lsz":
-            word = word[:-1]
-    if len(word) > 4 and word.endswith("e"):
-        word = word[:-1]
-    return word
-
-
-_STEM_CACHE: dict[str, str] = {}
-
-
-def _normal(word: str) -> str | None:
-    cached = _STEM_CACHE.get(word)
-    if cached is not None:
-        return cached or None
-    result = ""
-    if len(word) >= 2 and word not in STOP_WORDS:
-        stemmed = stem(word)
-        result = SYNONYMS.get(stemmed, SYNONYMS.get(word, stemmed))
-    if len(_STEM_CACHE) < 200_000:
-        _STEM_CACHE[word] = result
-    return result or None
-
-
-def tokenize(text: str) -> list[str]:
-    """Lower-cased, stemmed content words; snake_case names also yield their parts (``my_list`` ->
-    list)."""
-    out: list[str] = []
-    for raw in _TOKEN_RE.findall(text.lower()):
-        parts = [raw]
-        if "_" in raw:
-            parts.extend(p for p in raw.split("_") if p)
-        for part in parts:
-            token = _normal(part)
-            if token is not None:
-                out.append(token)
-    return out
-
-
-# -------------------------------------------------------------------------------------------------
-# Notebooks -> passages
-
-
-@dataclass(frozen=True)
-class Example:
-    """A code cell kept as a worked example of the passage before it."""
-
-    cell_index: int
-    source: str
-
-
-@dataclass(frozen=True)
-class Passage:
-    notebook_path: str
-    cell_index: int
-    heading: str
-    text: str
-    kind: PassageKind
-    examples: tuple[Example, ...] = ()
-    level: int = 2
-
-    def citation(self) -> Citation:
-        return Citation(notebook_path=self.notebook_path, cell_index=self.cell_index, heading=self.heading)
-
-    def paragraphs(self) -> list[str]:
-        return [p.strip() for p in re.split(r"\n\s*\n", self.text) if p.strip()]
-
-
-@dataclass(frozen=True)
-class Objective:
-    id: str
-    text: str
-
-
-@dataclass(frozen=True)
-class NotebookInfo:
-    """One notebook as the tutor sees it: its course/module metadata and its passages."""
-
-    path: str
-    course_id: str | None
-    course_title: str | None
-    module_id: str | None
-    module_title: str
-    objectives: tuple[Objective, ...]
-    quiz: tuple[QuizQuestion, ...]
-    passages: tuple[Passage, ...]
-    content_hash: str
-    signature: tuple[int, int] = (0, 0)
-
-    def question(self, question_id: str | None) -> QuizQuestion | None:
-        return next((q for q in self.quiz if q.id == question_id), None)
-
-    def objective(self, objective_id: str | None) -> Objective | None:
-        return next((o for o in self.objectives if o.id == objective_id), None)
-
-    def concept_passages(self) -> list[Passage]:
-        return [p for p in self.passages if p.kind == "concept" and p.level >= 2]
-
-    def exercises(self) -> list[Passage]:
-        return [p for p in self.passages if p.kind == "exercise"]
-
-
-_HEADING_RE = re.compile(r"^(#{1,6})\s+(.+?)\s*#*\s*$")
-_FENCE_RE = re.compile(r"^\s*(```|~~~)")
-
-
-def clean_heading(text: str) -> str:
-    """Headings as a reader sees them: no Markdown emphasis or code ticks."""
-    return re.sub(r"[`*_]", "", text).strip()
-
-
-def _source(cell: dict[str, Any]) -> str:
-    src = cell.get("source", "")
-    if isinstance(src, list):
-        return "".join(str(s) for s in src)
-    return str(src)
-
-
-def _is_tooling_code(source: str) -> bool:
-    """Magics and shell escapes (``%tutor``, ``!pip``) are not worked examples of anything."""
-    lines = [ln.strip() for ln in source.splitlines() if ln.strip() and not ln.strip().startswith("#")]
-    return not lines or all(ln.startswith(("%", "!")) for ln in lines)
-
-
-def _split_markdown(source: str) -> list[tuple[int, str | None, list[str]]]:
-    """(level, heading or None for text before the first heading, body lines) per section of one
-    cell."""
-    sections: list[tuple[int, str | None, list[str]]] = [(0, None, [])]
-    in_fence = False
-    for line in source.splitlines():
-        if _FENCE_RE.match(line):
-            in_fence = not in_fence
-        match = None if in_fence else _HEADING_RE.match(line)
-        if match:
-            sections.append((len(match.group(1)), clean_heading(match.group(2)), []))
-        else:
-            sections[-1][2].append(line)
-    return sections
-
-
-def _parse_meta(document: dict[str, Any]) -> tuple[CourseMetadata, tuple[Objective, ...]]:
-    meta = notebook_course_metadata(document).metadata
-    objectives = tuple(Objective(id=o.id, text=o.text) for o in meta.objectives)
-    # A question whose answer is not one of its choices cannot be graded: skipped here, reported by
-    # ``tutornb course check``.
-    meta.quiz = [q for q in meta.quiz if q.answer < len(q.choices)]
-    return meta, objectives
-
-
-def parse_notebook(data: bytes, rel_path: str, signature: tuple[int, int] = (0, 0)) -> NotebookInfo:
-    """Passages from a notebook's JSON. Markdown is split by headings; code cells attach to the
-    passage before them, which is where a course puts the example of what it just explained."""
-    doc = json.loads(data)
-    if not isinstance(doc, dict):
-        raise ValueError("not a notebook")
-    meta, objectives = _parse_meta(doc)
-    raw_cells = doc.get("cells")
-    cells: list[Any] = raw_cells if isinstance(raw_cells, list) else []
-
-    drafts: list[dict[str, Any]] = []
-    title: str | None = None
-    current_heading = ""
-    current_level = 2
-    current_kind: PassageKind = "concept"
-    for index, cell in enumerate(cells):
-        if not isinstance(cell, dict):
-            continue
-        source = _source(cell)
-        if cell.get("cell_type") == "markdown":
-            for level, heading, body in _split_markdown(source):
-                text = "\n".join(body).strip()
-                if heading is None:
-                    if not text:
-                        continue
-                    heading_text, kind, lvl = current_heading, current_kind, current_level
-                else:
-                    if level == 1 and title is None:
-                        title = heading
-                    heading_text = heading
-                    kind = "exercise" if heading.lower().startswith("exercise") else "concept"
-                    lvl = level
-                    current_heading, current_kind, current_level = heading_text, kind, lvl
-                drafts.append(
-                    {
-                        "cell": index,
-                        "heading": heading_text,
-                        "text": text,
-                        "kind": kind,
-                        "level": lvl,
-                        "examples": [],
-                    }
-                )
-        elif cell.get("cell_type") == "code" and drafts and not _is_tooling_code(source):
-            drafts[-1]["examples"].append(Example(cell_index=index, source=source.strip()))
-
-    passages = tuple(
-        Passage(
-            notebook_path=rel_path,
-            cell_index=d["cell"],
-            heading=d["heading"] or title or Path(rel_path).stem,
-            text=d["text"],
-            kind=d["kind"],
-            examples=tuple(d["examples"]),
-            level=d["level"],
-        )
-        for d in drafts
-        if d["text"] or d["examples"]
-    )
-    module_title = meta.module_title or title or Path(rel_path).stem.replace("_", " ")
-    return NotebookInfo(
-        path=rel_path,
-        course_id=meta.course_id,
-        course_title=meta.course_title,
-        module_id=meta.module_id,
-        module_title=str(module_title),
-        objectives=objectives,
-        quiz=tuple(meta.quiz),
-        passages=passages,
-        content_hash=hashlib.sha256(data).hexdigest(),
-        signature=signature,
-    )
-
+#: Passages and notebooks are defined in ``notebook.py``; they are re-exported here, where the
+#: tutors have always found them.
+__all__ = [
+    "Example",
+    "NotebookInfo",
+    "Objective",
+    "Passage",
+    "PassageKind",
+    "clean_heading",
+    "is_callout",
+    "parse_notebook",
+    "same_heading",
+    "tokenize",
+]
 
 # -------------------------------------------------------------------------------------------------
 # BM25
@@ -354,14 +99,32 @@ class Hit:
     #: there.
     coverage: float
     matched: tuple[str, ...]
+    #: The query's terms as searched (typos corrected, a long message reduced to its key terms).
+    terms: tuple[str, ...] = ()
+    #: The passage's heading names a rare term of the query that is also a name in the course's
+    #: code: the question names this section's topic ("how do I use linspace?" and the section
+    #: "linspace and logspace").
+    names_topic: bool = False
 
 
 def _document(passage: Passage) -> Counter[str]:
     # The heading counts twice: it names what the section is about.
-    tokens = tokenize(passage.heading) * 2 + tokenize(passage.text)
+    tokens = markdown_terms(passage.heading) * 2 + markdown_terms(passage.text)
     for example in passage.examples:
-        tokens.extend(tokenize(example.source))
+        tokens.extend(tokenize(example.source, meanings=False))
     return Counter(tokens)
+
+
+def _surface(passage: Passage) -> Counter[str]:
+    """The folded words a passage is written with: what a misspelt word is compared against."""
+    text = " ".join([passage.heading, passage.text, *(e.source for e in passage.examples)])
+    return Counter(w for w in words(text) if len(w) >= 3)
+
+
+#: A term in at most this many passages is rare enough to name a section's topic.
+RARE_DF = 3
+#: A message with more distinct terms than this is reduced to its key terms before ranking.
+KEY_TERMS = 8
 
 
 @dataclass
@@ -369,6 +132,88 @@ class _Ranker:
     passages: list[Passage]
     documents: list[Counter[str]]
     bm25: Bm25
+    #: Folded course words, most frequent first, and the term each one searches as.
+    vocabulary: list[str] = field(default_factory=list)
+    term_of: dict[str, str] = field(default_factory=dict)
+    _code: dict[int, str] = field(default_factory=dict)
+    _headings: dict[int, set[str]] = field(default_factory=dict)
+    _code_terms: set[str] | None = None
+
+    def code(self, doc_id: int) -> str:
+        """The passage's code (examples and inline code), without spaces, for fragment matches."""
+        cached = self._code.get(doc_id)
+        if cached is None:
+            passage = self.passages[doc_id]
+            inline = " ".join(re.findall(r"`([^`\n]+)`", passage.text))
+            cached = squash(" ".join([inline, *(e.source for e in passage.examples)]))
+            self._code[doc_id] = cached
+        return cached
+
+    def code_terms(self) -> set[str]:
+        """Terms that occur in the course's code: names of functions, methods and variables."""
+        if self._code_terms is None:
+            self._code_terms = {
+                t for p in self.passages for e in p.examples for t in tokenize(e.source, meanings=False)
+            }
+        return self._code_terms
+
+    def overview(self, doc_id: int) -> bool:
+        """A list of what is to come (mostly bullet points, no code): it names topics without
+        explaining any, like a notebook's introduction."""
+        passage = self.passages[doc_id]
+        lines = [ln.strip() for ln in passage.text.splitlines() if ln.strip()]
+        bullets = sum(ln.startswith(("* ", "- ", "+ ")) for ln in lines)
+        return not passage.examples and len(lines) >= 3 and bullets * 2 >= len(lines)
+
+    def heading_terms(self, doc_id: int) -> set[str]:
+        cached = self._headings.get(doc_id)
+        if cached is None:
+            cached = set(markdown_terms(self.passages[doc_id].heading))
+            self._headings[doc_id] = cached
+        return cached
+
+    def correct(self, word: str) -> str | None:
+        """The course term a misspelt word most likely means (edit distance with transpositions:
+        1 for short words, 2 from 7 letters), or None."""
+        if len(word) < 5 or not self.vocabulary:
+            return None
+        limit = 1 if len(word) < 7 else 2
+        # A typo keeps the word's first letter and (nearly) its length: "realised" is no "raised".
+        for candidate, _, _ in process.extract(
+            word, self.vocabulary, scorer=OSA.distance, score_cutoff=limit, limit=5
+        ):
+            if candidate[0] == word[0] and abs(len(candidate) - len(word)) <= 1:
+                return self.term_of[candidate]
+        return None
+
+    def analyze(self, query: str, *, known_only: bool = False) -> list[str]:
+        """The query's terms as the course spells them: a word the course never uses is replaced
+        by the course word it is a typo of; a long message keeps only its key terms (those the
+        course has), so its length does not dilute what it asks. ``known_only`` keeps only terms
+        the course has whatever the length (a message in another language: its code terms)."""
+        terms: list[str] = []
+        found = words(query)
+        skip = False
+        for position, word in enumerate(found):
+            if skip:
+                skip = False
+                continue
+            term = normal(word)
+            joined = normal(word + found[position + 1]) if position + 1 < len(found) else None
+            if joined is not None and joined in self.bm25.postings and term not in self.bm25.postings:
+                terms.append(joined)  # "doc strings" is the course's "docstrings"
+                skip = True
+                continue
+            if term is None:
+                continue
+            if term not in self.bm25.postings:
+                term = self.correct(word) or term
+            terms.append(term)
+        # An operator the course never uses matches nothing: its plain words still count.
+        terms.extend(t for t in tokenize_code(query) if ":" not in t or t in self.bm25.postings)
+        if known_only or len(set(terms)) > KEY_TERMS:
+            terms = [t for t in terms if t in self.bm25.postings]
+        return terms
 
 
 # -------------------------------------------------------------------------------------------------
@@ -390,6 +235,7 @@ class _Entry:
     signature: tuple[int, int]
     info: NotebookInfo | None  # None: unreadable or not a notebook
     documents: list[Counter[str]] = field(default_factory=list)
+    surface: Counter[str] = field(default_factory=Counter)
 
 
 class CourseIndex:
@@ -476,7 +322,10 @@ class CourseIndex:
         except (OSError, ValueError, UnicodeDecodeError):
             info = None
         documents = [_document(p) for p in info.passages] if info else []
-        self._entries[rel] = _Entry(signature=signature, info=info, documents=documents)
+        surface: Counter[str] = Counter()
+        for passage in info.passages if info else ():
+            surface.update(_surface(passage))
+        self._entries[rel] = _Entry(signature=signature, info=info, documents=documents, surface=surface)
         return True
 
     def notebook(self, rel_path: str) -> NotebookInfo | None:
@@ -511,13 +360,24 @@ class CourseIndex:
                 return cached[1]
             passages: list[Passage] = []
             documents: list[Counter[str]] = []
+            surface: Counter[str] = Counter()
             for info in self.course_notebooks(course_id, current):
                 entry = self._entries[info.path]
                 passages.extend(info.passages)
                 documents.extend(entry.documents)
-            ranker = _Ranker(passages, documents, Bm25(documents))
+                surface.update(entry.surface)
+            bm25 = Bm25(documents)
+            term_of = {w: t for w in surface if (t := normal(w)) is not None and t in bm25.postings}
+            vocabulary = sorted(term_of, key=lambda w: (-surface[w], w))
+            ranker = _Ranker(passages, documents, bm25, vocabulary, term_of)
             self._rankers[key] = (self._generation, ranker)
             return ranker
+
+    def analyze(
+        self, query: str, *, course_id: str | None, current: str | None = None, known_only: bool = False
+    ) -> list[str]:
+        """The terms ``search`` would use for ``query`` (see :meth:`_Ranker.analyze`)."""
+        return self._ranker(course_id, current).analyze(query, known_only=known_only)
 
     def search(
         self,
@@ -531,18 +391,33 @@ class CourseIndex:
         current_boost: float = 1.25,
         exercise_weight: float = 0.6,
         intro_weight: float = 0.7,
+        context: Sequence[str] = (),
+        context_weight: float = 0.5,
+        known_only: bool = False,
+        code_boost: float = 1.5,
+        heading_boost: float = 0.15,
     ) -> list[Hit]:
         """Best passages for ``query`` in the course; the current notebook is slightly preferred and
         exercises weigh less than explanations (they ask, they don't explain), and so do a
-        notebook's introduction (it names every topic without explaining any)."""
-        terms = tokenize(query)
+        notebook's introduction and overview lists (they name topics without explaining any).
+
+        ``context`` terms (the conversation so far) add to the ranking at ``context_weight`` but not
+        to the coverage: a follow-up is about its own words, read in the light of the last ones.
+        A passage whose code holds a fragment the query quotes verbatim (``M[1,:]``) is boosted,
+        and so, a little, is one whose heading names the query's words."""
+        ranker = self._ranker(course_id, current)
+        terms = ranker.analyze(query, known_only=known_only)
         if not terms:
             return []
-        ranker = self._ranker(course_id, current)
         weights = {t: ranker.bm25.idf(t) for t in set(terms)}
         total_weight = sum(weights.values()) or 1.0
         hits: list[Hit] = []
-        for doc_id, score in ranker.bm25.scores(terms).items():
+        scores = ranker.bm25.scores(terms)
+        if context:
+            for doc_id, extra in ranker.bm25.scores([t for t in context if t not in weights]).items():
+                scores[doc_id] = scores.get(doc_id, 0.0) + context_weight * extra
+        fragments = code_fragments(query)
+        for doc_id, score in scores.items():
             passage = ranker.passages[doc_id]
             if notebook is not None and passage.notebook_path != notebook:
                 continue
@@ -555,9 +430,16 @@ class CourseIndex:
                 score *= current_boost
             if passage.kind == "exercise":
                 score *= exercise_weight
-            if passage.level <= 1:
+            if passage.level <= 1 or ranker.overview(doc_id):
                 score *= intro_weight
-            hits.append(Hit(passage, score, coverage, matched))
+            if fragments and any(f in ranker.code(doc_id) for f in fragments):
+                score *= code_boost
+            heading = [t for t in ranker.heading_terms(doc_id) if t in weights]
+            score *= 1 + heading_boost * sum(weights[t] for t in heading) / total_weight
+            names_topic = any(
+                len(ranker.bm25.postings.get(t, ())) <= RARE_DF and t in ranker.code_terms() for t in heading
+            )
+            hits.append(Hit(passage, score, coverage, matched, tuple(terms), names_topic))
         hits.sort(key=lambda h: (-round(h.score, 9), h.passage.notebook_path, h.passage.cell_index))
         return hits[:limit]
 

@@ -1,0 +1,81 @@
+"""Quoting the course so that it explains: the part of a section that answers (sentence by sentence
+when the section is long), its worked example with the output the notebook saved, and never a
+question the course asks ("Did Python get this wrong?") without the answer that follows it.
+"""
+
+from __future__ import annotations
+
+import re
+
+from tutornb.models import Citation
+from tutornb.tutors.lesson import Lesson
+from tutornb.tutors.material import cell_label
+from tutornb.tutors.reply import Reply
+from tutornb.tutors.retrieval import Example, Passage
+from tutornb.tutors.terms import tokenize
+
+#: A section longer than this is quoted sentence by sentence, not paragraph by paragraph.
+LONG_SECTION_CHARS = 600
+_SENTENCE_RE = re.compile(r"(?<=[.!?])\s+(?=[A-Z`*(\"'])")
+
+
+def _is_question(text: str) -> bool:
+    return text.rstrip().rstrip("*_").endswith("?")
+
+
+def _pick(units: list[str], terms: list[str], limit: int) -> list[str]:
+    """The units sharing most terms with the question, in reading order; a unit that asks a
+    question brings the one that answers it."""
+    if len(units) <= limit:
+        return units
+    wanted = set(terms)
+    scored = [(len(wanted & set(tokenize(u))), i) for i, u in enumerate(units)]
+    chosen = {i for _, i in sorted(scored, key=lambda s: (-s[0], s[1]))[:limit]}
+    if all(scored[i][0] == 0 for i in chosen):
+        chosen = set(range(limit))
+    for i in sorted(chosen):
+        if _is_question(units[i]) and i + 1 < len(units):
+            chosen.add(i + 1)
+    return [units[i] for i in sorted(chosen)]
+
+
+def passage_excerpt(passage: Passage, terms: list[str], limit: int = 2) -> list[str]:
+    """The paragraphs (or, in a long section, the sentences) of a passage that answer."""
+    paragraphs = passage.paragraphs()
+    picked = _pick(paragraphs, terms, limit)
+    if sum(len(p) for p in picked) <= LONG_SECTION_CHARS:
+        return picked
+    sentences = [s.strip() for p in paragraphs for s in _SENTENCE_RE.split(p) if s.strip()]
+    return [" ".join(_pick(sentences, terms, limit + 1))]
+
+
+def best_example(passage: Passage, terms: list[str]) -> Example | None:
+    """The passage's worked example that shares most terms with the question (the first on a
+    tie)."""
+    if not passage.examples:
+        return None
+    wanted = set(terms)
+    return max(passage.examples, key=lambda e: (len(wanted & set(tokenize(e.source))), -e.cell_index))
+
+
+def show_example(reply: Reply, passage: Passage, example: Example) -> None:
+    reply.say(f"**Worked example** ({cell_label(example.cell_index)}):", "```python", example.source, "```")
+    if example.output:
+        reply.say("Running it shows:", "```text", example.output, "```")
+    else:
+        reply.say("Run that cell, then change a value and run it again to see what changes.")
+    reply.cite(
+        Citation(notebook_path=passage.notebook_path, cell_index=example.cell_index, heading=passage.heading)
+    )
+
+
+def teach_passage(reply: Reply, lesson: Lesson, passage: Passage, terms: list[str]) -> None:
+    """A passage quoted from the notebook with its best worked example: the tutor never
+    paraphrases into something the course does not say."""
+    reply.say(f"From {lesson.source(passage)}:", "")
+    for part in passage_excerpt(passage, terms):
+        reply.say(part, "")
+    reply.cite(passage)
+    example = best_example(passage, terms)
+    if example is not None:
+        show_example(reply, passage, example)
