@@ -66,7 +66,7 @@ from tutornb.models import (
 )
 from tutornb.store import archive, files
 from tutornb.store.api import AppendResult, NewMessage, SessionQuery
-from tutornb.store.storage import JournaledStorage, JournaledTable, JournaledTinyDB, open_tinydb
+from tutornb.store.journaled import JournaledStorage, JournaledTable, JournaledTinyDB, open_tinydb
 
 log = logging.getLogger("tutornb.store")
 
