@@ -58,10 +58,10 @@ from tutornb.models import (
     Status,
     utcnow,
 )
-from tutornb.paths import resolve_store_dir
+from tutornb.paths import display_path, resolve_store_dir
 from tutornb.ratelimit import RateLimiter
 from tutornb.render import render_markdown
-from tutornb.store.api import NewMessage, SessionQuery, SessionStoreAPI
+from tutornb.store.api import NewMessage, SessionStoreAPI
 from tutornb.turns import TurnRunner
 from tutornb.tutors.base import (
     QuizAnswerInput,
@@ -120,19 +120,6 @@ def check_session_id(session_id: object) -> str:
     return session_id
 
 
-def _display_path(path: Path, root_dir: Path) -> str:
-    """A store location for ``/status`` that never reveals the absolute layout of the machine."""
-    try:
-        rel = path.resolve().relative_to(root_dir.resolve())
-        return "<root>" if str(rel) == "." else f"<root>/{rel.as_posix()}"
-    except (ValueError, OSError):
-        pass
-    try:
-        return f"~/{path.resolve().relative_to(Path.home().resolve()).as_posix()}"
-    except (ValueError, OSError, RuntimeError):
-        return f"<external>/{path.name}"
-
-
 # --------------------------------------------------------------------------------------------------
 
 
@@ -186,7 +173,7 @@ class TutorService:
         from tutornb.tutors import load_tutor
 
         root = Path(root_dir).expanduser().resolve()
-        folder = Path(store_dir).expanduser().resolve() if store_dir else resolve_store_dir(root)
+        folder = resolve_store_dir(root, explicit=store_dir)
         store: SessionStoreAPI = SessionStore(folder, quota_bytes=quota_bytes)
         try:
             tutor_obj = load_tutor(tutor, root_dir=root, options=dict(tutor_options or {}))
@@ -222,9 +209,9 @@ class TutorService:
         stats = self.store.stats()
         folder = getattr(self.store, "path", None)
         if isinstance(folder, Path):
-            shown = _display_path(folder, self.root_dir)
+            shown = display_path(folder, self.root_dir)
         elif Path(stats.path).is_absolute():
-            shown = _display_path(Path(stats.path), self.root_dir)
+            shown = display_path(Path(stats.path), self.root_dir)
         else:
             shown = stats.path
         body: dict[str, Any] = {
@@ -285,18 +272,7 @@ class TutorService:
         return self.store.get_session(current.id, owner=owner)
 
     def list_sessions(self, owner: str, params: Mapping[str, str]) -> SessionPage:
-        cursor = queryparams.text(params, "cursor", queryparams.MAX_CURSOR_CHARS)
-        query = SessionQuery(
-            owner=owner,
-            q=queryparams.text(params, "q"),
-            course_id=queryparams.text(params, "course_id"),
-            module_id=queryparams.text(params, "module_id"),
-            notebook_path=queryparams.text(params, "notebook_path"),
-            statuses=queryparams.statuses(params.get("status")),
-            limit=queryparams.integer(params, "limit", 30, 1, 200),
-            cursor=cursor,
-        )
-        return self.store.list_sessions(query)
+        return self.store.list_sessions(queryparams.session_query(params, owner))
 
     def get_session(self, owner: str, session_id: str) -> SessionDetail:
         return self.store.get_detail(check_session_id(session_id), owner=owner)

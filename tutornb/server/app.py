@@ -126,9 +126,7 @@ class TutorNBApp(ExtensionApp):
     _expiry_timer: PeriodicCallback | None = None
 
     def _resolved_store_dir(self, root: Path) -> Path:
-        if self.store_dir:
-            return Path(self.store_dir).expanduser().resolve()
-        return resolve_store_dir(root)
+        return resolve_store_dir(root, explicit=self.store_dir or None)
 
     def initialize_settings(self) -> None:
         assert self.serverapp is not None
