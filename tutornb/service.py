@@ -23,7 +23,7 @@ from typing import Any, Literal
 
 from pydantic import ValidationError
 
-from tutornb import __version__, frames, queryparams
+from tutornb import frames, queryparams
 from tutornb.batching import AppendBatcher
 from tutornb.errors import (
     InvalidRequest,
@@ -68,6 +68,7 @@ from tutornb.tutors.base import (
     TurnKind,
     Tutor,
 )
+from tutornb.version import __version__
 
 FrameSink = Callable[[dict[str, Any]], Awaitable[None]]
 StatusAction = Literal["pause", "resume", "close"]
