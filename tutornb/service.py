@@ -430,9 +430,8 @@ class TutorService:
         except asyncio.CancelledError:
             raise
         except Exception as exc:  # a bug must cost one error frame, never the socket or the server
-            self.log.error("tutornb: unexpected %s while handling a chat frame", type(exc).__name__)
-            internal = TutorNBError("Something went wrong; the message was not stored.")
-            await self._send(conn, frames.error_frame(internal, client_id))
+            self.log.error("tutornb: unexpected error while handling a chat frame", exc_info=exc)
+            await self._send(conn, frames.error_frame(exc, client_id))
 
     async def ask(self, owner: str, session_id: str, text: str) -> Message:
         check_session_id(session_id)
@@ -579,8 +578,10 @@ class TutorService:
         self._tasks.discard(task)
         if not task.cancelled() and task.exception() is not None:
             exc = task.exception()
-            code = exc.code if isinstance(exc, TutorNBError) else type(exc).__name__
-            self.log.warning("tutornb: background turn ended with %s", code)
+            if isinstance(exc, TutorNBError):
+                self.log.warning("tutornb: background turn ended with %s", exc.code)
+            else:  # a bug outside the turn's own catch-all (turns.py): logged once, with its traceback
+                self.log.error("tutornb: background task failed", exc_info=exc)
 
     def _spawn_turn(
         self,

@@ -29,6 +29,7 @@ from typing import TYPE_CHECKING, Any
 import anywidget
 import traitlets as t
 
+from tutornb import frames
 from tutornb.context import (
     KernelRuntime,
     NotebookContext,
@@ -53,11 +54,11 @@ REQUEST_METHODS = frozenset(
 
 
 def _error(exc: BaseException) -> dict[str, Any]:
-    """An exception as wire data; unexpected ones are logged and shown without internals."""
-    if isinstance(exc, TutorNBError):
-        return exc.to_dict()
-    log.error("tutornb panel request failed: %s", type(exc).__name__)
-    return {"code": "INTERNAL_ERROR", "message": "The tutor could not complete that request."}
+    """An exception as wire data (``frames.wire_error``); an unexpected one is logged once here,
+    with its traceback, and shown without internals."""
+    if not isinstance(exc, TutorNBError):
+        log.error("tutornb panel request failed", exc_info=exc)
+    return frames.wire_error(exc)
 
 
 def _str_params(params: object) -> dict[str, str]:
