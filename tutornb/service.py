@@ -36,7 +36,6 @@ from tutornb.errors import (
 )
 from tutornb.lifecycle import (
     accepts_messages,
-    check_status_change,
     is_expired,
     status_for_action,
 )
@@ -560,9 +559,8 @@ class TutorService:
         if action not in ("pause", "resume", "close"):
             raise InvalidRequest("The action must be pause, resume or close.")
         session = self.store.get_session(check_session_id(session_id), owner=owner)
-        target = status_for_action(action)
-        check_status_change(session.status, target)
-        updated = self.store.set_status(session_id, target)
+        # The store checks the transition (lifecycle) inside the same commit.
+        updated = self.store.set_status(session.id, status_for_action(action))
         await self._broadcast(session_id, frames.state_frame(updated))
         return updated
 

@@ -25,7 +25,7 @@ from typing import Any
 
 from tutornb import frames
 from tutornb.errors import TutorNBError, TutorUnavailable
-from tutornb.lifecycle import can_change_phase
+from tutornb.lifecycle import refused_phase_change
 from tutornb.models import ActionLogEntry, Citation, Message, QuizPrompt, Role, Session, Status
 from tutornb.render import render_markdown
 from tutornb.store.api import NewMessage, SessionStoreAPI
@@ -240,21 +240,11 @@ class TurnRunner:
         update = outcome.update
         phase = None
         if update is not None and update.phase is not None and update.phase != session.phase:
-            if can_change_phase(session.phase, update.phase):
+            refusal = refused_phase_change(session.phase, update.phase)
+            if refusal is None:
                 phase = update.phase
             else:
-                self.log.info(
-                    "tutornb: refused phase change %s -> %s",
-                    session.phase.value,
-                    update.phase.value,
-                )
-                outcome.actions.append(
-                    ActionLogEntry(
-                        action="phase_change_refused",
-                        data={"from": session.phase.value, "to": update.phase.value},
-                        reasoning="The phase machine does not allow this jump; phase unchanged.",
-                    )
-                )
+                outcome.actions.append(refusal)
         text = "".join(outcome.parts)
         if not text and outcome.quiz is not None:
             text = outcome.quiz.question

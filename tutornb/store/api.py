@@ -10,13 +10,15 @@ from collections.abc import Iterable
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, Protocol
+from typing import Protocol
 
 from tutornb.models import (
     ActionLogEntry,
+    Citation,
     CourseContext,
     Message,
     Phase,
+    QuizPrompt,
     Role,
     Session,
     SessionDetail,
@@ -47,8 +49,8 @@ class NewMessage:
     text: str
     html: str | None = None
     client_id: str | None = None
-    citations: tuple[Any, ...] = ()  # tuple[Citation, ...]
-    quiz: Any = None  # QuizPrompt | None
+    citations: tuple[Citation, ...] = ()
+    quiz: QuizPrompt | None = None
 
 
 @dataclass(frozen=True)
