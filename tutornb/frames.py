@@ -1,7 +1,8 @@
 """The chat frames as JSON-able dicts, and the decoding of what clients send.
 
-Frames are DESIGN.md's; building them in one place keeps the WebSocket and the kernel comm
-byte-for-byte the same. Nothing a client sent is echoed back unless it is a well-formed id.
+Frames are the contract in docs/architecture.md ("Chat frames"); building them in one place keeps
+the WebSocket and the kernel comm byte-for-byte the same. Nothing a client sent is echoed back
+unless it is a well-formed id.
 """
 
 from __future__ import annotations

@@ -5,9 +5,10 @@ the CLI) translates its input into calls on this class and sends back the frames
 Keeping validation, lifecycle, idempotency, rate limiting and tutor turns here means every transport
 behaves the same, and the transports stay thin enough to review at a glance.
 
-Ordering promises (DESIGN.md): a learner message is acknowledged only once it is durable; the sender
-gets its ``ack`` before anyone gets the ``message`` frame; tutor turns on one session are serialized
-by a per-session lock, while acknowledgements never wait for a tutor turn.
+Ordering promises (docs/architecture.md, "Chat frames"): a learner message is acknowledged only
+once it is durable; the sender gets its ``ack`` before anyone gets the ``message`` frame; tutor
+turns on one session are serialized by a per-session lock, while acknowledgements never wait for a
+tutor turn.
 """
 
 from __future__ import annotations
