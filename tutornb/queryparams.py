@@ -11,11 +11,12 @@ from collections.abc import Mapping
 from tutornb.errors import InvalidRequest
 from tutornb.models import Status
 from tutornb.store.api import SessionQuery
+from tutornb.store.listing import MAX_LIMIT
 
 MAX_FILTER_CHARS = 1024
 MAX_CURSOR_CHARS = 512
 DEFAULT_SESSION_LIMIT = 30
-MAX_SESSION_LIMIT = 200
+MAX_SESSION_LIMIT = MAX_LIMIT  # the store's own bound
 
 
 def integer(params: Mapping[str, str], name: str, default: int, lo: int, hi: int) -> int:

@@ -7,9 +7,6 @@ current by the storage's change notifications, which also cover other processes'
 
 from __future__ import annotations
 
-import base64
-import binascii
-import json
 import logging
 import secrets
 from collections.abc import Callable, Iterable, MutableMapping, Sequence
@@ -38,7 +35,6 @@ from tutornb.models import (
     SessionDetail,
     SessionExport,
     SessionPage,
-    SessionSummary,
     Status,
     StoreStats,
     StudyPlan,
@@ -47,7 +43,7 @@ from tutornb.models import (
     utcnow,
 )
 from tutornb.paths import display_path
-from tutornb.store import archive, files, migrate
+from tutornb.store import archive, listing, migrate
 from tutornb.store.api import AppendResult, NewMessage, SessionQuery
 from tutornb.store.indexes import SessionIndexes
 from tutornb.store.journaled import JournaledStorage, JournaledTable, JournaledTinyDB, open_tinydb
@@ -70,29 +66,8 @@ log = logging.getLogger("tutornb.store")
 
 T = TypeVar("T")
 
-MAX_LIMIT = 200
 
 _ACTIONS = TypeAdapter(list[ActionLogEntry])
-
-
-def _encode_cursor(doc: dict[str, Any]) -> str:
-    raw = json.dumps([doc["last_active_at"], doc["id"]], separators=(",", ":")).encode()
-    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
-
-
-def _decode_cursor(cursor: str) -> tuple[str, str]:
-    try:
-        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
-        value = json.loads(raw)
-        if isinstance(value, list) and len(value) == 2 and all(isinstance(part, str) for part in value):
-            return value[0], value[1]
-    except (ValueError, binascii.Error, UnicodeDecodeError):
-        pass
-    raise InvalidRequest("Invalid cursor.", errors=[{"loc": ["cursor"], "msg": "not a cursor"}])
-
-
-def _sort_key(doc: dict[str, Any]) -> tuple[str, str]:
-    return (doc["last_active_at"], doc["id"])
 
 
 class SessionStore:
@@ -284,45 +259,10 @@ class SessionStore:
         return detail
 
     def list_sessions(self, query: SessionQuery) -> SessionPage:
-        if not 1 <= query.limit <= MAX_LIMIT:
-            raise InvalidRequest(
-                f"limit must be between 1 and {MAX_LIMIT}.",
-                errors=[{"loc": ["limit"], "msg": "out of range"}],
-            )
-        after = _decode_cursor(query.cursor) if query.cursor else None
-        statuses = {s.value for s in query.statuses} if query.statuses else None
-        needle = query.q.lower() if query.q else None
-        escaped = files.dumps(needle)[1:-1] if needle else ""
-        needle_json = escaped.encode() if needle and escaped.isascii() else None
+        after = listing.check(query)
         with self._reading():
-            matches = []
-            for doc in self.storage.peek_table(SESSIONS).values():
-                if query.owner is not None and doc.get("owner") != query.owner:
-                    continue
-                if statuses is not None and doc.get("status") not in statuses:
-                    continue
-                context = doc.get("context") or {}
-                if query.course_id is not None and context.get("course_id") != query.course_id:
-                    continue
-                if query.module_id is not None and context.get("module_id") != query.module_id:
-                    continue
-                if query.notebook_path is not None and context.get("notebook_path") != query.notebook_path:
-                    continue
-                if (
-                    needle is not None
-                    and needle not in str(doc.get("title", "")).lower()
-                    and not self._indexes.matches(doc["id"], needle, needle_json)
-                ):
-                    continue
-                matches.append(doc)
-            total = len(matches)
-            matches.sort(key=_sort_key, reverse=True)
-            if after is not None:
-                matches = [doc for doc in matches if _sort_key(doc) < after]
-            page = matches[: query.limit]
-            next_cursor = _encode_cursor(page[-1]) if len(matches) > query.limit else None
-            sessions = [SessionSummary.model_validate(doc) for doc in page]
-        return SessionPage(sessions=sessions, next_cursor=next_cursor, total=total)
+            docs = self.storage.peek_table(SESSIONS).values()
+            return listing.page(docs, query, after, self._indexes.matches)
 
     def messages(self, session_id: str, *, after_seq: int = 0, limit: int | None = None) -> list[Message]:
         with self._reading():
