@@ -221,23 +221,14 @@ class ChatPanel(anywidget.AnyWidget):  # type: ignore[misc]
         else:
             frame = content.get("frame")
             if self._conn is None:
-                self._send_frame(
-                    "",
-                    {
-                        "type": "error",
-                        "code": "INVALID_REQUEST",
-                        "message": "Not connected to a session.",
-                    },
-                )
+                self._send_frame("", frames.error_frame(InvalidRequest("Not connected to a session.")))
                 return
             await service.receive(self._conn, frame if isinstance(frame, (str, Mapping)) else "")
 
     async def _connect(self, service: TutorService, session_id: object) -> None:
         await self._disconnect(service)
         if not is_valid_session_id(session_id):
-            self._send_frame(
-                "", {"type": "error", **InvalidRequest("A valid session_id is required.").to_dict()}
-            )
+            self._send_frame("", frames.error_frame(InvalidRequest("A valid session_id is required.")))
             return
         sid = str(session_id)
 
