@@ -32,7 +32,7 @@ def resolve_store_dir(
     """
     explicit = explicit or os.environ.get(STORE_DIR_ENV)
     if explicit:
-        return Path(explicit).expanduser().resolve()
+        return _absolute_unfollowed(Path(explicit))
     if root_dir is None and os.environ.get(ROOT_DIR_ENV):
         root_dir = Path(os.environ[ROOT_DIR_ENV])
     if root_dir is not None:
@@ -42,6 +42,14 @@ def resolve_store_dir(
         if (folder / STORE_FOLDER).is_dir():
             return folder / STORE_FOLDER
     return here / STORE_FOLDER
+
+
+def _absolute_unfollowed(path: Path) -> Path:
+    """``path`` made absolute with its parent folders resolved, but not the store folder itself: a
+    store folder that is a symbolic link must reach the store's own check (and be refused there),
+    not be silently replaced by wherever it points."""
+    absolute = Path(os.path.abspath(path.expanduser()))
+    return absolute.parent.resolve() / absolute.name
 
 
 def display_path(path: Path, root_dir: Path) -> str:

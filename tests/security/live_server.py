@@ -184,8 +184,11 @@ class LiveServer:
             raise RuntimeError("the server is already running")
         # A fresh port per start: a killed server's port may linger in TIME_WAIT.
         self.port = free_port()
+        # ``python -m jupyter server`` would run whichever ``jupyter-server`` script comes first on PATH
+        # (possibly another Python, with another tutornb): run the app's module with this Python.
+        module = {"server": "jupyter_server", "lab": "jupyterlab"}[self.app]
         command = [
-            sys.executable, "-m", "jupyter", self.app, "--no-browser",
+            sys.executable, "-m", module, "--no-browser",
             f"--ServerApp.token={self.token}",
             "--ServerApp.ip=127.0.0.1",
             f"--ServerApp.port={self.port}",
@@ -211,7 +214,9 @@ class LiveServer:
                 if self.process.poll() is not None:
                     raise RuntimeError(f"jupyter server exited early:\n{self.log_tail()}")
                 try:
-                    if client.get(f"{self.api_url}status").status_code == 200:
+                    # Jupyter's own status: extensions are loaded before the server listens, and a
+                    # tutornb that refused its store (503) is still a server that started.
+                    if client.get(f"{self.url}api/status").status_code == 200:
                         return
                 except httpx.TransportError:
                     pass
