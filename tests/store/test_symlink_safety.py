@@ -127,3 +127,15 @@ def test_a_store_folder_of_another_user_is_refused(tmp_path: Path) -> None:
         SessionStore(folder, background_compaction=False)
     _assert_clear(caught.value, tmp_path)
     assert list(folder.iterdir()) == []
+
+
+def test_an_explicit_store_folder_is_not_resolved_through_its_link(tmp_path: Path) -> None:
+    # The server, the CLI (--store) and TUTORNB_STORE_DIR all go through resolve_store_dir: it must
+    # hand the link itself to the store (which refuses it), not the folder it points to.
+    from tutornb.paths import resolve_store_dir
+
+    target = tmp_path / "elsewhere"
+    target.mkdir()
+    os.symlink(target, tmp_path / ".tutornb")
+    assert resolve_store_dir(explicit=tmp_path / ".tutornb") == tmp_path.resolve() / ".tutornb"
+    assert resolve_store_dir(tmp_path) == tmp_path.resolve() / ".tutornb"
