@@ -129,11 +129,14 @@ def test_a_store_folder_of_another_user_is_refused(tmp_path: Path) -> None:
     assert list(folder.iterdir()) == []
 
 
-def test_an_explicit_store_folder_is_not_resolved_through_its_link(tmp_path: Path) -> None:
+def test_an_explicit_store_folder_is_not_resolved_through_its_link(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     # The server, the CLI (--store) and TUTORNB_STORE_DIR all go through resolve_store_dir: it must
     # hand the link itself to the store (which refuses it), not the folder it points to.
-    from tutornb.paths import resolve_store_dir
+    from tutornb.paths import STORE_DIR_ENV, resolve_store_dir
 
+    monkeypatch.delenv(STORE_DIR_ENV, raising=False)
     target = tmp_path / "elsewhere"
     target.mkdir()
     os.symlink(target, tmp_path / ".tutornb")
