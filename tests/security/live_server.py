@@ -160,6 +160,10 @@ class LiveServer:
             folder.mkdir(parents=True, exist_ok=True)
             env[name] = str(folder)
         env["JUPYTER_PLATFORM_DIRS"] = "1"
+        # A virtualenv on system site-packages sees the base interpreter's packages but not their
+        # data files (JupyterLab's prebuilt extensions: ipywidgets, anywidget): name both prefixes.
+        shares = dict.fromkeys(Path(prefix) / "share" / "jupyter" for prefix in (sys.prefix, sys.base_prefix))
+        env["JUPYTER_PATH"] = os.pathsep.join(str(share) for share in shares if share.is_dir())
         if self.python_path:
             env["PYTHONPATH"] = os.pathsep.join(str(p) for p in self.python_path)
         env.update(self.extra_env)
