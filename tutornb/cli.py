@@ -18,7 +18,8 @@ from typing import TYPE_CHECKING
 
 from tutornb.errors import TutorNBError
 from tutornb.export import FORMATS, render_export, render_markdown
-from tutornb.models import SessionExport, Status
+from tutornb.models import SessionExport
+from tutornb.paths import STORE_DIR_ENV
 
 if TYPE_CHECKING:
     from tutornb.store import SessionStore
@@ -33,11 +34,9 @@ class CLIError(Exception):
 
 
 def _store_dir(args: argparse.Namespace) -> Path:
-    if getattr(args, "store", None):
-        return Path(args.store).expanduser().resolve()
     from tutornb.paths import resolve_store_dir
 
-    return resolve_store_dir()
+    return resolve_store_dir(explicit=getattr(args, "store", None))
 
 
 def _store_exists(folder: Path) -> bool:
@@ -64,32 +63,19 @@ def _ago(moment: datetime) -> str:
     return "just now"
 
 
-def _statuses(value: str | None) -> frozenset[Status] | None:
-    if not value:
-        return None
-    try:
-        return frozenset(Status(part.strip()) for part in value.split(",") if part.strip())
-    except ValueError:
-        raise CLIError("--status must be active, paused or closed (comma-separated)") from None
-
-
 def cmd_sessions(args: argparse.Namespace) -> int:
-    from tutornb.store import SessionQuery
+    from tutornb import queryparams
 
+    # The same parser as the REST listing (its message names the parameter and what it accepts).
+    filters = {"q": args.q, "course_id": args.course, "module_id": args.module, "status": args.status}
+    params = {key: value for key, value in filters.items() if value}
+    query = queryparams.session_query({**params, "limit": str(args.limit)})
     if not _store_exists(_store_dir(args)):
         print("No sessions yet.")
         return EXIT_OK
     store = _open(args)
     try:
-        page = store.list_sessions(
-            SessionQuery(
-                q=args.q,
-                course_id=args.course,
-                module_id=args.module,
-                statuses=_statuses(args.status),
-                limit=args.limit,
-            )
-        )
+        page = store.list_sessions(query)
     finally:
         store.close()
     if not page.sessions:
@@ -237,7 +223,7 @@ def cmd_lab(args: argparse.Namespace) -> int:
         return EXIT_OK
     if getattr(args, "store", None):
         # The server extension reads this, and exports it to the kernels it starts.
-        os.environ["TUTORNB_STORE_DIR"] = str(Path(args.store).expanduser().resolve())
+        os.environ[STORE_DIR_ENV] = str(_store_dir(args))
     try:
         # Become jupyter lab rather than wrapping it: signals (Ctrl+C, a supervisor's SIGTERM) then reach
         # the server itself, and no orphaned server outlives a killed wrapper.

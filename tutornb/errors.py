@@ -70,6 +70,11 @@ class StoreError(TutorNBError):
     http_status = 503
 
 
+class StoreFolderUnsafe(StoreError):
+    """The store folder (or a file in it) is a link, someone else's, or not a plain file: another
+    local user may have planted it, so nothing is opened, written or chmod'ed through it."""
+
+
 class StoreVersionError(TutorNBError):
     """The store was written by a newer tutornb; refusing to open it protects the learner's data."""
 

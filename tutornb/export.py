@@ -16,11 +16,11 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from tutornb import __version__
 from tutornb.citations import cell_label, format_citation
 from tutornb.errors import InvalidRequest
 from tutornb.frames import validation_errors
 from tutornb.models import LearnerWork, Message, Role, SessionExport
+from tutornb.version import __version__
 
 FORMATS = ("json", "markdown", "ipynb")
 _EXTENSIONS = {"json": "json", "markdown": "md", "ipynb": "ipynb"}

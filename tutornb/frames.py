@@ -1,7 +1,8 @@
 """The chat frames as JSON-able dicts, and the decoding of what clients send.
 
-Frames are DESIGN.md's; building them in one place keeps the WebSocket and the kernel comm
-byte-for-byte the same. Nothing a client sent is echoed back unless it is a well-formed id.
+Frames are the contract in docs/architecture.md ("Chat frames"); building them in one place keeps
+the WebSocket and the kernel comm byte-for-byte the same. Nothing a client sent is echoed back
+unless it is a well-formed id.
 """
 
 from __future__ import annotations
@@ -52,8 +53,21 @@ def state_frame(session: Session) -> dict[str, Any]:
     return {"type": "state", "session": summary_dict(session)}
 
 
-def error_frame(exc: TutorNBError, client_id: str | None = None) -> dict[str, Any]:
-    frame: dict[str, Any] = {"type": "error", **exc.to_dict()}
+#: What a client sees of a bug: no exception text, class or traceback (those go to the log once).
+INTERNAL_MESSAGE = "Something went wrong in tutornb; nothing already saved was lost. Try again."
+
+
+def wire_error(exc: BaseException) -> dict[str, Any]:
+    """The one mapping from an exception to ``{code, message}`` for frames and comm replies (the
+    socket and kernel-comm family; HTTP has ``server.base.error_payload``). The caller logs an
+    unexpected exception with its traceback; its text never reaches the client."""
+    if isinstance(exc, TutorNBError):
+        return exc.to_dict()
+    return {"code": TutorNBError.code, "message": INTERNAL_MESSAGE}
+
+
+def error_frame(exc: BaseException, client_id: str | None = None) -> dict[str, Any]:
+    frame: dict[str, Any] = {"type": "error", **wire_error(exc)}
     if client_id:
         frame["client_id"] = client_id
     return frame

@@ -5,10 +5,13 @@ Kept free of I/O so the store, the service and the property tests share one defi
 
 from __future__ import annotations
 
+import logging
 from datetime import datetime, timedelta
 
 from tutornb.errors import InvalidSessionState
-from tutornb.models import Phase, Status
+from tutornb.models import ActionLogEntry, Phase, Status
+
+log = logging.getLogger("tutornb")
 
 STATUS_TRANSITIONS: dict[Status, frozenset[Status]] = {
     Status.ACTIVE: frozenset({Status.PAUSED, Status.CLOSED}),
@@ -50,6 +53,19 @@ def can_change_phase(current: Phase, target: Phase) -> bool:
 def check_phase_change(current: Phase, target: Phase) -> None:
     if not can_change_phase(current, target):
         raise InvalidSessionState(f"Cannot move from phase {current.value} to {target.value}.")
+
+
+def refused_phase_change(current: Phase, target: Phase) -> ActionLogEntry | None:
+    """None when a tutor may move the session from ``current`` to ``target``; else the action-log
+    entry that records the refusal (the phase stays, the turn goes on), logged once here."""
+    if can_change_phase(current, target):
+        return None
+    log.info("tutornb: refused phase change %s -> %s", current.value, target.value)
+    return ActionLogEntry(
+        action="phase_change_refused",
+        data={"from": current.value, "to": target.value},
+        reasoning="The phase machine does not allow this jump; phase unchanged.",
+    )
 
 
 def is_expired(status: Status, last_active_at: datetime, now: datetime, expiry_days: float) -> bool:

@@ -17,6 +17,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, NoReturn
 
+from tutornb import queryparams
 from tutornb.citations import cell_label, format_sources
 from tutornb.context import (
     KernelRuntime,
@@ -25,7 +26,7 @@ from tutornb.context import (
     kernel_owner,
     kernel_runtime,
 )
-from tutornb.errors import TutorNBError
+from tutornb.errors import InvalidRequest, TutorNBError
 from tutornb.kernelwork import work_tracker
 from tutornb.models import (
     LearnerWork,
@@ -321,8 +322,6 @@ class TutorMagic:
 
     def history(self, args: list[str]) -> None:
         opts = _history_parser().parse_args(args)
-        if not 1 <= opts.limit <= 200:
-            raise UsageError("--limit must be between 1 and 200")
         params: dict[str, str] = {"limit": str(opts.limit)}
         if opts.query:
             params["q"] = " ".join(opts.query)
@@ -333,10 +332,10 @@ class TutorMagic:
         ):
             if value:
                 params[key] = value
-        if opts.status:
-            bad = [x for x in opts.status.split(",") if x not in {s.value for s in Status}]
-            if bad:
-                raise UsageError("--status takes active, paused, closed (comma-separated)")
+        try:
+            queryparams.session_query(params)  # the listing's own parser: one rule for --status/--limit
+        except InvalidRequest as exc:
+            raise UsageError(exc.message) from None
         page = self._call(lambda s: s.list_sessions(self.owner, params))
         if not page.sessions:
             print("No sessions match.")

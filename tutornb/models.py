@@ -1,6 +1,7 @@
 """Pydantic v2 models at every edge of tutornb: the store, the REST API, the chat frames, the tutors.
 
-These shapes are promises to outside clients (see DESIGN.md); change them only with a schema migration.
+These shapes are promises to outside clients (see docs/architecture.md, "Contracts"); change them
+only with a schema migration.
 """
 
 from __future__ import annotations

@@ -23,16 +23,19 @@ TUTOR_OPTIONS_ENV = "TUTORNB_TUTOR_OPTIONS"
 EXCHANGE_DIR_ENV = "TUTORNB_EXCHANGE_DIR"
 
 
-def resolve_store_dir(root_dir: Path | None = None, *, start: Path | None = None) -> Path:
-    """The store folder: ``$TUTORNB_STORE_DIR``, else ``<root>/.tutornb``.
+def resolve_store_dir(
+    root_dir: Path | None = None, *, start: Path | None = None, explicit: str | os.PathLike[str] | None = None
+) -> Path:
+    """The store folder (the one rule for it): ``explicit`` (a trait or ``--store``), else
+    ``$TUTORNB_STORE_DIR``, else ``<root>/.tutornb``.
 
     Without a known root (a kernel outside jupyter-server, the CLI), the nearest existing ``.tutornb``
     above ``start`` is used, so a notebook in a sub-folder finds its course's store; failing that, the
     folder is created next to ``start``.
     """
-    explicit = os.environ.get(STORE_DIR_ENV)
+    explicit = explicit or os.environ.get(STORE_DIR_ENV)
     if explicit:
-        return Path(explicit).expanduser().resolve()
+        return _absolute_unfollowed(Path(explicit))
     if root_dir is None and os.environ.get(ROOT_DIR_ENV):
         root_dir = Path(os.environ[ROOT_DIR_ENV])
     if root_dir is not None:
@@ -42,6 +45,27 @@ def resolve_store_dir(root_dir: Path | None = None, *, start: Path | None = None
         if (folder / STORE_FOLDER).is_dir():
             return folder / STORE_FOLDER
     return here / STORE_FOLDER
+
+
+def _absolute_unfollowed(path: Path) -> Path:
+    """``path`` made absolute with its parent folders resolved, but not the store folder itself: a
+    store folder that is a symbolic link must reach the store's own check (and be refused there),
+    not be silently replaced by wherever it points."""
+    absolute = Path(os.path.abspath(path.expanduser()))
+    return absolute.parent.resolve() / absolute.name
+
+
+def display_path(path: Path, root_dir: Path) -> str:
+    """A store location fit for ``/status`` and logs: never the absolute layout of the machine."""
+    try:
+        rel = path.resolve().relative_to(root_dir.resolve())
+        return "<root>" if str(rel) == "." else f"<root>/{rel.as_posix()}"
+    except (ValueError, OSError):
+        pass
+    try:
+        return f"~/{path.resolve().relative_to(Path.home().resolve()).as_posix()}"
+    except (ValueError, OSError, RuntimeError):
+        return f"<external>/{path.name}"
 
 
 def resolve_root_dir(start: Path | None = None) -> Path:

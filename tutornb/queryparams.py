@@ -10,9 +10,13 @@ from collections.abc import Mapping
 
 from tutornb.errors import InvalidRequest
 from tutornb.models import Status
+from tutornb.store.api import SessionQuery
+from tutornb.store.listing import MAX_LIMIT
 
 MAX_FILTER_CHARS = 1024
 MAX_CURSOR_CHARS = 512
+DEFAULT_SESSION_LIMIT = 30
+MAX_SESSION_LIMIT = MAX_LIMIT  # the store's own bound
 
 
 def integer(params: Mapping[str, str], name: str, default: int, lo: int, hi: int) -> int:
@@ -48,3 +52,17 @@ def statuses(raw: str | None) -> frozenset[Status] | None:
         except ValueError:
             raise InvalidRequest("'status' is a comma list of active, paused, closed.") from None
     return frozenset(found)
+
+
+def session_query(params: Mapping[str, str], owner: str | None = None) -> SessionQuery:
+    """The history listing's filters (REST, socket, magic and CLI alike)."""
+    return SessionQuery(
+        owner=owner,
+        q=text(params, "q"),
+        course_id=text(params, "course_id"),
+        module_id=text(params, "module_id"),
+        notebook_path=text(params, "notebook_path"),
+        statuses=statuses(params.get("status")),
+        limit=integer(params, "limit", DEFAULT_SESSION_LIMIT, 1, MAX_SESSION_LIMIT),
+        cursor=text(params, "cursor", MAX_CURSOR_CHARS),
+    )

@@ -22,7 +22,9 @@ from pygments.lexers import get_lexer_by_name
 from pygments.token import STANDARD_TYPES
 from pygments.util import ClassNotFound
 
-_TAGS = {
+#: The sanitizer's allowlist: the only tags and attributes chat HTML may hold (tests import these,
+#: never copy them).
+ALLOWED_TAGS = {
     "a",
     "blockquote",
     "br",
@@ -52,7 +54,7 @@ _TAGS = {
     "tr",
     "ul",
 }
-_ATTRIBUTES = {
+ALLOWED_ATTRIBUTES = {
     "a": {"href", "title"},
     "img": {"src", "alt", "title"},
     "ol": {"start"},
@@ -114,9 +116,9 @@ def sanitize_html(html: str) -> str:
     return str(
         nh3.clean(
             html,
-            tags=_TAGS,
+            tags=ALLOWED_TAGS,
             clean_content_tags={"script", "style", "template", "svg", "math", "iframe", "object"},
-            attributes=_ATTRIBUTES,
+            attributes=ALLOWED_ATTRIBUTES,
             attribute_filter=_filter_attribute,
             strip_comments=True,
             link_rel=_LINK_REL,

@@ -5,9 +5,10 @@ the CLI) translates its input into calls on this class and sends back the frames
 Keeping validation, lifecycle, idempotency, rate limiting and tutor turns here means every transport
 behaves the same, and the transports stay thin enough to review at a glance.
 
-Ordering promises (DESIGN.md): a learner message is acknowledged only once it is durable; the sender
-gets its ``ack`` before anyone gets the ``message`` frame; tutor turns on one session are serialized
-by a per-session lock, while acknowledgements never wait for a tutor turn.
+Ordering promises (docs/architecture.md, "Chat frames"): a learner message is acknowledged only
+once it is durable; the sender gets its ``ack`` before anyone gets the ``message`` frame; tutor
+turns on one session are serialized by a per-session lock, while acknowledgements never wait for a
+tutor turn.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from typing import Any, Literal
 
 from pydantic import ValidationError
 
-from tutornb import __version__, frames, queryparams
+from tutornb import frames, queryparams
 from tutornb.batching import AppendBatcher
 from tutornb.errors import (
     InvalidRequest,
@@ -36,7 +37,6 @@ from tutornb.errors import (
 )
 from tutornb.lifecycle import (
     accepts_messages,
-    check_status_change,
     is_expired,
     status_for_action,
 )
@@ -59,16 +59,17 @@ from tutornb.models import (
     Status,
     utcnow,
 )
-from tutornb.paths import resolve_store_dir
+from tutornb.paths import display_path, resolve_store_dir
 from tutornb.ratelimit import RateLimiter
 from tutornb.render import render_markdown
-from tutornb.store.api import NewMessage, SessionQuery, SessionStoreAPI
+from tutornb.store.api import NewMessage, SessionStoreAPI
 from tutornb.turns import TurnRunner
 from tutornb.tutors.base import (
     QuizAnswerInput,
     TurnKind,
     Tutor,
 )
+from tutornb.version import __version__
 
 FrameSink = Callable[[dict[str, Any]], Awaitable[None]]
 StatusAction = Literal["pause", "resume", "close"]
@@ -119,19 +120,6 @@ def check_session_id(session_id: object) -> str:
     if not isinstance(session_id, str) or SESSION_ID_RE.fullmatch(session_id) is None:
         raise InvalidRequest("Invalid session id: use 1-64 letters, digits, '-' or '_'.")
     return session_id
-
-
-def _display_path(path: Path, root_dir: Path) -> str:
-    """A store location for ``/status`` that never reveals the absolute layout of the machine."""
-    try:
-        rel = path.resolve().relative_to(root_dir.resolve())
-        return "<root>" if str(rel) == "." else f"<root>/{rel.as_posix()}"
-    except (ValueError, OSError):
-        pass
-    try:
-        return f"~/{path.resolve().relative_to(Path.home().resolve()).as_posix()}"
-    except (ValueError, OSError, RuntimeError):
-        return f"<external>/{path.name}"
 
 
 # --------------------------------------------------------------------------------------------------
@@ -187,7 +175,7 @@ class TutorService:
         from tutornb.tutors import load_tutor
 
         root = Path(root_dir).expanduser().resolve()
-        folder = Path(store_dir).expanduser().resolve() if store_dir else resolve_store_dir(root)
+        folder = resolve_store_dir(root, explicit=store_dir)
         store: SessionStoreAPI = SessionStore(folder, quota_bytes=quota_bytes)
         try:
             tutor_obj = load_tutor(tutor, root_dir=root, options=dict(tutor_options or {}))
@@ -223,9 +211,9 @@ class TutorService:
         stats = self.store.stats()
         folder = getattr(self.store, "path", None)
         if isinstance(folder, Path):
-            shown = _display_path(folder, self.root_dir)
+            shown = display_path(folder, self.root_dir)
         elif Path(stats.path).is_absolute():
-            shown = _display_path(Path(stats.path), self.root_dir)
+            shown = display_path(Path(stats.path), self.root_dir)
         else:
             shown = stats.path
         body: dict[str, Any] = {
@@ -286,18 +274,7 @@ class TutorService:
         return self.store.get_session(current.id, owner=owner)
 
     def list_sessions(self, owner: str, params: Mapping[str, str]) -> SessionPage:
-        cursor = queryparams.text(params, "cursor", queryparams.MAX_CURSOR_CHARS)
-        query = SessionQuery(
-            owner=owner,
-            q=queryparams.text(params, "q"),
-            course_id=queryparams.text(params, "course_id"),
-            module_id=queryparams.text(params, "module_id"),
-            notebook_path=queryparams.text(params, "notebook_path"),
-            statuses=queryparams.statuses(params.get("status")),
-            limit=queryparams.integer(params, "limit", 30, 1, 200),
-            cursor=cursor,
-        )
-        return self.store.list_sessions(query)
+        return self.store.list_sessions(queryparams.session_query(params, owner))
 
     def get_session(self, owner: str, session_id: str) -> SessionDetail:
         return self.store.get_detail(check_session_id(session_id), owner=owner)
@@ -454,9 +431,8 @@ class TutorService:
         except asyncio.CancelledError:
             raise
         except Exception as exc:  # a bug must cost one error frame, never the socket or the server
-            self.log.error("tutornb: unexpected %s while handling a chat frame", type(exc).__name__)
-            internal = TutorNBError("Something went wrong; the message was not stored.")
-            await self._send(conn, frames.error_frame(internal, client_id))
+            self.log.error("tutornb: unexpected error while handling a chat frame", exc_info=exc)
+            await self._send(conn, frames.error_frame(exc, client_id))
 
     async def ask(
         self, owner: str, session_id: str, text: str, work: LearnerWork | Mapping[str, Any] | None = None
@@ -610,9 +586,8 @@ class TutorService:
         if action not in ("pause", "resume", "close"):
             raise InvalidRequest("The action must be pause, resume or close.")
         session = self.store.get_session(check_session_id(session_id), owner=owner)
-        target = status_for_action(action)
-        check_status_change(session.status, target)
-        updated = self.store.set_status(session_id, target)
+        # The store checks the transition (lifecycle) inside the same commit.
+        updated = self.store.set_status(session.id, status_for_action(action))
         await self._broadcast(session_id, frames.state_frame(updated))
         return updated
 
@@ -628,8 +603,10 @@ class TutorService:
         self._tasks.discard(task)
         if not task.cancelled() and task.exception() is not None:
             exc = task.exception()
-            code = exc.code if isinstance(exc, TutorNBError) else type(exc).__name__
-            self.log.warning("tutornb: background turn ended with %s", code)
+            if isinstance(exc, TutorNBError):
+                self.log.warning("tutornb: background turn ended with %s", exc.code)
+            else:  # a bug outside the turn's own catch-all (turns.py): logged once, with its traceback
+                self.log.error("tutornb: background task failed", exc_info=exc)
 
     def _spawn_turn(
         self,

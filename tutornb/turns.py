@@ -24,8 +24,8 @@ from pathlib import Path
 from typing import Any
 
 from tutornb import frames
-from tutornb.errors import TutorUnavailable
-from tutornb.lifecycle import can_change_phase
+from tutornb.errors import TutorNBError, TutorUnavailable
+from tutornb.lifecycle import refused_phase_change
 from tutornb.models import ActionLogEntry, Citation, Message, QuizPrompt, Role, Session, Status
 from tutornb.render import render_markdown
 from tutornb.store.api import NewMessage, SessionStoreAPI
@@ -162,12 +162,22 @@ class TurnRunner:
             lock = self._locks[session_id] = asyncio.Lock()
         async with lock, self._slots:
             await self.priority.wait_turn()
-            session = self.store.get_session(session_id)
-            if session.status is Status.CLOSED:
-                return None
-            stream_id = f"stream-{uuid.uuid4().hex}"
-            outcome = await self._stream(session, kind, learner, answer, stream_id)
-            return await self._persist(session, outcome, stream_id)
+            try:
+                session = self.store.get_session(session_id)
+                if session.status is Status.CLOSED:
+                    return None
+                stream_id = f"stream-{uuid.uuid4().hex}"
+                outcome = await self._stream(session, kind, learner, answer, stream_id)
+                return await self._persist(session, outcome, stream_id)
+            except (TutorNBError, asyncio.CancelledError):
+                raise
+            except Exception as exc:
+                # The one catch-all of the tutor path: a tutor that raises (tutors must not) or a bug
+                # here costs this turn, logged once with its traceback, and the learner a retry.
+                self.log.error("tutornb: tutor turn failed unexpectedly", exc_info=exc)
+                raise TutorTurnFailed(
+                    "TUTOR_UNAVAILABLE", "The tutor failed; send your message again."
+                ) from None
 
     def _history(self, session_id: str, learner: Message | None) -> list[Message]:
         history = self.store.messages(session_id)
@@ -202,32 +212,25 @@ class TurnRunner:
 
         deltas = DeltaBatcher(send)
         outcome = _Outcome()
-        tutor = self._tutor()
         failure: ErrorEvent | None = None
-        try:
-            async for event in tutor.respond(turn):
-                if isinstance(event, TextDelta):
-                    if event.text:
-                        outcome.parts.append(event.text)
-                        await deltas.add(event.text)
-                elif isinstance(event, CitationEvent):
-                    outcome.citations.append(event.citation)
-                elif isinstance(event, QuizEvent):
-                    outcome.quiz = event.prompt
-                elif isinstance(event, StateUpdate):
-                    outcome.update = event
-                elif isinstance(event, ActionEvent):
-                    outcome.actions.append(
-                        ActionLogEntry(action=event.action, data=event.data, reasoning=event.reasoning)
-                    )
-                elif isinstance(event, ErrorEvent):
-                    failure = event
-                    break
-        except asyncio.CancelledError:
-            raise
-        except Exception as exc:  # tutors must not raise; one that does still fails cleanly
-            self.log.warning("tutornb: tutor %s raised %s", tutor.name, type(exc).__name__)
-            failure = ErrorEvent("TUTOR_UNAVAILABLE", "The tutor failed; send your message again.")
+        async for event in self._tutor().respond(turn):
+            if isinstance(event, TextDelta):
+                if event.text:
+                    outcome.parts.append(event.text)
+                    await deltas.add(event.text)
+            elif isinstance(event, CitationEvent):
+                outcome.citations.append(event.citation)
+            elif isinstance(event, QuizEvent):
+                outcome.quiz = event.prompt
+            elif isinstance(event, StateUpdate):
+                outcome.update = event
+            elif isinstance(event, ActionEvent):
+                outcome.actions.append(
+                    ActionLogEntry(action=event.action, data=event.data, reasoning=event.reasoning)
+                )
+            elif isinstance(event, ErrorEvent):
+                failure = event
+                break
         if failure is not None:
             raise TutorTurnFailed(failure.code, failure.message)
         await deltas.flush()
@@ -237,21 +240,11 @@ class TurnRunner:
         update = outcome.update
         phase = None
         if update is not None and update.phase is not None and update.phase != session.phase:
-            if can_change_phase(session.phase, update.phase):
+            refusal = refused_phase_change(session.phase, update.phase)
+            if refusal is None:
                 phase = update.phase
             else:
-                self.log.info(
-                    "tutornb: refused phase change %s -> %s",
-                    session.phase.value,
-                    update.phase.value,
-                )
-                outcome.actions.append(
-                    ActionLogEntry(
-                        action="phase_change_refused",
-                        data={"from": session.phase.value, "to": update.phase.value},
-                        reasoning="The phase machine does not allow this jump; phase unchanged.",
-                    )
-                )
+                outcome.actions.append(refusal)
         text = "".join(outcome.parts)
         if not text and outcome.quiz is not None:
             text = outcome.quiz.question

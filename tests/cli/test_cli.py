@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from tutornb.models import CourseContext, Role, Status
+from tutornb.models import Citation, CourseContext, Role, Status
 from tutornb.store import NewMessage, SessionStore
 
 
@@ -60,7 +60,7 @@ def seeded(tmp_path: Path) -> tuple[Path, list[str]]:
             NewMessage(
                 Role.TUTOR,
                 f"Answer {i}",
-                citations=({"notebook_path": "nb.ipynb", "cell_index": i, "heading": "Intro"},),
+                citations=(Citation(notebook_path="nb.ipynb", cell_index=i, heading="Intro"),),
             ),
         )
         ids.append(session.id)

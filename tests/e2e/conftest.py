@@ -14,24 +14,21 @@ look like a pass there.
 
 from __future__ import annotations
 
-import json
 import os
 import re
-import secrets
 import shutil
-import signal
-import socket
-import subprocess
 import sys
 import tempfile
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "security"))
+
+from live_server import LiveServer
 
 REPO = Path(__file__).resolve().parents[2]
 COURSE = REPO / "notebooks"
@@ -58,132 +55,26 @@ LAB_SETTINGS: dict[str, dict[str, Any]] = {
 }
 
 
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-@dataclass
-class LabServer:
-    """One running ``jupyter lab``; ``api()`` is an authenticated client for its REST API."""
-
-    root: Path
-    port: int
-    token: str
-    home: Path
-    log_path: Path
-    process: subprocess.Popen[bytes] | None = None
-    extra_env: dict[str, str] = field(default_factory=dict)
-    #: More ``jupyter lab`` options, e.g. ``--TutorNBApp.rate_limit_burst=2``.
-    extra_args: list[str] = field(default_factory=list)
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}/"
-
-    def lab_url(self, path: str = "lab") -> str:
-        return f"{self.url}{path}?token={self.token}"
-
-    def api(self) -> httpx.Client:
-        return httpx.Client(base_url=self.url, headers={"Authorization": f"token {self.token}"}, timeout=30)
-
-    def start(self, timeout: float = 90) -> None:
-        env = {
-            key: value
-            for key, value in os.environ.items()
-            if not key.startswith(("JUPYTER", "TUTORNB_", "JPY_"))
-        }
-        dirs = {
-            "HOME": self.home,
-            "JUPYTER_CONFIG_DIR": self.home / "jupyter-config",
-            "JUPYTER_DATA_DIR": self.home / "jupyter-data",
-            "JUPYTER_RUNTIME_DIR": self.home / "jupyter-runtime",
-            "JUPYTERLAB_SETTINGS_DIR": self.home / "lab-settings",
-            "JUPYTERLAB_WORKSPACES_DIR": self.home / "lab-workspaces",
-            "IPYTHONDIR": self.home / "ipython",
-        }
-        for name, folder in dirs.items():
-            folder.mkdir(parents=True, exist_ok=True)
-            env[name] = str(folder)
-        env["JUPYTER_PLATFORM_DIRS"] = "1"
-        env.update(self.extra_env)
-        # The extension is enabled by the installed jupyter-config; say it here too so the harness
-        # does not depend on how the package was installed.
-        (dirs["JUPYTER_CONFIG_DIR"] / "jupyter_server_config.json").write_text(
-            json.dumps({"ServerApp": {"jpserver_extensions": {"tutornb": True}}}), encoding="utf-8"
-        )
-        for name, values in LAB_SETTINGS.items():
-            target = dirs["JUPYTERLAB_SETTINGS_DIR"] / name
-            target.parent.mkdir(parents=True, exist_ok=True)
-            target.write_text(json.dumps(values), encoding="utf-8")
-        command = [
-            sys.executable, "-m", "jupyter", "lab", "--no-browser",
-            f"--ServerApp.token={self.token}",
-            "--ServerApp.ip=127.0.0.1",
-            f"--ServerApp.port={self.port}",
-            "--ServerApp.port_retries=0",
-            f"--ServerApp.root_dir={self.root}",
-            "--LabApp.news_url=",
-        ]  # fmt: skip
-        if hasattr(os, "geteuid") and os.geteuid() == 0:
-            command.append("--allow-root")
-        command.extend(self.extra_args)
-        log = self.log_path.open("wb")
-        self.process = subprocess.Popen(command, cwd=self.root, env=env, stdout=log, stderr=subprocess.STDOUT)
-        deadline = time.monotonic() + timeout
-        with self.api() as client:
-            while time.monotonic() < deadline:
-                if self.process.poll() is not None:
-                    raise RuntimeError(f"jupyter lab exited early:\n{self.log_tail()}")
-                try:
-                    if client.get("api/status").status_code == 200:
-                        return
-                except httpx.TransportError:
-                    pass
-                time.sleep(0.25)
-        self.stop()
-        raise RuntimeError(f"jupyter lab did not start in {timeout:.0f}s:\n{self.log_tail()}")
-
-    def stop(self) -> None:
-        process, self.process = self.process, None
-        if process is None or process.poll() is not None:
-            return
-        process.send_signal(signal.SIGINT)
-        try:
-            process.wait(5)
-        except subprocess.TimeoutExpired:
-            process.terminate()
-            try:
-                process.wait(5)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait(5)
-
-    def log_tail(self, lines: int = 60) -> str:
-        try:
-            text = self.log_path.read_text(encoding="utf-8", errors="replace")
-        except OSError:
-            return ""
-        return "\n".join(text.splitlines()[-lines:]).replace(self.token, "<token>")
+#: The one live-server launcher of the test suite (tests/security/live_server.py), here as jupyter lab.
+LabServer = LiveServer
 
 
 def start_lab(
     base: Path, *, extra_env: dict[str, str] | None = None, extra_args: list[str] | None = None
 ) -> LabServer:
     """A lab serving a fresh copy of the sample course under ``base`` (used by ``lab_server``)."""
-    root = base / "root"
-    shutil.copytree(COURSE, root, ignore=shutil.ignore_patterns(".tutornb", ".ipynb_checkpoints", "*.py"))
-    server = LabServer(
-        root=root,
-        port=_free_port(),
-        token=secrets.token_hex(16),
-        home=base / "home",
-        log_path=base / "jupyter.log",
+    shutil.copytree(
+        COURSE, base / "root", ignore=shutil.ignore_patterns(".tutornb", ".ipynb_checkpoints", "*.py")
+    )
+    server = LiveServer(
+        base,
+        app="lab",
+        only_tutornb=False,
         extra_env=dict(extra_env or {}),
         extra_args=list(extra_args or []),
+        lab_settings=LAB_SETTINGS,
     )
-    server.start()
+    server.start(timeout=90)
     return server
 
 

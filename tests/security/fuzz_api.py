@@ -104,7 +104,7 @@ def _error_code(response: Any) -> str | None:
 def accepted_refusal(operation_id: str, check: str, case: Any, response: Any) -> str | None:
     """Why a refusal the acceptance checks flag is right by contract (None: it is a failure).
 
-    - ``INVALID_SESSION_STATE``: DESIGN.md fixes 400 for a lifecycle transition the session's
+    - ``INVALID_SESSION_STATE``: docs/architecture.md fixes 400 for a lifecycle transition the session's
       current status forbids (pausing a closed session); the document lists it. A schema cannot
       know the session's status.
     - ``listSessions`` with a ``cursor``: cursors are opaque tokens from ``next_cursor``; a

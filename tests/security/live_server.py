@@ -1,6 +1,6 @@
-"""A real ``jupyter server`` subprocess with tutornb on, for tests and benchmarks that need a
-separate process: SIGKILL trials, a captured server log, schemathesis over real HTTP, a real
-browser.
+"""The one launcher of a real Jupyter server for tests and benchmarks: ``jupyter server`` (SIGKILL
+trials, a captured server log, schemathesis over real HTTP) or ``jupyter lab`` (the browser tests in
+tests/e2e, ``app="lab"``), with tutornb on, in a subprocess.
 
 Everything lives in one temp folder: HOME, the ``JUPYTER_*`` dirs, IPYTHONDIR, the server root (with
 the store in its default place, ``<root>/.tutornb``) and the log. The server listens on 127.0.0.1
@@ -81,6 +81,12 @@ class LiveServer:
     token: str = field(default_factory=lambda: secrets.token_hex(16))
     #: Load only tutornb (faster restarts); False keeps every installed extension on.
     only_tutornb: bool = True
+    #: ``"server"`` (``jupyter server``) or ``"lab"`` (``jupyter lab``, for a real browser).
+    app: str = "server"
+    #: More environment variables for the server process.
+    extra_env: dict[str, str] = field(default_factory=dict)
+    #: JupyterLab settings written before start (``{plugin settings file: values}``), for ``app="lab"``.
+    lab_settings: dict[str, dict[str, Any]] = field(default_factory=dict)
     port: int = 0
     process: subprocess.Popen[bytes] | None = None
     starts: int = 0
@@ -126,6 +132,13 @@ class LiveServer:
         """An authenticated client whose base URL is ``.../tutornb/api/``."""
         return httpx.Client(base_url=self.api_url, headers=self.auth, timeout=timeout)
 
+    def api(self, timeout: float = 30.0) -> httpx.Client:
+        """An authenticated client whose base URL is the server's root (any Jupyter API)."""
+        return httpx.Client(base_url=self.url, headers=self.auth, timeout=timeout)
+
+    def lab_url(self, path: str = "lab") -> str:
+        return f"{self.url}{path}?token={self.token}"
+
     # -- lifetime ---------------------------------------------------------------------------------
 
     def _env(self) -> dict[str, str]:
@@ -139,14 +152,25 @@ class LiveServer:
             "JUPYTER_CONFIG_DIR": self.home / "jupyter-config",
             "JUPYTER_DATA_DIR": self.home / "jupyter-data",
             "JUPYTER_RUNTIME_DIR": self.home / "jupyter-runtime",
+            "JUPYTERLAB_SETTINGS_DIR": self.home / "lab-settings",
+            "JUPYTERLAB_WORKSPACES_DIR": self.home / "lab-workspaces",
             "IPYTHONDIR": self.home / "ipython",
         }
         for name, folder in dirs.items():
             folder.mkdir(parents=True, exist_ok=True)
             env[name] = str(folder)
         env["JUPYTER_PLATFORM_DIRS"] = "1"
+        # A virtualenv on system site-packages sees the base interpreter's packages but not their
+        # data files (JupyterLab's prebuilt extensions: ipywidgets, anywidget): name both prefixes.
+        shares = dict.fromkeys(Path(prefix) / "share" / "jupyter" for prefix in (sys.prefix, sys.base_prefix))
+        env["JUPYTER_PATH"] = os.pathsep.join(str(share) for share in shares if share.is_dir())
         if self.python_path:
             env["PYTHONPATH"] = os.pathsep.join(str(p) for p in self.python_path)
+        env.update(self.extra_env)
+        for name, values in self.lab_settings.items():
+            target = dirs["JUPYTERLAB_SETTINGS_DIR"] / name
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_text(json.dumps(values), encoding="utf-8")
         extensions = {"tutornb": True}
         if self.only_tutornb:
             extensions.update(dict.fromkeys(OTHER_EXTENSIONS, False))
@@ -164,14 +188,19 @@ class LiveServer:
             raise RuntimeError("the server is already running")
         # A fresh port per start: a killed server's port may linger in TIME_WAIT.
         self.port = free_port()
+        # ``python -m jupyter server`` would run whichever ``jupyter-server`` script comes first on PATH
+        # (possibly another Python, with another tutornb): run the app's module with this Python.
+        module = {"server": "jupyter_server", "lab": "jupyterlab"}[self.app]
         command = [
-            sys.executable, "-m", "jupyter", "server", "--no-browser",
+            sys.executable, "-m", module, "--no-browser",
             f"--ServerApp.token={self.token}",
             "--ServerApp.ip=127.0.0.1",
             f"--ServerApp.port={self.port}",
             "--ServerApp.port_retries=0",
             f"--ServerApp.root_dir={self.root}",
         ]  # fmt: skip
+        if self.app == "lab":
+            command.append("--LabApp.news_url=")
         if hasattr(os, "geteuid") and os.geteuid() == 0:
             command.append("--allow-root")
         command.extend(self.extra_args)
@@ -189,7 +218,9 @@ class LiveServer:
                 if self.process.poll() is not None:
                     raise RuntimeError(f"jupyter server exited early:\n{self.log_tail()}")
                 try:
-                    if client.get(f"{self.api_url}status").status_code == 200:
+                    # Jupyter's own status: extensions are loaded before the server listens, and a
+                    # tutornb that refused its store (503) is still a server that started.
+                    if client.get(f"{self.url}api/status").status_code == 200:
                         return
                 except httpx.TransportError:
                     pass

@@ -12,6 +12,8 @@ from typing import Any
 
 from tornado.httpclient import HTTPResponse
 
+from tutornb.render import ALLOWED_TAGS
+
 Http = Callable[..., Awaitable[HTTPResponse]]
 
 
@@ -63,39 +65,8 @@ def json_of(response: HTTPResponse) -> Any:
 # HTML that reaches the page
 
 
-#: Tags the server's sanitizer may emit (tutornb.render's allowlist).
-SAFE_TAGS = frozenset(
-    [
-        "a",
-        "blockquote",
-        "br",
-        "code",
-        "del",
-        "em",
-        "h1",
-        "h2",
-        "h3",
-        "h4",
-        "h5",
-        "h6",
-        "hr",
-        "img",
-        "li",
-        "ol",
-        "p",
-        "pre",
-        "s",
-        "span",
-        "strong",
-        "table",
-        "tbody",
-        "td",
-        "th",
-        "thead",
-        "tr",
-        "ul",
-    ]
-)
+#: Tags the server's sanitizer may emit (tutornb.render's allowlist itself, never a copy).
+SAFE_TAGS = frozenset(ALLOWED_TAGS)
 #: Attributes that must never reach the page, whatever the tag.
 FORBIDDEN_ATTRIBUTES = frozenset(
     {"id", "name", "style", "form", "formaction", "action", "srcdoc", "xlink:href", "background"}

@@ -7,41 +7,9 @@ from html.parser import HTMLParser
 
 import pytest
 
-from tutornb.render import render_markdown, sanitize_html
+from tutornb.render import ALLOWED_ATTRIBUTES, ALLOWED_TAGS, render_markdown, sanitize_html
 
-ALLOWED_TAGS = set(
-    [
-        "a",
-        "blockquote",
-        "br",
-        "code",
-        "del",
-        "em",
-        "h1",
-        "h2",
-        "h3",
-        "h4",
-        "h5",
-        "h6",
-        "hr",
-        "img",
-        "li",
-        "ol",
-        "p",
-        "pre",
-        "s",
-        "span",
-        "strong",
-        "table",
-        "tbody",
-        "td",
-        "th",
-        "thead",
-        "tr",
-        "ul",
-    ]
-)
-ALLOWED_ATTRS = {"href", "title", "src", "alt", "start", "class", "target", "rel"}
+ALLOWED_ATTRS = {name for names in ALLOWED_ATTRIBUTES.values() for name in names} | {"target", "rel"}
 
 HOSTILE = [
     "<script>alert(1)</script>",

@@ -1,4 +1,4 @@
-"""Every REST route and status code of DESIGN.md, on a real jupyter-server with tutornb enabled."""
+"""Every REST route and status code of docs/architecture.md, on a real jupyter-server with tutornb enabled."""
 
 from __future__ import annotations
 

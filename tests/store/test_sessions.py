@@ -10,6 +10,7 @@ import pytest
 from tutornb.errors import InvalidRequest, InvalidSessionState, SessionNotFound
 from tutornb.models import (
     ActionLogEntry,
+    Citation,
     CourseContext,
     Phase,
     Role,
@@ -44,7 +45,7 @@ def test_session_round_trip_survives_reopen(store: SessionStore) -> None:
             Role.TUTOR,
             "A list is *ordered*.",
             html="<p>A list is <em>ordered</em>.</p>",
-            citations=({"notebook_path": "notebooks/02-lists.ipynb", "cell_index": 3, "heading": "Lists"},),
+            citations=(Citation(notebook_path="notebooks/02-lists.ipynb", cell_index=3, heading="Lists"),),
         ),
     )
     state = TutorState(topic="lists", mastery={"indexing": 0.5}, summary="Started lists.")

@@ -3,15 +3,18 @@ persist what the tutor decided) so each test can look at the tutor's events one 
 
 from __future__ import annotations
 
+import contextlib
+import logging
 import uuid
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
-from tutornb.lifecycle import check_phase_change
-from tutornb.models import ActionLogEntry, CourseContext, LearnerWork, Role, Session
+from tutornb.models import CourseContext, LearnerWork, Role, Session
 from tutornb.store.api import NewMessage
 from tutornb.store.sessions import SessionStore
+from tutornb.turns import TurnRunner, TutorTurnFailed
 from tutornb.tutors.base import (
     ActionEvent,
     CitationEvent,
@@ -82,15 +85,31 @@ class TurnResult:
         return [e for e in self.events if isinstance(e, StateUpdate)]
 
 
+class _Recorder:
+    """The tutor as the TurnRunner sees it, keeping a copy of every event for the test to inspect."""
+
+    def __init__(self, tutor: Tutor) -> None:
+        self.tutor = tutor
+        self.name = tutor.name
+        self.model = tutor.model
+        self.events: list[TutorEvent] = []
+
+    async def respond(self, turn: TutorTurn) -> AsyncIterator[TutorEvent]:
+        async for event in self.tutor.respond(turn):
+            self.events.append(event)
+            yield event
+
+
 @dataclass
 class Driver:
-    """Runs turns the way the service does, against the real store."""
+    """Runs turns through the service's own TurnRunner, against the real store."""
 
     tutor: Tutor
     store: SessionStore
     root: Path
     session_id: str
     turns: list[TurnResult] = field(default_factory=list)
+    frames: list[dict[str, Any]] = field(default_factory=list)
 
     @classmethod
     def start(cls, tutor: Tutor, store: SessionStore, root: Path, notebook: str) -> Driver:
@@ -106,55 +125,38 @@ class Driver:
         service puts on the learner message it hands the tutor)."""
         stored = self.store.append_message(
             self.session_id,
-            NewMessage(role=Role.LEARNER, text=text, client_id=uuid.uuid4().hex),
+            NewMessage(role=Role.LEARNER, text=text, client_id=uuid.uuid4().hex, work=work),
         )
-        learner = stored.message if work is None else stored.message.model_copy(update={"work": work})
-        return await self.run("message", learner=learner)
+        return await self.run("message", learner=stored.message)
 
     async def answer(self, question_id: str, choice: int) -> TurnResult:
         return await self.run("answer", answer=QuizAnswerInput(question_id, choice))
 
     async def run(self, kind: TurnKind, *, learner: Any = None, answer: Any = None) -> TurnResult:
-        before = self.session
-        turn = TutorTurn(
-            kind=kind,
-            session=before,
-            history=self.store.messages(self.session_id),
+        recorder = _Recorder(self.tutor)
+
+        async def broadcast(session_id: str, frame: dict[str, Any]) -> None:
+            self.frames.append(frame)
+
+        runner = TurnRunner(
+            self.store,
+            lambda: cast(Tutor, recorder),
             root_dir=self.root,
-            plan_cache=self.store,
-            learner_message=learner,
-            answer=answer,
+            broadcast=broadcast,
+            logger=logging.getLogger("tutornb.tests"),
         )
-        events = [event async for event in self.tutor.respond(turn)]
-        text = "".join(e.text for e in events if isinstance(e, TextDelta))
-        updates = [e for e in events if isinstance(e, StateUpdate)]
-        assert len(updates) <= 1, "one state update per turn"
-        if text and not any(isinstance(e, ErrorEvent) for e in events):
-            self.store.append_message(
-                self.session_id,
-                NewMessage(
-                    role=Role.TUTOR,
-                    text=text,
-                    citations=tuple(e.citation for e in events if isinstance(e, CitationEvent)),
-                ),
-            )
-        actions = [
-            ActionLogEntry(action=e.action, data=e.data, reasoning=e.reasoning)
-            for e in events
-            if isinstance(e, ActionEvent)
+        actions_before = len(self.store.actions(self.session_id))
+        with contextlib.suppress(TutorTurnFailed):  # the error event is in ``events`` for the test
+            await runner.run(self.session_id, kind, learner, answer)
+        events = recorder.events
+        assert len([e for e in events if isinstance(e, StateUpdate)]) <= 1, "one state update per turn"
+        refused = [
+            a
+            for a in self.store.actions(self.session_id)[actions_before:]
+            if a.action == "phase_change_refused"
         ]
-        if updates and updates[0].phase is not None:
-            # The service persists one phase change per turn: it must be a legal one.
-            check_phase_change(before.phase, updates[0].phase)
-        if updates or actions:
-            update = updates[0] if updates else None
-            self.store.update_tutor_state(
-                self.session_id,
-                state=update.state if update else None,
-                phase=update.phase if update else None,
-                current_question_number=update.current_question_number if update else None,
-                actions=actions,
-            )
+        # The runner refuses an illegal phase jump and logs it; a tutor under test must never ask for one.
+        assert not refused, f"the tutor asked for a forbidden phase change: {refused[0].data}"
         result = TurnResult(events, self.session)
         self.turns.append(result)
         return result

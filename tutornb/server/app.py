@@ -14,7 +14,6 @@ from jupyter_server.extension.application import ExtensionApp
 from tornado.ioloop import IOLoop, PeriodicCallback
 from traitlets import Bool, CaselessStrEnum, Dict, Float, Int, Unicode
 
-from tutornb import __version__
 from tutornb.errors import TutorNBError
 from tutornb.paths import (
     EXCHANGE_DIR_ENV,
@@ -41,6 +40,7 @@ from tutornb.server.handlers import (
 )
 from tutornb.server.storeguard import install_store_guard
 from tutornb.service import ServiceConfig, TutorService
+from tutornb.version import __version__
 
 #: Every route, as the OpenAPI document spells it (``{session_id}`` is a path parameter). Order
 #: matters: ``/sessions/import`` before ``/sessions/{session_id}``, and the JSON 404 catch-all last.
@@ -145,9 +145,7 @@ class TutorNBApp(ExtensionApp):
     _expiry_timer: PeriodicCallback | None = None
 
     def _resolved_store_dir(self, root: Path) -> Path:
-        if self.store_dir:
-            return Path(self.store_dir).expanduser().resolve()
-        return resolve_store_dir(root)
+        return resolve_store_dir(root, explicit=self.store_dir or None)
 
     def initialize_settings(self) -> None:
         assert self.serverapp is not None

@@ -140,5 +140,5 @@ class TutorNBMixin:
             handler.log.warning("tutornb: %s %s -> %d", method, name, value.status_code)  # type: ignore[attr-defined]
         else:
             handler.log.error(  # type: ignore[attr-defined]
-                "tutornb: unexpected %s in %s %s", typ.__name__ if typ else "error", method, name
+                "tutornb: unexpected error in %s %s", method, name, exc_info=(typ, value, tb)
             )

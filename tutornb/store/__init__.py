@@ -7,8 +7,8 @@
 from __future__ import annotations
 
 from tutornb.store.api import AppendResult, NewMessage, SessionQuery, SessionStoreAPI
+from tutornb.store.journaled import JournaledStorage, JournaledTable, JournaledTinyDB, open_tinydb
 from tutornb.store.sessions import SessionStore
-from tutornb.store.storage import JournaledStorage, JournaledTable, JournaledTinyDB, open_tinydb
 
 __all__ = [
     "AppendResult",

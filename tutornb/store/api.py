@@ -10,14 +10,16 @@ from collections.abc import Iterable
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, Protocol
+from typing import Protocol
 
 from tutornb.models import (
     ActionLogEntry,
+    Citation,
     CourseContext,
     LearnerWork,
     Message,
     Phase,
+    QuizPrompt,
     Role,
     Session,
     SessionDetail,
@@ -48,8 +50,8 @@ class NewMessage:
     text: str
     html: str | None = None
     client_id: str | None = None
-    citations: tuple[Any, ...] = ()  # tuple[Citation, ...]
-    quiz: Any = None  # QuizPrompt | None
+    citations: tuple[Citation, ...] = ()
+    quiz: QuizPrompt | None = None
     work: LearnerWork | None = None
 
 
@@ -125,10 +127,6 @@ class SessionStoreAPI(Protocol):
     def append_action(self, session_id: str, entry: ActionLogEntry) -> None: ...
 
     def actions(self, session_id: str) -> list[ActionLogEntry]: ...
-
-    def touch(self, session_id: str, *, now: datetime | None = None) -> None:
-        """Marks activity (``last_active_at``) without other changes."""
-        ...
 
     def delete_session(self, session_id: str) -> None: ...
 

@@ -21,16 +21,17 @@ from tutornb.models import SCHEMA_VERSION
 from tutornb.paths import default_owner
 from tutornb.store import archive, files
 from tutornb.store.files import JOURNAL, JOURNAL_PREV, SNAPSHOT, SNAPSHOT_BAK, Damaged
-from tutornb.store.sessions import (
+from tutornb.store.layout import (
     ARCHIVE_PREFIX,
     MESSAGES_PREFIX,
     META,
     SESSION_TABLE_PREFIXES,
     SESSIONS,
-    SessionStore,
+    SessionWriter,
     previews,
     session_doc,
 )
+from tutornb.store.sessions import SessionStore
 
 Level = Literal["ok", "info", "warning", "error"]
 
@@ -234,26 +235,26 @@ def repair_store(path: Path) -> list[Finding]:
     return out
 
 
-def fix_derived(store: SessionStore) -> list[str]:
+def fix_derived(store: SessionWriter) -> list[str]:
     """Recomputes message counts and previews; gives orphaned transcripts a session again."""
     fixed: list[str] = []
-    storage = store.storage
-    with storage.transaction():
-        sessions = storage.peek_table(SESSIONS)
+    with store.batch():
+        sessions = store.table_docs(SESSIONS)
         known = {doc["id"]: key for key, doc in sessions.items()}
         for sid, key in list(known.items()):
-            docs = store._message_docs(sid)
+            docs = store.message_docs(sid)
             doc = sessions[key]
             if doc.get("message_count") != len(docs):
-                store._put_session(key, {"message_count": len(docs), "preview": previews(docs)})
+                store.update_doc(SESSIONS, int(key), {"message_count": len(docs), "preview": previews(docs)})
                 fixed.append(f"session {sid}: message count set to {len(docs)}")
-        for name in sorted(storage.table_names()):
+        for name in sorted(store.table_names()):
             prefix, sid = _owning_session(name)
             if prefix in (MESSAGES_PREFIX, ARCHIVE_PREFIX) and sid not in known:
-                docs = store._message_docs(sid)
+                docs = store.message_docs(sid)
                 first = docs[0]["created_at"] if docs else "1970-01-01T00:00:00+00:00"
                 last = docs[-1]["created_at"] if docs else first
-                store._table(SESSIONS).insert(
+                store.insert_doc(
+                    SESSIONS,
                     session_doc(
                         sid,
                         default_owner(),
@@ -265,7 +266,7 @@ def fix_derived(store: SessionStore) -> list[str]:
                         updated_at=last,
                         last_active_at=last,
                         messages=docs,
-                    )
+                    ),
                 )
                 known[sid] = "?"
                 fixed.append(f"transcript {sid} had no session: restored it as 'Recovered session'")

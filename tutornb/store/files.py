@@ -1,8 +1,13 @@
 """Low-level file handling for the store: private files, checksummed lines, atomic replacement.
 
+Nothing here follows a symbolic link: another local user who can plant a name in the store folder
+must not make us truncate, write or chmod a file elsewhere. Store files are opened with
+``O_NOFOLLOW``, temp files are created exclusively (``O_CREAT|O_EXCL``), and ``open_store_folder``
+refuses a folder that is a link, belongs to someone else, or holds anything but plain files and
+folders.
+
 Every function here calls ``os.write``/``os.fsync``/``os.replace`` through the ``os`` module (never
-a
-``from os import``), so fault-injection tests can wrap them.
+a ``from os import``), so fault-injection tests can wrap them.
 """
 
 from __future__ import annotations
@@ -11,12 +16,13 @@ import contextlib
 import errno
 import json
 import os
+import stat
 import time
 import zlib
 from pathlib import Path
 from typing import Any
 
-from tutornb.errors import StoreError, StoreVersionError
+from tutornb.errors import StoreError, StoreFolderUnsafe, StoreVersionError
 
 SNAPSHOT = "snapshot.jsonl"
 SNAPSHOT_BAK = "snapshot.jsonl.bak"
@@ -37,20 +43,97 @@ class Damaged(Exception):
     """A store file failed its checks; the message says why (no paths)."""
 
 
-def ensure_private_dir(folder: Path) -> None:
-    folder.mkdir(mode=DIR_MODE, parents=True, exist_ok=True)
-    # mkdir's mode is filtered by the umask and ignored for an existing folder: set it explicitly.
-    os.chmod(folder, DIR_MODE)
+#: Flags for every open of a store file: never through a link, never inherited by a child process.
+_SAFE = os.O_CLOEXEC | os.O_NOFOLLOW
+
+
+def open_store_folder(folder: Path) -> None:
+    """Creates the store folder private (0700), or checks an existing one is safe to use.
+
+    Refused (``StoreFolderUnsafe``, nothing changed): a folder that is a symbolic link, is not a
+    folder, belongs to another user, or holds a symbolic link, fifo, socket or device.
+    """
+    try:
+        os.lstat(folder)
+    except FileNotFoundError:
+        folder.parent.mkdir(mode=DIR_MODE, parents=True, exist_ok=True)
+        with contextlib.suppress(FileExistsError):
+            os.mkdir(folder, DIR_MODE)
+    try:
+        fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY | _SAFE)
+    except OSError as exc:
+        if exc.errno in (errno.ELOOP, errno.ENOTDIR):
+            raise StoreFolderUnsafe(
+                "The store folder is a symbolic link or not a folder: refusing to use it."
+            ) from exc
+        raise
+    try:
+        info = os.fstat(fd)
+        if info.st_uid != os.geteuid():
+            raise StoreFolderUnsafe("The store folder belongs to another user: refusing to use it.")
+        for entry in os.scandir(fd):
+            kind = entry.stat(follow_symlinks=False).st_mode
+            if not (stat.S_ISREG(kind) or stat.S_ISDIR(kind)):
+                raise StoreFolderUnsafe(
+                    f"The store folder holds {entry.name!r}, which is not a plain file: refusing to use it."
+                )
+        # mkdir's mode is filtered by the umask and ignored for an existing folder: set it explicitly
+        # (through the descriptor, so a folder swapped for a link meanwhile is not what gets chmod'ed).
+        os.fchmod(fd, DIR_MODE)
+    finally:
+        os.close(fd)
 
 
 def open_private(path: Path, flags: int) -> int:
-    fd = os.open(path, flags | os.O_CLOEXEC, FILE_MODE)
+    """Opens a store file (never through a link); a file it creates is private (0600)."""
     try:
-        os.fchmod(fd, FILE_MODE)
-    except OSError:
+        fd = os.open(path, flags | _SAFE, FILE_MODE)
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            raise _link_refused(path) from exc
+        raise
+    try:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):
+            raise _link_refused(path)
+        if flags & (os.O_WRONLY | os.O_RDWR):
+            os.fchmod(fd, FILE_MODE)
+    except BaseException:
         os.close(fd)
         raise
     return fd
+
+
+def _link_refused(path: Path) -> StoreFolderUnsafe:
+    return StoreFolderUnsafe(f"The store file {path.name!r} is not a plain file: refusing to use it.")
+
+
+def unlink_own_file(path: Path) -> None:
+    """Removes ``path`` if it is a plain file of ours (a stale temp file); a link or another user's
+    file is refused, never removed or followed; a missing one is fine."""
+    try:
+        info = os.lstat(path)
+    except FileNotFoundError:
+        return
+    if not stat.S_ISREG(info.st_mode) or info.st_uid != os.geteuid():
+        raise _link_refused(path)
+    with contextlib.suppress(FileNotFoundError):
+        os.unlink(path)
+
+
+def create_exclusive(path: Path) -> int:
+    """A new private file at ``path`` for writing, created exclusively after removing a stale one."""
+    unlink_own_file(path)
+    return open_private(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL)
+
+
+def exists(path: Path) -> bool:
+    """Whether the name exists (a link counts: it is not followed)."""
+    try:
+        os.lstat(path)
+    except FileNotFoundError:
+        return False
+    return True
 
 
 def write_all(fd: int, data: bytes) -> None:
@@ -63,7 +146,7 @@ def write_all(fd: int, data: bytes) -> None:
 
 
 def fsync_dir(folder: Path) -> None:
-    fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+    fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY | _SAFE)
     try:
         os.fsync(fd)
     finally:
@@ -72,7 +155,7 @@ def fsync_dir(folder: Path) -> None:
 
 def write_file_synced(path: Path, data: bytes) -> None:
     """Writes a whole private file and fsyncs it (the caller renames it into place)."""
-    fd = open_private(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC)
+    fd = create_exclusive(path)
     try:
         write_all(fd, data)
         os.fsync(fd)
@@ -88,20 +171,25 @@ def atomic_write(folder: Path, name: str, data: bytes) -> None:
         write_file_synced(tmp, data)
         os.replace(tmp, folder / name)
     except BaseException:
-        _unlink_quietly(tmp)
+        with contextlib.suppress(OSError, StoreError):
+            unlink_own_file(tmp)
         raise
     fsync_dir(folder)
 
 
-def _unlink_quietly(path: Path) -> None:
-    with contextlib.suppress(OSError):
-        os.unlink(path)
+def read_bytes_and_inode(path: Path) -> tuple[bytes, int]:
+    """A store file's contents and inode (``FileNotFoundError`` when missing; never through a link)."""
+    fd = open_private(path, os.O_RDONLY)
+    try:
+        with os.fdopen(fd, "rb", closefd=False) as handle:
+            return handle.read(), os.fstat(fd).st_ino
+    finally:
+        os.close(fd)
 
 
 def read_bytes(path: Path) -> bytes | None:
     try:
-        with open(path, "rb") as handle:
-            return handle.read()
+        return read_bytes_and_inode(path)[0]
     except FileNotFoundError:
         return None
 
@@ -125,7 +213,7 @@ def _aside_name(folder: Path, name: str) -> str:
     stamp = time.strftime("%Y%m%dT%H%M%S", time.gmtime())
     target = f"{name}.{stamp}.corrupt"
     counter = 1
-    while (folder / target).exists():
+    while exists(folder / target):
         counter += 1
         target = f"{name}.{stamp}-{counter}.corrupt"
     return target
@@ -135,7 +223,7 @@ def move_aside(folder: Path, name: str) -> str | None:
     """Renames a damaged file to ``<name>.<UTC time>.corrupt`` so nothing is deleted; returns the
     new name."""
     source = folder / name
-    if not source.exists():
+    if not exists(source):
         return None
     target = _aside_name(folder, name)
     os.replace(source, folder / target)
@@ -159,9 +247,10 @@ def copy_aside(folder: Path, name: str) -> str | None:
 def link_or_copy(source: Path, target: Path) -> None:
     """Makes ``target`` hold ``source``'s contents, atomically (hard link when possible)."""
     tmp = target.with_name(target.name + ".tmp")
-    _unlink_quietly(tmp)
+    unlink_own_file(tmp)
     try:
-        os.link(source, tmp)
+        # The link itself, never what a link points to (``follow_symlinks=False``).
+        os.link(source, tmp, follow_symlinks=False)
     except OSError:
         data = read_bytes(source)
         if data is None:

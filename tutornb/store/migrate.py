@@ -5,7 +5,7 @@
   holds one document per session with the transcript embedded in a ``messages`` list (no ``seq``;
   roles
   ``user``/``assistant``; naive UTC times; ``ended`` for closed sessions).
-* v2 (``models.SCHEMA_VERSION``): the journaled layout described in ``tutornb.store.sessions``.
+* v2 (``models.SCHEMA_VERSION``): the journaled layout described in ``tutornb.store.layout``.
 
 Opening a v1 store imports it in one commit and keeps the old file as ``tutornb.json.v1.bak``;
 opening a
@@ -18,15 +18,12 @@ from __future__ import annotations
 import json
 import logging
 import os
-from datetime import datetime, timezone
 from typing import Any
-
-from tinydb.table import Document
 
 from tutornb.errors import StoreVersionError
 from tutornb.models import SCHEMA_VERSION
 from tutornb.store import files
-from tutornb.store.sessions import META, SESSIONS, SessionStore, session_doc
+from tutornb.store.layout import META, SESSIONS, SessionWriter, iso_or, session_doc
 
 log = logging.getLogger("tutornb.store")
 
@@ -44,21 +41,20 @@ _V1_STAGE = {
 }
 
 
-def ensure_schema(store: SessionStore) -> None:
+def ensure_schema(store: SessionWriter) -> None:
     """Records the schema version in a new store, migrates an older one, refuses a newer one."""
-    storage = store.storage
-    with storage.transaction():
-        meta = storage.peek_table(META).get("1")
+    with store.batch():
+        meta = store.table_docs(META).get("1")
         if meta is None:
             legacy = store.path / V1_FILE
             migrated_from = None
-            if legacy.exists() and not storage.peek_table(SESSIONS):
+            if files.exists(legacy) and not store.table_docs(SESSIONS):
                 import_v1(store, _read_v1(legacy))
                 migrated_from = 1
             doc: dict[str, Any] = {"schema_version": SCHEMA_VERSION, "format": "tutornb.store"}
             if migrated_from is not None:
                 doc["migrated_from"] = migrated_from
-            store.db.table(META).insert(Document(doc, doc_id=1))
+            store.insert_doc(META, doc, doc_id=1)
             meta = doc
         version = meta.get("schema_version")
         if not isinstance(version, int) or version > SCHEMA_VERSION:
@@ -67,11 +63,11 @@ def ensure_schema(store: SessionStore) -> None:
                 f"understands ({SCHEMA_VERSION}). Upgrade tutornb to open it; nothing was changed."
             )
         if version < SCHEMA_VERSION:  # pragma: no cover - no journaled schema older than 2 exists yet
-            store.db.table(META).update({"schema_version": SCHEMA_VERSION}, doc_ids=[1])
+            store.update_doc(META, 1, {"schema_version": SCHEMA_VERSION})
     # The import is committed: only now retire the old file (a crash before this just renames next
     # time).
     legacy = store.path / V1_FILE
-    if meta.get("migrated_from") == 1 and legacy.exists():
+    if meta.get("migrated_from") == 1 and files.exists(legacy):
         os.replace(legacy, store.path / V1_BACKUP)
         files.fsync_dir(store.path)
         log.info("migrated a tutornb 0.0 store (schema 1) to schema %s", SCHEMA_VERSION)
@@ -86,25 +82,13 @@ def _read_v1(path: os.PathLike[str]) -> dict[str, Any]:
     return data
 
 
-def _time(value: Any, fallback: str) -> str:
-    if not isinstance(value, str):
-        return fallback
-    try:
-        moment = datetime.fromisoformat(value)
-    except ValueError:
-        return fallback
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=timezone.utc)  # v1 wrote naive UTC times
-    return moment.astimezone(timezone.utc).isoformat(timespec="microseconds")
-
-
 def _v1_message(raw: dict[str, Any], seq: int, fallback_time: str) -> dict[str, Any]:
     message: dict[str, Any] = {
         "id": f"v1-{seq}",
         "seq": seq,
         "role": _V1_ROLES.get(str(raw.get("role")), "system"),
         "text": str(raw.get("content", "")),
-        "created_at": _time(raw.get("time"), fallback_time),
+        "created_at": iso_or(raw.get("time"), fallback_time),
     }
     citations = []
     for source in raw.get("sources") or []:
@@ -122,17 +106,17 @@ def _v1_message(raw: dict[str, Any], seq: int, fallback_time: str) -> dict[str, 
     return message
 
 
-def import_v1(store: SessionStore, data: dict[str, Any]) -> int:
+def import_v1(store: SessionWriter, data: dict[str, Any]) -> int:
     """Imports every v1 session (inside the caller's transaction); returns how many."""
     sessions = data.get("sessions") or {}
     count = 0
     for _, raw in sorted(sessions.items(), key=lambda item: int(item[0]) if item[0].isdigit() else 0):
         if not isinstance(raw, dict):
             continue
-        created = _time(raw.get("created"), _time("1970-01-01T00:00:00", ""))
-        updated = _time(raw.get("updated"), created)
+        created = iso_or(raw.get("created"), iso_or("1970-01-01T00:00:00", ""))
+        updated = iso_or(raw.get("updated"), created)
         raw_id = raw.get("id")
-        sid = store._unused_id(raw_id)
+        sid = store.unused_id(raw_id)
         messages = [
             _v1_message(m, seq, updated)
             for seq, m in enumerate((m for m in raw.get("messages") or [] if isinstance(m, dict)), start=1)
@@ -164,6 +148,6 @@ def import_v1(store: SessionStore, data: dict[str, Any]) -> int:
         )
         summary = raw.get("summary")
         state = {"summary": summary} if isinstance(summary, str) else {}
-        store._insert_whole_session(doc, messages, state)
+        store.insert_whole_session(doc, messages, state)
         count += 1
     return count

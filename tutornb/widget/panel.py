@@ -29,6 +29,7 @@ from typing import TYPE_CHECKING, Any
 import anywidget
 import traitlets as t
 
+from tutornb import frames
 from tutornb.context import (
     KernelRuntime,
     NotebookContext,
@@ -53,11 +54,11 @@ REQUEST_METHODS = frozenset(
 
 
 def _error(exc: BaseException) -> dict[str, Any]:
-    """An exception as wire data; unexpected ones are logged and shown without internals."""
-    if isinstance(exc, TutorNBError):
-        return exc.to_dict()
-    log.error("tutornb panel request failed: %s", type(exc).__name__)
-    return {"code": "INTERNAL_ERROR", "message": "The tutor could not complete that request."}
+    """An exception as wire data (``frames.wire_error``); an unexpected one is logged once here,
+    with its traceback, and shown without internals."""
+    if not isinstance(exc, TutorNBError):
+        log.error("tutornb panel request failed", exc_info=exc)
+    return frames.wire_error(exc)
 
 
 def _str_params(params: object) -> dict[str, str]:
@@ -240,23 +241,14 @@ class ChatPanel(anywidget.AnyWidget):  # type: ignore[misc]
         else:
             frame = content.get("frame")
             if self._conn is None:
-                self._send_frame(
-                    "",
-                    {
-                        "type": "error",
-                        "code": "INVALID_REQUEST",
-                        "message": "Not connected to a session.",
-                    },
-                )
+                self._send_frame("", frames.error_frame(InvalidRequest("Not connected to a session.")))
                 return
             await service.receive(self._conn, frame if isinstance(frame, (str, Mapping)) else "")
 
     async def _connect(self, service: TutorService, session_id: object) -> None:
         await self._disconnect(service)
         if not is_valid_session_id(session_id):
-            self._send_frame(
-                "", {"type": "error", **InvalidRequest("A valid session_id is required.").to_dict()}
-            )
+            self._send_frame("", frames.error_frame(InvalidRequest("A valid session_id is required.")))
             return
         sid = str(session_id)
 

@@ -2,7 +2,7 @@
 //
 // One controller per widget model (created in `initialize`) owns the session, the transport and the
 // outbox; `render` only builds DOM and follows the controller. The controller speaks the chat frames of
-// DESIGN.md through one of two pipes with the same shape:
+// docs/architecture.md through one of two pipes with the same shape:
 //   - RestPipe: the server extension's REST API and chat WebSocket (JupyterLab / Notebook 7),
 //   - CommPipe: the widget's kernel comm, for places where the extension cannot be reached (VS Code, Colab).
 
