@@ -14,45 +14,19 @@ import sys
 from collections.abc import Sequence
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import TYPE_CHECKING
 
+from tutornb.cli_common import (
+    EXIT_FAILED,
+    EXIT_OK,
+    CLIError,
+    open_store,
+    store_dir,
+    store_exists,
+)
 from tutornb.errors import TutorNBError
 from tutornb.export import FORMATS, render_export, render_markdown
 from tutornb.models import SessionExport
 from tutornb.paths import STORE_DIR_ENV
-
-if TYPE_CHECKING:
-    from tutornb.store import SessionStore
-
-EXIT_OK = 0
-EXIT_FAILED = 1
-EXIT_USAGE = 2
-
-
-class CLIError(Exception):
-    """A failure worth one line to the user."""
-
-
-def _store_dir(args: argparse.Namespace) -> Path:
-    from tutornb.paths import resolve_store_dir
-
-    return resolve_store_dir(explicit=getattr(args, "store", None))
-
-
-def _store_exists(folder: Path) -> bool:
-    from tutornb.store.files import SNAPSHOT
-    from tutornb.store.migrate import V1_FILE
-
-    return (folder / SNAPSHOT).exists() or (folder / V1_FILE).exists()
-
-
-def _open(args: argparse.Namespace) -> SessionStore:
-    from tutornb.store import SessionStore
-
-    folder = _store_dir(args)
-    if not _store_exists(folder):
-        raise CLIError(f"no tutornb store at {folder} (use --store DIR)")
-    return SessionStore(folder, background_compaction=False)
 
 
 def _ago(moment: datetime) -> str:
@@ -70,10 +44,10 @@ def cmd_sessions(args: argparse.Namespace) -> int:
     filters = {"q": args.q, "course_id": args.course, "module_id": args.module, "status": args.status}
     params = {key: value for key, value in filters.items() if value}
     query = queryparams.session_query({**params, "limit": str(args.limit)})
-    if not _store_exists(_store_dir(args)):
+    if not store_exists(store_dir(args)):
         print("No sessions yet.")
         return EXIT_OK
-    store = _open(args)
+    store = open_store(args)
     try:
         page = store.list_sessions(query)
     finally:
@@ -94,7 +68,7 @@ def cmd_sessions(args: argparse.Namespace) -> int:
 
 def _export_document(args: argparse.Namespace) -> SessionExport:
     """Any owner's session: the CLI is the store's administrator."""
-    store = _open(args)
+    store = open_store(args)
     try:
         return store.export_session(args.id)
     finally:
@@ -128,7 +102,7 @@ def cmd_import(args: argparse.Namespace) -> int:
         body = Path(args.file).read_bytes()
     except OSError as exc:
         raise CLIError(f"cannot read {args.file}: {exc.strerror}") from None
-    folder = _store_dir(args)
+    folder = store_dir(args)
     # Through the service, like the REST import: one place validates and re-derives an import.
     service = TutorService.open(root_dir=folder.parent, store_dir=folder)
     try:
@@ -142,7 +116,7 @@ def cmd_import(args: argparse.Namespace) -> int:
 def cmd_doctor(args: argparse.Namespace) -> int:
     from tutornb.store.doctor import check_store, repair_store
 
-    folder = _store_dir(args)
+    folder = store_dir(args)
     if not folder.is_dir():
         raise CLIError(f"no tutornb store at {folder} (use --store DIR)")
     print(f"Store: {folder}")
@@ -168,7 +142,7 @@ def cmd_doctor(args: argparse.Namespace) -> int:
 
 
 def cmd_compact(args: argparse.Namespace) -> int:
-    store = _open(args)
+    store = open_store(args)
     try:
         before = store.stats().bytes
         store.compact()
@@ -184,7 +158,7 @@ def cmd_cleanup(args: argparse.Namespace) -> int:
         raise CLIError("give --older-than DAYS or --max-sessions N")
     if args.older_than is not None and args.older_than < 0:
         raise CLIError("--older-than must be 0 or more")
-    store = _open(args)
+    store = open_store(args)
     try:
         removed = store.cleanup(older_than_days=args.older_than, max_sessions=args.max_sessions)
     finally:
@@ -223,7 +197,7 @@ def cmd_lab(args: argparse.Namespace) -> int:
         return EXIT_OK
     if getattr(args, "store", None):
         # The server extension reads this, and exports it to the kernels it starts.
-        os.environ[STORE_DIR_ENV] = str(_store_dir(args))
+        os.environ[STORE_DIR_ENV] = str(store_dir(args))
     try:
         # Become jupyter lab rather than wrapping it: signals (Ctrl+C, a supervisor's SIGTERM) then reach
         # the server itself, and no orphaned server outlives a killed wrapper.

@@ -8,7 +8,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from tutornb.cli import EXIT_FAILED, EXIT_OK, CLIError
+from tutornb.cli_common import EXIT_FAILED, EXIT_OK, CLIError
 
 
 def cmd_course_check(args: argparse.Namespace) -> int:
@@ -79,11 +79,11 @@ def _confirmed(question: str) -> bool:
 
 def cmd_progress(args: argparse.Namespace) -> int:
     from tutornb.atomicfile import replace_file
-    from tutornb.cli import _open
+    from tutornb.cli_common import open_store
     from tutornb.reports.build import ReportError, build_report, learner_file_stem
     from tutornb.reports.exchange import REPORT_MODE, preview_text, render_report
 
-    store = _open(args)
+    store = open_store(args)
     try:
         report = build_report(
             store,

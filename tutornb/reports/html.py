@@ -11,9 +11,9 @@ from collections.abc import Sequence
 from datetime import datetime, timezone
 from html import escape
 
-from tutornb import __version__
 from tutornb.reports import plots
 from tutornb.reports.classview import ClassView
+from tutornb.version import __version__
 
 #: Nothing may load from anywhere: the page is its own styles and nothing else.
 CSP = "default-src 'none'; style-src 'unsafe-inline'"
