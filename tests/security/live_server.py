@@ -165,7 +165,7 @@ class LiveServer:
         # A fresh port per start: a killed server's port may linger in TIME_WAIT.
         self.port = free_port()
         command = [
-            sys.executable, "-m", "jupyter", "server", "--no-browser",
+            sys.executable, "-m", "jupyter_server", "--no-browser",
             f"--ServerApp.token={self.token}",
             "--ServerApp.ip=127.0.0.1",
             f"--ServerApp.port={self.port}",

@@ -130,10 +130,18 @@ class TutorNBApp(ExtensionApp):
             return Path(self.store_dir).expanduser().resolve()
         return resolve_store_dir(root)
 
+    def _configured_store_dir(self, root: Path) -> Path:
+        """The store as named in the configuration, symlinks not followed (for the store guard)."""
+        if self.store_dir:
+            return Path(os.path.normpath(Path(self.store_dir).expanduser().absolute()))
+        return resolve_store_dir(root)
+
     def initialize_settings(self) -> None:
         assert self.serverapp is not None
         root = Path(self.serverapp.root_dir).expanduser().resolve()
         store_dir = self._resolved_store_dir(root)
+        # Before the environment below names the resolved folder.
+        store_names = self._configured_store_dir(root)
         # Kernels started by this server inherit these, so the widget and magics use the same store.
         os.environ[ROOT_DIR_ENV] = str(root)
         os.environ[STORE_DIR_ENV] = str(store_dir)
@@ -168,7 +176,7 @@ class TutorNBApp(ExtensionApp):
         self.settings[SERVICE_SETTING] = self.service
         self.settings[OWNER_MODE_SETTING] = self.owner_mode
         # jupyter-server's own file routes must never serve or change the store (see storeguard).
-        install_store_guard(self.serverapp, root, store_dir)
+        install_store_guard(self.serverapp, root, store_names)
         if self.service is not None:
             self._expire_idle()
             interval_ms = max(1.0, self.expiry_check_minutes) * 60_000

@@ -12,7 +12,6 @@ service.
 from __future__ import annotations
 
 import asyncio
-import json
 from typing import Any
 
 from jupyter_core.utils import ensure_async
@@ -100,5 +99,5 @@ class ChatSocketHandler(
         broadcast."""
         if self.ws_connection is None or self.ws_connection.is_closing():
             raise WebSocketClosedError()
-        future = self.write_message(json.dumps(frame))
+        future = self.write_message(frames.encode(frame))
         future.add_done_callback(_consume)

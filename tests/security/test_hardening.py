@@ -1,0 +1,187 @@
+"""Regression tests for issue #11 (hardening), each against a real ``jupyter server`` subprocess.
+
+One live server per module (its store in ``<root>/.tutornb``); tests that need another
+configuration (a symlinked store, several users) start their own, also once per module.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import stat
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from chat_client import open_socket
+from live_server import LiveServer
+
+from tutornb.render import render_markdown
+
+HOSTILE_HTML = (
+    '<img src="/logout"><div class="jp-LabShell">Your Jupyter session expired. Sign in</div>'
+    "<script>alert(1)</script>"
+)
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
+    live = LiveServer(tmp_path_factory.mktemp("hardening") / "server")
+    live.start()
+    try:
+        yield live
+    finally:
+        live.stop()
+
+
+def _export_document(server: LiveServer, title: str = "Hardening") -> dict[str, Any]:
+    """A JSON export of a fresh session, with two messages added as a file's author would."""
+    with server.client() as client:
+        created = client.post("sessions", json={"title": title, "context": {"module_id": "m1"}})
+        assert created.status_code == 201, created.text
+        sid = created.json()["id"]
+        exported = client.get(f"sessions/{sid}/export", params={"format": "json"})
+        assert exported.status_code == 200
+        document: dict[str, Any] = exported.json()
+        client.delete(f"sessions/{sid}")
+    stamp = document["session"]["created_at"]
+    document["messages"] = [
+        {"id": "m-1", "seq": 1, "role": "learner", "text": "What is a **list**?", "created_at": stamp},
+        {"id": "m-2", "seq": 2, "role": "tutor", "text": "A list holds `items`.", "created_at": stamp},
+    ]
+    return document
+
+
+# --------------------------------------------------------------------------------------------------
+# 1. Imported html is never trusted
+
+
+def test_import_renders_html_from_text_and_ignores_the_files_html(server: LiveServer) -> None:
+    # Given an export whose messages carry hostile html next to harmless text
+    document = _export_document(server)
+    for message in document["messages"]:
+        message["html"] = HOSTILE_HTML
+    # When it is imported
+    with server.client() as client:
+        imported = client.post("sessions/import", json=document)
+        assert imported.status_code == 201, imported.text
+        sid = imported.json()["id"]
+        restored = client.get(f"sessions/{sid}").json()
+    # Then the stored html is the server's own rendering of each text, over REST and the socket
+    assert [m["html"] for m in restored["messages"]] == [
+        render_markdown(m["text"]) for m in document["messages"]
+    ]
+    ws = open_socket(server, sid)  # open_socket reads the session frame itself; read it again
+    ws.close()
+    for message in restored["messages"]:
+        for needle in ("/logout", "jp-LabShell", "<script", "Sign in"):
+            assert needle not in (message["html"] or "")
+
+
+# --------------------------------------------------------------------------------------------------
+# 5. Non-finite numbers
+
+
+@pytest.mark.parametrize("literal", ["NaN", "Infinity", "-Infinity"])
+def test_import_refuses_non_finite_numbers_and_stores_nothing(server: LiveServer, literal: str) -> None:
+    # Given an export whose tutor state holds a non-finite mastery figure, as JSON text
+    document = _export_document(server, title=f"nonfinite {literal}")
+    document["session"]["state"]["mastery"] = {"lists": 0.5}
+    body = json.dumps(document).replace("0.5", literal)
+    assert literal in body
+    with server.client() as client:
+        before = client.get("sessions", params={"q": f"nonfinite {literal}"}).json()["total"]
+        # When it is imported
+        answer = client.post("sessions/import", content=body, headers={"Content-Type": "application/json"})
+        after = client.get("sessions", params={"q": f"nonfinite {literal}"}).json()["total"]
+    # Then it is a 400 INVALID_REQUEST and no session was stored
+    assert answer.status_code == 400
+    assert answer.json()["code"] == "INVALID_REQUEST"
+    assert after == before
+
+
+def test_import_refuses_non_finite_numbers_given_as_strings(server: LiveServer) -> None:
+    document = _export_document(server)
+    document["session"]["state"]["mastery"] = {"lists": "NaN"}
+    with server.client() as client:
+        answer = client.post("sessions/import", json=document)
+    assert answer.status_code == 400
+    assert answer.json()["code"] == "INVALID_REQUEST"
+
+
+# --------------------------------------------------------------------------------------------------
+# 4. A symlinked store folder is still guarded
+
+
+@pytest.fixture(scope="module")
+def symlinked_store_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
+    base = tmp_path_factory.mktemp("symlinked-store")
+    outside = base / "elsewhere"
+    outside.mkdir(mode=0o700)
+    (outside / "notes.txt").write_bytes(b"precious\n")
+    live = LiveServer(base / "server", extra_args=["--ContentsManager.allow_hidden=True"])
+    (live.root / ".tutornb").symlink_to(outside, target_is_directory=True)
+    live.start()
+    try:
+        yield live
+    finally:
+        live.stop()
+
+
+@pytest.mark.parametrize(
+    ("method", "path"),
+    [
+        ("PUT", "api/contents/.tutornb/journal.jsonl"),
+        ("GET", "api/contents/.tutornb/journal.jsonl"),
+        ("GET", "files/.tutornb/journal.jsonl"),
+        ("DELETE", "api/contents/.tutornb/journal.jsonl"),
+    ],
+)
+def test_store_guard_covers_a_symlinked_store_folder(
+    symlinked_store_server: LiveServer, method: str, path: str
+) -> None:
+    # Given <root>/.tutornb -> a folder outside the root, and hidden files allowed
+    live = symlinked_store_server
+    target = live.root / ".tutornb" / "journal.jsonl"
+    before = target.read_bytes()
+    # When jupyter-server's own file routes are asked for the store's journal
+    import httpx
+
+    body = {"type": "file", "format": "text", "content": "overwritten"}
+    with httpx.Client(base_url=live.url, headers=live.auth, timeout=30) as client:
+        answer = client.request(method, path, json=body if method == "PUT" else None)
+    # Then they answer 404 and the journal is untouched
+    assert answer.status_code == 404, answer.text
+    assert target.read_bytes() == before
+
+
+# --------------------------------------------------------------------------------------------------
+# Exports are private
+
+
+def test_cli_export_writes_0600_whatever_the_umask(server: LiveServer, tmp_path: Path) -> None:
+    # Given a stored session
+    with server.client() as client:
+        sid = client.post("sessions", json={"title": "private export"}).json()["id"]
+    target = tmp_path / "out.json"
+    target.write_text("old", encoding="utf-8")
+    target.chmod(0o644)
+    # When the CLI exports it under a permissive umask
+    command = [sys.executable, "-m", "tutornb.cli", "export", sid, "--store", str(server.store_dir)]
+    done = subprocess.run(
+        [*command, "-o", str(target)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        preexec_fn=lambda: os.umask(0o022),
+        env={**os.environ, "HOME": str(server.home)},
+    )
+    # Then the file holds the export and only its owner may read it
+    assert done.returncode == 0, done.stderr
+    assert json.loads(target.read_text(encoding="utf-8"))["session"]["id"] == sid
+    assert stat.S_IMODE(target.stat().st_mode) == 0o600
+
+
