@@ -6,8 +6,10 @@ configuration (a symlinked store, several users) start their own, also once per 
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
+import socket
 import stat
 import subprocess
 import sys
@@ -185,3 +187,72 @@ def test_cli_export_writes_0600_whatever_the_umask(server: LiveServer, tmp_path:
     assert stat.S_IMODE(target.stat().st_mode) == 0o600
 
 
+# --------------------------------------------------------------------------------------------------
+# 8. Bodies are checked as they arrive
+
+
+def _raw_request(server: LiveServer, head: str, body_part: bytes, timeout: float = 10.0) -> bytes:
+    """Sends a request head and only part of its body, then reads whatever the server answers
+    (b"" if it answers nothing before ``timeout``)."""
+    with socket.create_connection(("127.0.0.1", server.port), timeout=timeout) as sock:
+        sock.sendall(head.encode("latin-1"))
+        with contextlib.suppress(OSError):
+            sock.sendall(body_part)
+        answer = b""
+        with contextlib.suppress(TimeoutError, OSError):
+            while b"\r\n\r\n" not in answer:
+                chunk = sock.recv(65536)
+                if not chunk:
+                    break
+                answer += chunk
+        return answer
+
+
+def _head(server: LiveServer, path: str, length: int | None, *, auth: bool) -> str:
+    lines = [f"POST /tutornb/api/{path} HTTP/1.1", f"Host: 127.0.0.1:{server.port}"]
+    lines.append("Content-Type: application/json")
+    if length is None:
+        lines.append("Transfer-Encoding: chunked")
+    else:
+        lines.append(f"Content-Length: {length}")
+    if auth:
+        lines.append(f"Authorization: token {server.token}")
+    return "\r\n".join(lines) + "\r\n\r\n"
+
+
+@pytest.mark.parametrize("path", ["sessions/import", "sessions"])
+def test_unauthenticated_body_is_refused_before_it_is_read(server: LiveServer, path: str) -> None:
+    # Given an unauthenticated upload announcing 400 MiB, of which only 1 MiB is ever sent
+    head = _head(server, path, 400 * 1024 * 1024, auth=False)
+    # When the server is asked
+    answer = _raw_request(server, head, b"x" * (1024 * 1024))
+    # Then it answers 403 at once, without waiting for (and buffering) the rest
+    assert answer.startswith(b"HTTP/1.1 403"), answer[:200]
+
+
+def test_declared_oversize_body_is_refused_before_it_is_read(server: LiveServer) -> None:
+    head = _head(server, "sessions/import", 400 * 1024 * 1024, auth=True)
+    answer = _raw_request(server, head, b"x" * 65536)
+    assert answer.startswith(b"HTTP/1.1 413"), answer[:200]
+    assert b"PAYLOAD_TOO_LARGE" in answer or b"Content-Length" in answer
+
+
+def test_chunked_body_growing_past_the_limit_is_refused_as_it_arrives(server: LiveServer) -> None:
+    # Given a chunked upload with no announced length that passes 1 MiB and never ends
+    head = _head(server, "sessions/import", None, auth=True)
+    piece = b"x" * 65536
+    chunk = f"{len(piece):x}\r\n".encode() + piece + b"\r\n"
+    # When 2 MiB of it has been sent
+    answer = _raw_request(server, head, chunk * 32)
+    # Then the server answered 413 without waiting for the end of the body
+    assert answer.startswith(b"HTTP/1.1 413"), answer[:200]
+
+
+def test_small_bodies_still_work(server: LiveServer) -> None:
+    with server.client() as client:
+        created = client.post("sessions", json={"title": "small body"})
+        assert created.status_code == 201
+        exported = client.get(f"sessions/{created.json()['id']}/export").content
+        again = client.post("sessions/import", content=exported)
+    assert again.status_code == 201
+    assert again.json()["title"] == "small body"

@@ -22,17 +22,42 @@ from tutornb.service import StatusAction
 
 #: REST bodies above this are refused with 413 before any parsing.
 MAX_BODY_BYTES = 1024 * 1024
+_TOO_LARGE = PayloadTooLarge("Request bodies are limited to 1 MiB.")
 
 
+@web.stream_request_body
 class TutorNBHandler(TutorNBMixin, ExtensionHandlerMixin, APIHandler):
-    """Base of the REST handlers."""
+    """Base of the REST handlers.
+
+    Bodies are streamed (tornado's default reads a whole body, up to jupyter-server's 500 MiB
+    limit, before any handler code runs): ``prepare`` refuses an unauthenticated request (403) or a
+    declared length over :data:`MAX_BODY_BYTES` (413) before a byte of the body is read, and
+    :meth:`data_received` stops a body that grows past the limit as it arrives. Finishing early
+    makes tornado close the connection instead of reading the rest.
+    """
+
+    _body: bytearray | None = None
 
     async def prepare(self) -> None:  # type: ignore[override]
         await super().prepare()
+        if self.current_user is None:
+            raise web.HTTPError(403)
         length = self.request.headers.get("Content-Length")
-        too_long = length is not None and length.isdigit() and int(length) > MAX_BODY_BYTES
-        if too_long or len(self.request.body or b"") > MAX_BODY_BYTES:
+        if length is not None and length.isdigit() and int(length) > MAX_BODY_BYTES:
             raise PayloadTooLarge("Request bodies are limited to 1 MiB.")
+        self._body = bytearray()
+
+    def data_received(self, chunk: bytes) -> None:
+        if self._finished or self._body is None:
+            return
+        if len(self._body) + len(chunk) > MAX_BODY_BYTES:
+            self._body = None  # give the memory back at once; the answer closes the connection
+            self.send_error(413, exc_info=(PayloadTooLarge, _TOO_LARGE, None))
+            return
+        self._body += chunk
+
+    def request_body(self) -> bytes:
+        return bytes(self._body or b"")
 
     def query_params(self) -> dict[str, str]:
         """The query as sent (last value of each name), decoded but not cleaned: tornado's
@@ -44,7 +69,7 @@ class TutorNBHandler(TutorNBMixin, ExtensionHandlerMixin, APIHandler):
         }
 
     def json_body(self) -> Any:
-        body = self.request.body
+        body = self.request_body()
         if not body or not body.strip():
             return None
         try:
@@ -89,7 +114,7 @@ class ImportHandler(TutorNBHandler):
     @web.authenticated
     @authorized
     async def post(self) -> None:
-        session = self.service.import_session(self.owner, self.request.body)
+        session = self.service.import_session(self.owner, self.request_body())
         self.reply(session, 201)
 
 
