@@ -85,6 +85,15 @@ class ServiceConfig:
     #: work on the server's event loop: a bound keeps acknowledgements prompt under load. Raise it
     #: for a model-backed tutor whose turns mostly wait on the network.
     max_concurrent_turns: int = 8
+    #: Chat connections (sockets, panels) at once on one session, and for one owner across all
+    #: their sessions: each costs a write buffer, so an unbounded number is a memory leak on demand.
+    #: 0 disables a cap.
+    max_sockets_per_session: int = 20
+    max_sockets_per_owner: int = 60
+    #: Bytes a socket may have waiting to be sent before it is closed (1008): a client that stops
+    #: reading must not grow the server without bound. A single larger frame (a long restore
+    #: payload) is still sent when the queue is below the limit.
+    max_socket_pending_bytes: int = 256 * 1024
 
 
 @dataclass(frozen=True)
@@ -376,6 +385,7 @@ class TutorService:
 
     async def connect(self, owner: str, session_id: str, sink: FrameSink) -> ChatConnection:
         check_session_id(session_id)
+        self._check_connection_caps(owner, session_id)
         detail = self.store.get_detail(session_id, owner=owner)
         if is_expired(detail.status, detail.last_active_at, utcnow(), self.config.session_expiry_days):
             self.store.set_status(session_id, Status.CLOSED)
@@ -386,6 +396,22 @@ class TutorService:
         await self._tell_recovery(detail)
         self._answer_unanswered(detail)
         return conn
+
+    def _check_connection_caps(self, owner: str, session_id: str) -> None:
+        per_session = self.config.max_sockets_per_session
+        if per_session and len(self._connections.get(session_id, {})) >= per_session:
+            raise RateLimited(
+                f"This session already has {per_session} chat connections open; close a tab and try again."
+            )
+        per_owner = self.config.max_sockets_per_owner
+        if per_owner:
+            mine = sum(
+                1 for peers in self._connections.values() for conn in peers.values() if conn.owner == owner
+            )
+            if mine >= per_owner:
+                raise RateLimited(
+                    f"You already have {per_owner} chat connections open; close some tabs and try again."
+                )
 
     async def _tell_recovery(self, detail: SessionDetail) -> None:
         """After a repair the learner deserves to know, once: silently reset history is what we never do."""

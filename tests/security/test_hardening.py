@@ -13,11 +13,13 @@ import socket
 import stat
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+import websocket
 from chat_client import open_socket
 from live_server import LiveServer
 
@@ -256,3 +258,107 @@ def test_small_bodies_still_work(server: LiveServer) -> None:
         again = client.post("sessions/import", content=exported)
     assert again.status_code == 201
     assert again.json()["title"] == "small body"
+
+
+# --------------------------------------------------------------------------------------------------
+# 2. Sockets that stop reading, and caps on sockets
+
+
+@pytest.fixture(scope="module")
+def limited(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
+    live = LiveServer(
+        tmp_path_factory.mktemp("limited") / "server",
+        tutornb={
+            "max_socket_pending_bytes": 64 * 1024,
+            "max_sockets_per_session": 3,
+            "max_sockets_per_owner": 5,
+            "rate_limit_per_minute": 0,
+        },
+    )
+    live.start()
+    try:
+        yield live
+    finally:
+        live.stop()
+
+
+def _new_session(server: LiveServer, title: str) -> str:
+    with server.client() as client:
+        created = client.post("sessions", json={"title": title})
+        assert created.status_code == 201
+        return str(created.json()["id"])
+
+
+def _close_frame(ws: websocket.WebSocket, timeout: float = 30.0) -> tuple[int, str] | None:
+    """Reads until the server's close frame: (code, reason); None if the stream ended without one."""
+    ws.settimeout(timeout)
+    while True:
+        try:
+            opcode, data = ws.recv_data(control_frame=True)
+        except (websocket.WebSocketConnectionClosedException, ConnectionError):
+            return None
+        if opcode == websocket.ABNF.OPCODE_CLOSE:
+            return int.from_bytes(data[:2], "big"), data[2:].decode("utf-8", "replace")
+
+
+def test_a_socket_that_stops_reading_is_closed_with_1008(limited: LiveServer) -> None:
+    # Given a socket with a tiny receive buffer that sends long messages and never reads
+    sid = _new_session(limited, "slow reader")
+    ws = websocket.create_connection(
+        limited.ws_url(sid),
+        header=[f"Authorization: token {limited.token}"],
+        sockopt=[(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)],
+        timeout=30,
+    )
+    text = "slow " * 3000
+    # When it sends enough for its acks and echoes to pass the server's 64 KiB queue limit
+    for n in range(60):
+        ws.send(json.dumps({"type": "message", "client_id": f"slow-{n}", "text": text}))
+    time.sleep(1.0)
+    # Then (once it reads again) the server has closed it with 1008 and says why
+    closed = _close_frame(ws)
+    ws.close()
+    assert closed is not None, "the stream ended without a close frame"
+    assert closed[0] == 1008
+    assert "SLOW_CONSUMER" in closed[1]
+    assert "closed a chat socket that stopped reading" in limited.log_text()
+    # And the server is fine: a new socket on the same session gets its restore payload
+    fresh = open_socket(limited, sid)
+    fresh.close()
+
+
+def test_sockets_per_session_and_per_owner_are_capped(limited: LiveServer) -> None:
+    first, second = _new_session(limited, "cap one"), _new_session(limited, "cap two")
+    opened = [open_socket(limited, first) for _ in range(3)]
+    try:
+        # Given 3 sockets (the cap) on one session; When a fourth connects
+        over = websocket.create_connection(
+            limited.ws_url(first), header=[f"Authorization: token {limited.token}"], timeout=10
+        )
+        error = json.loads(over.recv())
+        # Then it gets RATE_LIMITED and a 1008 close
+        assert error["type"] == "error"
+        assert error["code"] == "RATE_LIMITED"
+        assert _close_frame(over) == (1008, "RATE_LIMITED")
+        over.close()
+        # Given 2 more on another session (the owner's cap of 5); When a sixth connects
+        opened += [open_socket(limited, second) for _ in range(2)]
+        sixth = websocket.create_connection(
+            limited.ws_url(second), header=[f"Authorization: token {limited.token}"], timeout=10
+        )
+        # Then it is refused too
+        assert json.loads(sixth.recv())["code"] == "RATE_LIMITED"
+        sixth.close()
+        # And once one closes, a new one is welcome
+        opened.pop().close()
+        deadline = time.monotonic() + 10
+        while True:
+            try:
+                opened.append(open_socket(limited, second))
+                break
+            except AssertionError:
+                assert time.monotonic() < deadline, "a freed slot was never given back"
+                time.sleep(0.2)
+    finally:
+        for ws in opened:
+            ws.close()

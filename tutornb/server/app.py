@@ -100,6 +100,20 @@ class TutorNBApp(ExtensionApp):
         config=True,
         help="Tutor turns running at once (raise it for a model-backed tutor).",
     )
+    max_sockets_per_session = Int(
+        20, config=True, help="Chat sockets (and panels) open at once on one session (0: no cap)."
+    )
+    max_sockets_per_owner = Int(
+        60, config=True, help="Chat sockets (and panels) open at once for one owner (0: no cap)."
+    )
+    max_socket_pending_bytes = Int(
+        256 * 1024,
+        config=True,
+        help=(
+            "Bytes a chat socket may have waiting to be sent; a client that stops reading is closed "
+            "(1008) past it, and the memory goes back to the system."
+        ),
+    )
     owner_mode = CaselessStrEnum(
         ["auto", "single", "user"],
         default_value="auto",
@@ -154,6 +168,9 @@ class TutorNBApp(ExtensionApp):
             rate_limit_per_minute=self.rate_limit_per_minute,
             rate_limit_burst=self.rate_limit_burst,
             max_concurrent_turns=self.max_concurrent_turns,
+            max_sockets_per_session=self.max_sockets_per_session,
+            max_sockets_per_owner=self.max_sockets_per_owner,
+            max_socket_pending_bytes=self.max_socket_pending_bytes,
         )
         try:
             self.service = TutorService.open(
