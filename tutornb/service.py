@@ -29,6 +29,7 @@ from tutornb.errors import (
     InvalidRequest,
     InvalidSessionState,
     PayloadTooLarge,
+    QuotaExceeded,
     RateLimited,
     SessionNotFound,
     TutorNBError,
@@ -94,6 +95,9 @@ class ServiceConfig:
     #: reading must not grow the server without bound. A single larger frame (a long restore
     #: payload) is still sent when the queue is below the limit.
     max_socket_pending_bytes: int = 256 * 1024
+    #: Bytes one owner's sessions may take (0: no limit beyond the store's quota). Set when several
+    #: users share a server, so one of them cannot fill the store for everyone.
+    owner_quota_bytes: int = 0
 
 
 @dataclass(frozen=True)
@@ -227,8 +231,14 @@ class TutorService:
     # ----------------------------------------------------------------------------------------------
     # REST-shaped calls
 
-    def status(self) -> dict[str, Any]:
+    def status(self, owner: str | None = None) -> dict[str, Any]:
+        """The store's figures; ``owner``'s alone when given (a server shared by several users),
+        with that owner's quota when one is set."""
         stats = self.store.stats()
+        if owner is not None:
+            mine = self.store.owner_stats(owner)
+            quota = self.config.owner_quota_bytes or stats.quota_bytes
+            stats = mine.model_copy(update={"quota_bytes": quota, "recovered": stats.recovered})
         folder = getattr(self.store, "path", None)
         if isinstance(folder, Path):
             shown = _display_path(folder, self.root_dir)
@@ -260,6 +270,7 @@ class TutorService:
             request = CreateSessionRequest.model_validate(dict(body))
         except ValidationError as exc:
             raise InvalidRequest("Invalid session.", errors=frames.validation_errors(exc)) from None
+        self._check_owner_quota(owner, 1024)
         return self.store.create_session(owner, request.context, request.title)
 
     def current_session(
@@ -361,6 +372,7 @@ class TutorService:
         from tutornb.export import parse_import
 
         document = parse_import(body)  # every malformed document becomes InvalidRequest there
+        self._check_owner_quota(owner, len(body) if isinstance(body, (bytes, str)) else 0)
         try:
             return self.store.import_session(document, owner=owner)
         except OverflowError:
@@ -589,9 +601,27 @@ class TutorService:
                     f"This session is {session.status.value}; resume it before sending messages."
                 )
             raise RateLimited("Too many messages at once; wait a moment and send again.")
+        if self.config.owner_quota_bytes:
+            # A resend of a stored message is acknowledged again, quota or not.
+            stored = self.store.find_client_message(session_id, client_id)
+            if stored is not None:
+                return stored, False
+            self._check_owner_quota(owner, 2 * len(text.encode("utf-8", "surrogatepass")) + 512)
         message = NewMessage(role=Role.LEARNER, text=text, html=render_markdown(text), client_id=client_id)
         result = await self._appends.append(session_id, message)
         return result.message, result.created
+
+    def _check_owner_quota(self, owner: str, adding: int) -> None:
+        """One owner may not take more than ``owner_quota_bytes`` of a shared store."""
+        quota = self.config.owner_quota_bytes
+        if not quota:
+            return
+        used = self.store.owner_stats(owner).bytes
+        if used + adding > quota:
+            raise QuotaExceeded(
+                f"Your sessions use {used // 1024} KiB of your {quota // 1024} KiB; "
+                "export and delete old sessions to make room."
+            )
 
     def _find_quiz(self, owner: str, session_id: str, question_id: str) -> QuizPrompt | None:
         self.store.get_session(session_id, owner=owner)

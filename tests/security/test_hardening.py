@@ -18,10 +18,11 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 import websocket
 from chat_client import open_socket
-from live_server import LiveServer
+from live_server import HERE, LiveServer
 
 from tutornb.render import render_markdown
 
@@ -362,3 +363,86 @@ def test_sockets_per_session_and_per_owner_are_capped(limited: LiveServer) -> No
     finally:
         for ws in opened:
             ws.close()
+
+
+# --------------------------------------------------------------------------------------------------
+# 6. Several users on one server
+
+
+@pytest.fixture(scope="module")
+def shared(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
+    live = LiveServer(
+        tmp_path_factory.mktemp("shared") / "server",
+        server={"identity_provider_class": "header_identity.HeaderIdentityProvider"},
+        tutornb={"owner_mode": "user", "owner_quota_bytes": 64 * 1024},
+        python_path=[HERE],
+    )
+    live.start()
+    try:
+        yield live
+    finally:
+        live.stop()
+
+
+def _as(live: LiveServer, user: str) -> httpx.Client:
+    return httpx.Client(base_url=live.api_url, headers={"X-Test-User": user}, timeout=30)
+
+
+def _import_body(live: LiveServer, user: str, session_id: str, words: int = 10) -> dict[str, Any]:
+    with _as(live, "template-maker") as client:  # not the importer: their quota may be full
+        sid = client.post("sessions", json={"title": f"{user} template"}).json()["id"]
+        document: dict[str, Any] = client.get(f"sessions/{sid}/export").json()
+        client.delete(f"sessions/{sid}")
+    stamp = document["session"]["created_at"]
+    document["session"]["id"] = session_id
+    document["messages"] = [
+        {"id": "x1", "seq": 1, "role": "learner", "text": "word " * words, "created_at": stamp}
+    ]
+    return document
+
+
+def test_import_always_gets_a_new_id_so_ids_of_others_cannot_be_probed(shared: LiveServer) -> None:
+    # Given alice's session
+    with _as(shared, "alice") as alice:
+        alices = alice.post("sessions", json={"title": "alice's"}).json()["id"]
+    # When bob imports one document naming alice's id and one naming an unused id
+    with _as(shared, "bob") as bob:
+        taken = bob.post("sessions/import", json=_import_body(shared, "bob", alices)).json()
+        free = bob.post("sessions/import", json=_import_body(shared, "bob", "never-used-id")).json()
+    # Then both get fresh ids: the answer is the same whether or not the id exists
+    assert taken["id"] != alices
+    assert free["id"] != "never-used-id"
+    assert taken["owner"] == free["owner"] == "bob"
+
+
+def test_status_shows_only_the_callers_sessions(shared: LiveServer) -> None:
+    # Given carol with two sessions (one message) and dave with none
+    with _as(shared, "carol") as carol:
+        carol.post("sessions/import", json=_import_body(shared, "carol", "c1"))
+        carol.post("sessions", json={"title": "carol two"})
+        carols = carol.get("status").json()["store"]
+    with _as(shared, "dave") as dave:
+        daves = dave.get("status").json()["store"]
+    # Then each sees their own figures only
+    assert (carols["sessions"], carols["messages"]) == (2, 1)
+    assert carols["bytes"] > 0
+    assert (daves["sessions"], daves["messages"], daves["bytes"]) == (0, 0, 0)
+    assert daves["quota_bytes"] == 64 * 1024
+
+
+def test_one_user_cannot_fill_the_store_for_the_others(shared: LiveServer) -> None:
+    # Given erin filling her own quota with imports
+    answers = []
+    with _as(shared, "erin") as erin:
+        for n in range(40):
+            answer = erin.post("sessions/import", json=_import_body(shared, "erin", f"e{n}", words=1000))
+            answers.append(answer.status_code)
+            if answer.status_code != 201:
+                assert answer.status_code == 507
+                assert answer.json()["code"] == "QUOTA_EXCEEDED"
+                break
+    assert answers[-1] == 507, answers
+    # Then frank still creates and imports sessions
+    with _as(shared, "frank") as frank:
+        assert frank.post("sessions", json={"title": "frank's"}).status_code == 201
+        assert frank.post("sessions/import", json=_import_body(shared, "frank", "f1")).status_code == 201

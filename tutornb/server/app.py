@@ -23,7 +23,12 @@ from tutornb.paths import (
     TUTOR_OPTIONS_ENV,
     resolve_store_dir,
 )
-from tutornb.server.base import OWNER_MODE_SETTING, SERVICE_SETTING, STARTUP_ERROR_SETTING
+from tutornb.server.base import (
+    OWNER_MODE_SETTING,
+    SERVICE_SETTING,
+    STARTUP_ERROR_SETTING,
+    is_shared,
+)
 from tutornb.server.chat import ChatSocketHandler
 from tutornb.server.handlers import (
     CloseHandler,
@@ -114,6 +119,15 @@ class TutorNBApp(ExtensionApp):
             "(1008) past it, and the memory goes back to the system."
         ),
     )
+    owner_quota_bytes = Int(
+        50 * 1024 * 1024,
+        config=True,
+        help=(
+            "When several users share the server (owner_mode 'user', or 'auto' with a custom or hub "
+            "identity provider): bytes one user's sessions may take of the store (0: no per-user "
+            "limit). A single-user server has only quota_bytes."
+        ),
+    )
     owner_mode = CaselessStrEnum(
         ["auto", "single", "user"],
         default_value="auto",
@@ -171,6 +185,7 @@ class TutorNBApp(ExtensionApp):
             max_sockets_per_session=self.max_sockets_per_session,
             max_sockets_per_owner=self.max_sockets_per_owner,
             max_socket_pending_bytes=self.max_socket_pending_bytes,
+            owner_quota_bytes=self.owner_quota_bytes if self._shared() else 0,
         )
         try:
             self.service = TutorService.open(
@@ -202,6 +217,11 @@ class TutorNBApp(ExtensionApp):
             self.log.info("tutornb %s: store ready, tutor %r", __version__, self.tutor)
             if self.freeze_gc:
                 IOLoop.current().call_later(2.0, _freeze_startup_objects)
+
+    def _shared(self) -> bool:
+        assert self.serverapp is not None
+        settings = {"identity_provider": getattr(self.serverapp, "identity_provider", None)}
+        return is_shared(settings, self.owner_mode)
 
     def initialize_handlers(self) -> None:
         self.handlers.extend(route_table(self.name))

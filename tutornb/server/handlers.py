@@ -40,7 +40,8 @@ class TutorNBHandler(TutorNBMixin, ExtensionHandlerMixin, APIHandler):
 
     async def prepare(self) -> None:  # type: ignore[override]
         await super().prepare()
-        if self.current_user is None:
+        if self.current_user is None and self.request.method != "OPTIONS":
+            # (A CORS preflight is answered without credentials, by jupyter-server's design.)
             raise web.HTTPError(403)
         length = self.request.headers.get("Content-Length")
         if length is not None and length.isdigit() and int(length) > MAX_BODY_BYTES:
@@ -93,7 +94,8 @@ class StatusHandler(TutorNBHandler):
     @web.authenticated
     @authorized
     async def get(self) -> None:
-        self.reply(self.service.status())
+        # On a shared server each user sees the figures of their own sessions only.
+        self.reply(self.service.status(self.owner if self.shared else None))
 
 
 class SessionsHandler(TutorNBHandler):

@@ -209,6 +209,8 @@ class SessionStore:
         #: Lowercased raw JSON of a transcript not parsed yet (b"" when not ASCII: no pre-filter).
         self._raw_lower: dict[str, bytes] = {}
         self._message_cache: OrderedDict[str, list[Message]] = OrderedDict()
+        #: Bytes each session's tables take as JSON (for per-owner figures and quotas).
+        self._sizes: dict[str, int] = {}
         self.storage.add_listener(self._on_change)
         try:
             from tutornb.store.migrate import ensure_schema
@@ -225,6 +227,7 @@ class SessionStore:
     def _on_change(self, table: str | None, key: str | None, old: Any, new: Any) -> None:
         if table is None:
             self._by_id = None
+            self._sizes.clear()
             self._client_ids.clear()
             self._texts.clear()
             self._text_tails.clear()
@@ -240,6 +243,12 @@ class SessionStore:
             if new is not None and "id" in new:
                 self._by_id[new["id"]] = key
             return
+        for prefix in SESSION_TABLE_PREFIXES:
+            if table.startswith(prefix):
+                size = self._sizes.pop(table[len(prefix) :], None)
+                if size is not None and prefix == MESSAGES_PREFIX and old is None and new is not None:
+                    self._sizes[table[len(prefix) :]] = size + len(files.dumps(new)) + 8
+                break
         for prefix in (MESSAGES_PREFIX, ARCHIVE_PREFIX):
             if table.startswith(prefix):
                 sid = table[len(prefix) :]
@@ -304,6 +313,37 @@ class SessionStore:
                     index.setdefault(doc["client_id"], int(doc["seq"]))
             self._client_ids[session_id] = index
         return index
+
+    def _session_bytes(self, session_id: str) -> int:
+        """Bytes the session's tables take as JSON: its share of the store, cached until they
+        change (an append adds its own size)."""
+        size = self._sizes.get(session_id)
+        if size is None:
+            size = 0
+            for prefix in SESSION_TABLE_PREFIXES:
+                name = prefix + session_id
+                raw = self.storage.raw_table(name)
+                if raw is not None:
+                    size += len(raw)
+                else:
+                    docs = self.storage.peek_table(name)
+                    size += len(files.dumps(docs)) if docs else 0
+            self._sizes[session_id] = size
+        return size
+
+    def owner_stats(self, owner: str) -> StoreStats:
+        """``stats`` for one owner's sessions only: what ``/status`` shows a user who shares the
+        server with others (store-wide counts would tell them about everyone else)."""
+        with self._reading():
+            docs = [d for d in self.storage.peek_table(SESSIONS).values() if d.get("owner") == owner]
+            used = sum(self._session_bytes(d["id"]) + len(files.dumps(d)) for d in docs)
+            return StoreStats(
+                path=self.display_path(),
+                sessions=len(docs),
+                messages=sum(int(d.get("message_count", 0)) for d in docs),
+                bytes=used,
+                quota_bytes=self.quota_bytes or 0,
+            )
 
     def _lowered_raw(self, session_id: str) -> bytes:
         """The transcript's raw JSON, lowercased, without parsing it (b"" when not usable)."""
@@ -734,7 +774,9 @@ class SessionStore:
         action_docs = [entry.model_dump(mode="json") for entry in document.actions]
 
         def do_import() -> dict[str, Any]:
-            sid = self._unused_id(source.id)
+            # Always a fresh id: keeping a free one and replacing a taken one would tell a user
+            # which ids other users' sessions have.
+            sid = self._unused_id()
             doc = session_doc(
                 sid,
                 owner,
