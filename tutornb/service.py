@@ -16,6 +16,7 @@ import asyncio
 import logging
 import uuid
 from collections.abc import Awaitable, Callable, Coroutine, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from itertools import count
 from pathlib import Path
@@ -180,6 +181,7 @@ class TutorService:
         #: second one).
         self._pending_replies: set[str] = set()
         self._closed = False
+        self._search_pool: ThreadPoolExecutor | None = None
         #: A store repaired at open is told to the learner once, in the first session they open.
         self._recovery_to_tell = bool(store.stats().recovered)
 
@@ -217,6 +219,8 @@ class TutorService:
         self._closed = True
         for task in list(self._tasks):
             task.cancel()
+        if self._search_pool is not None:
+            self._search_pool.shutdown(wait=True, cancel_futures=True)
         for session_id in list(self._connections):
             self._pause_if_active(session_id)
         self._connections.clear()
@@ -317,6 +321,17 @@ class TutorService:
             cursor=cursor,
         )
         return self.store.list_sessions(query)
+
+    async def find_sessions(self, owner: str, params: Mapping[str, str]) -> SessionPage:
+        """:meth:`list_sessions` for the server: a full-text search (``q``) runs on a worker thread,
+        so a search through a big store does not hold up every other request on the event loop
+        (the store takes its lock per session, see ``SessionStore.list_sessions``)."""
+        if not params.get("q"):
+            return self.list_sessions(owner, params)
+        if self._search_pool is None:
+            self._search_pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="tutornb-search")
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._search_pool, self.list_sessions, owner, dict(params))
 
     def get_session(self, owner: str, session_id: str) -> SessionDetail:
         return self.store.get_detail(check_session_id(session_id), owner=owner)

@@ -13,6 +13,7 @@ import socket
 import stat
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -21,9 +22,11 @@ from typing import Any
 import httpx
 import pytest
 import websocket
+from big_store import NEEDLE, build_big_store
 from chat_client import open_socket
 from live_server import HERE, LiveServer
 
+from tutornb.paths import default_owner
 from tutornb.render import render_markdown
 
 HOSTILE_HTML = (
@@ -446,3 +449,42 @@ def test_one_user_cannot_fill_the_store_for_the_others(shared: LiveServer) -> No
     with _as(shared, "frank") as frank:
         assert frank.post("sessions", json={"title": "frank's"}).status_code == 201
         assert frank.post("sessions/import", json=_import_body(shared, "frank", "f1")).status_code == 201
+
+
+# --------------------------------------------------------------------------------------------------
+# 7. A search through a big store does not hold up other requests
+
+
+@pytest.fixture(scope="module")
+def big(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
+    live = LiveServer(tmp_path_factory.mktemp("big-store") / "server", tutornb={"quota_bytes": 10**9})
+    build_big_store(live.store_dir, default_owner(), megabytes=15)
+    live.start()
+    try:
+        yield live
+    finally:
+        live.stop()
+
+
+def test_status_is_answered_while_a_cold_search_runs(big: LiveServer) -> None:
+    # Given a search that must look inside every transcript of a cold 15 MB store
+    finished: dict[str, float] = {}
+
+    def search() -> None:
+        with big.client(timeout=120) as client:
+            answer = client.get("sessions", params={"q": NEEDLE, "limit": 5})
+        finished["search"] = time.monotonic()
+        finished["total"] = answer.json()["total"]
+
+    searcher = threading.Thread(target=search)
+    searcher.start()
+    time.sleep(0.1)
+    # When /status is asked while it runs
+    with big.client(timeout=120) as client:
+        status = client.get("status")
+    finished["status"] = time.monotonic()
+    searcher.join(120)
+    # Then /status did not wait for the search to end (the search runs off the event loop)
+    assert status.status_code == 200
+    assert finished["total"] > 100
+    assert finished["status"] < finished["search"], "the search held up /status"

@@ -102,7 +102,7 @@ class SessionsHandler(TutorNBHandler):
     @web.authenticated
     @authorized
     async def get(self) -> None:
-        self.reply(self.service.list_sessions(self.owner, self.query_params()))
+        self.reply(await self.service.find_sessions(self.owner, self.query_params()))
 
     @web.authenticated
     @authorized

@@ -26,6 +26,8 @@ import binascii
 import json
 import logging
 import secrets
+import threading
+import time
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, MutableMapping, Sequence
 from contextlib import AbstractContextManager, suppress
@@ -536,7 +538,7 @@ class SessionStore:
         escaped = files.dumps(needle)[1:-1] if needle else ""
         needle_json = escaped.encode() if needle and escaped.isascii() else None
         with self._reading():
-            matches = []
+            candidates = []
             for doc in self.storage.peek_table(SESSIONS).values():
                 if query.owner is not None and doc.get("owner") != query.owner:
                     continue
@@ -549,13 +551,11 @@ class SessionStore:
                     continue
                 if query.notebook_path is not None and context.get("notebook_path") != query.notebook_path:
                     continue
-                if (
-                    needle is not None
-                    and needle not in str(doc.get("title", "")).lower()
-                    and not self._matches(doc["id"], needle, needle_json)
-                ):
-                    continue
-                matches.append(doc)
+                candidates.append(doc)
+        if needle is not None:
+            candidates = [doc for doc in candidates if self._text_match(doc, needle, needle_json)]
+        with self._reading():
+            matches = candidates
             total = len(matches)
             matches.sort(key=_sort_key, reverse=True)
             if after is not None:
@@ -564,6 +564,20 @@ class SessionStore:
             next_cursor = _encode_cursor(page[-1]) if len(matches) > query.limit else None
             sessions = [SessionSummary.model_validate(doc) for doc in page]
         return SessionPage(sessions=sessions, next_cursor=next_cursor, total=total)
+
+    def _text_match(self, doc: dict[str, Any], needle: str, needle_json: bytes | None) -> bool:
+        """One session's title and messages, under the store's lock for that session only: a
+        search over a big store (run on a worker thread by the server) lets every other request
+        take the lock between two sessions instead of waiting for the whole search."""
+        if needle in str(doc.get("title", "")).lower():
+            return True
+        with self._reading():
+            if self._find(doc["id"]) is None:
+                return False  # deleted meanwhile
+            found = self._matches(doc["id"], needle, needle_json)
+        if threading.current_thread() is not threading.main_thread():
+            time.sleep(0)  # hand the interpreter to the event loop's thread, if it waits
+        return found
 
     def messages(self, session_id: str, *, after_seq: int = 0, limit: int | None = None) -> list[Message]:
         with self._reading():
