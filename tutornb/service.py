@@ -58,6 +58,7 @@ from tutornb.models import (
     SessionPage,
     SessionSummary,
     Status,
+    StopFrame,
     utcnow,
 )
 from tutornb.paths import resolve_store_dir
@@ -550,6 +551,9 @@ class TutorService:
         elif isinstance(parsed, AnswerFrame):
             with self._turns.priority.urgent():
                 await self._on_answer(conn, parsed)
+        elif isinstance(parsed, StopFrame):
+            # Nothing streaming (the turn just ended) is not an error: the stop came too late.
+            self._turns.stop(conn.session_id)
         else:
             await self._on_control(conn, parsed)
 
@@ -582,8 +586,8 @@ class TutorService:
         await self._send(conn, frames.ack_frame(client_id, learner))
         if created:
             await self._broadcast(conn.session_id, frames.message_frame(learner))
-        # A resend after a failed tutor turn is the retry: same stored message, a fresh turn.
-        if created or self._needs_reply(conn.session_id, learner):
+        # A resend after a failed or cut-off tutor turn is the retry: same stored message, a fresh turn.
+        if created or self._needs_reply(conn.session_id, learner, retry=True):
             self._spawn_turn(conn.session_id, kind, learner=learner, answer=answer)
 
     async def _on_control(self, conn: ChatConnection, frame: ControlFrame) -> None:
@@ -645,11 +649,13 @@ class TutorService:
                 return message.quiz
         return None
 
-    def _needs_reply(self, session_id: str, learner: Message) -> bool:
+    def _needs_reply(self, session_id: str, learner: Message, *, retry: bool = False) -> bool:
+        """No tutor message answers it yet; with ``retry`` (the learner resent it), a reply that was
+        cut off mid-stream does not count as an answer either."""
         if learner.id in self._pending_replies:
             return False
         later = self.store.messages(session_id, after_seq=learner.seq)
-        return not any(m.role is Role.TUTOR for m in later)
+        return not any(m.role is Role.TUTOR and not (retry and m.interrupted == "cut_off") for m in later)
 
     async def _apply_status(self, owner: str, session_id: str, action: str) -> Session:
         if action not in ("pause", "resume", "close"):

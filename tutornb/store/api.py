@@ -49,6 +49,8 @@ class NewMessage:
     client_id: str | None = None
     citations: tuple[Any, ...] = ()  # tuple[Citation, ...]
     quiz: Any = None  # QuizPrompt | None
+    #: On a tutor message that ended early: "cut_off" (the model's stream broke) or "stopped".
+    interrupted: str | None = None
 
 
 @dataclass(frozen=True)

@@ -625,6 +625,8 @@ class SessionStore:
                 new["client_id"] = message.client_id
             if citations:
                 new["citations"] = citations
+            if message.interrupted:
+                new["interrupted"] = message.interrupted
             if quiz is not None:
                 new["quiz"] = quiz
             self._table(table_name).insert(Document(new, doc_id=seq))
