@@ -9,6 +9,8 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import shutil
+import signal
 import socket
 import stat
 import subprocess
@@ -23,11 +25,16 @@ import httpx
 import pytest
 import websocket
 from big_store import NEEDLE, build_big_store
-from chat_client import open_socket
+from chat_client import all_messages, open_socket, read_until
 from live_server import HERE, LiveServer
+from model_server import PARTIAL, ModelServer
 
 from tutornb.paths import default_owner
 from tutornb.render import render_markdown
+from tutornb.store import SessionStore
+
+REPO_NOTEBOOKS = Path(__file__).resolve().parents[2] / "notebooks"
+LISTS = "course/01_lists_and_loops.ipynb"
 
 HOSTILE_HTML = (
     '<img src="/logout"><div class="jp-LabShell">Your Jupyter session expired. Sign in</div>'
@@ -488,3 +495,129 @@ def test_status_is_answered_while_a_cold_search_runs(big: LiveServer) -> None:
     assert status.status_code == 200
     assert finished["total"] > 100
     assert finished["status"] < finished["search"], "the search held up /status"
+
+
+# --------------------------------------------------------------------------------------------------
+# Cut-off and stopped replies (a model-backed tutor against a real loopback model server)
+
+
+@pytest.fixture(scope="module")
+def model_backed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
+    with ModelServer() as model:
+        live = LiveServer(
+            tmp_path_factory.mktemp("model-backed") / "server",
+            tutornb={
+                "tutor": "openai",
+                "tutor_options": {"base_url": model.url, "api_key": "sk-test", "model": "tiny"},
+            },
+        )
+        shutil.copytree(REPO_NOTEBOOKS, live.root / "course")
+        live.start()
+        try:
+            yield live
+        finally:
+            live.stop()
+
+
+def _course_session(live: LiveServer) -> str:
+    with live.client() as client:
+        created = client.post("sessions", json={"context": {"notebook_path": LISTS}})
+        assert created.status_code == 201
+        return str(created.json()["id"])
+
+
+def _until_tutor_message(ws: websocket.WebSocket) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+    frames = read_until(
+        ws, lambda got: bool(got) and got[-1]["type"] in ("message", "error") and _is_tutor(got[-1])
+    )
+    return frames, frames[-1]
+
+
+def _is_tutor(frame: dict[str, Any]) -> bool:
+    return frame["type"] == "error" or frame["message"]["role"] == "tutor"
+
+
+def test_a_reply_cut_off_mid_stream_is_stored_marked_and_a_resend_retries(model_backed: LiveServer) -> None:
+    # Given a model whose stream breaks off after two deltas
+    sid = _course_session(model_backed)
+    ws = open_socket(model_backed, sid)
+    question = {"type": "message", "client_id": "cut-1", "text": "What is a list comprehension? cut"}
+    ws.send(json.dumps(question))
+    # When the tutor's reply is stored
+    frames, last = _until_tutor_message(ws)
+    # Then it holds what came, marked cut off, and no error hid it
+    assert last["type"] == "message", last
+    reply = last["message"]
+    assert reply["interrupted"] == "cut_off"
+    assert reply["text"] == "".join(PARTIAL)
+    assert [f["text"] for f in frames if f["type"] == "delta"]
+    # And a resend of the same message is the retry: a new tutor turn, not just an ack
+    ws.send(json.dumps(question))
+    _, again = _until_tutor_message(ws)
+    ws.close()
+    assert again["type"] == "message"
+    assert again["message"]["id"] != reply["id"]
+    stored = all_messages(model_backed, sid)
+    assert [m.get("interrupted") for m in stored if m["role"] == "tutor"][:1] == ["cut_off"]
+
+
+def test_a_stop_frame_ends_the_streaming_turn_and_keeps_what_was_said(model_backed: LiveServer) -> None:
+    # Given a reply streaming slowly
+    sid = _course_session(model_backed)
+    ws = open_socket(model_backed, sid)
+    ws.send(
+        json.dumps({"type": "message", "client_id": "slow-1", "text": "What is a list comprehension? slow"})
+    )
+    read_until(ws, lambda got: sum(f["type"] == "delta" for f in got) >= 2)
+    # When the learner sends {"type": "stop"}
+    ws.send(json.dumps({"type": "stop"}))
+    _, last = _until_tutor_message(ws)
+    ws.close()
+    # Then the turn ends at once with the text so far, stored and marked stopped
+    assert last["type"] == "message", last
+    reply = last["message"]
+    assert reply["interrupted"] == "stopped"
+    assert reply["text"].startswith("word0 ")
+    assert "word299" not in reply["text"]
+    stored = [m for m in all_messages(model_backed, sid) if m["role"] == "tutor"]
+    assert [(m["id"], m["interrupted"]) for m in stored] == [(reply["id"], "stopped")]
+
+
+def test_a_stop_frame_with_nothing_streaming_is_harmless(model_backed: LiveServer) -> None:
+    sid = _course_session(model_backed)
+    ws = open_socket(model_backed, sid)
+    ws.send(json.dumps({"type": "stop"}))
+    ws.send(json.dumps({"type": "pause"}))
+    (state,) = read_until(ws, lambda got: bool(got))
+    ws.close()
+    assert state["type"] == "state"
+    assert state["session"]["status"] == "paused"
+
+
+# --------------------------------------------------------------------------------------------------
+# Shutdown pauses what was active
+
+
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT])
+def test_server_shutdown_pauses_its_active_sessions(tmp_path: Path, sig: signal.Signals) -> None:
+    # Given a server with a learner connected to an active session
+    live = LiveServer(tmp_path / "server")
+    live.start()
+    try:
+        sid = _new_session(live, "shutdown")
+        ws = open_socket(live, sid)
+        with live.client() as client:
+            assert client.get(f"sessions/{sid}").json()["status"] == "active"
+        # When the server is told to stop (the hub sends SIGTERM)
+        assert live.process is not None
+        live.process.send_signal(sig)
+        live.process.wait(30)
+        ws.close()
+    finally:
+        live.stop()
+    # Then the session waits paused in the store
+    store = SessionStore(live.store_dir)
+    try:
+        assert store.get_session(sid).status.value == "paused"
+    finally:
+        store.close()

@@ -3,6 +3,7 @@ table."""
 
 from __future__ import annotations
 
+import atexit
 import gc
 import json
 import os
@@ -215,6 +216,10 @@ class TutorNBApp(ExtensionApp):
             self._expiry_timer = PeriodicCallback(self._expire_idle, interval_ms)
             self._expiry_timer.start()
             self.log.info("tutornb %s: store ready, tutor %r", __version__, self.tutor)
+            # jupyter-server runs stop_extension on SIGTERM (how JupyterHub stops a server), but a
+            # SIGINT without a terminal ends its loop with KeyboardInterrupt and skips it: the
+            # sessions open in a socket must still be paused and the store closed on the way out.
+            atexit.register(self._close_service)
             if self.freeze_gc:
                 IOLoop.current().call_later(2.0, _freeze_startup_objects)
 
@@ -237,10 +242,16 @@ class TutorNBApp(ExtensionApp):
         if closed:
             self.log.info("tutornb: closed %d idle session(s)", len(closed))
 
+    def _close_service(self) -> None:
+        """Pauses the sessions still open in a socket and closes the store (once)."""
+        service, self.service = self.service, None
+        if service is not None:
+            service.close()
+            self.log.info("tutornb: stopped; open sessions paused")
+
     async def stop_extension(self) -> None:
         if self._expiry_timer is not None:
             self._expiry_timer.stop()
             self._expiry_timer = None
-        if self.service is not None:
-            self.service.close()
-            self.service = None
+        atexit.unregister(self._close_service)
+        self._close_service()
