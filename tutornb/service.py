@@ -96,7 +96,7 @@ class ServiceConfig:
     #: Bytes a socket may have waiting to be sent before it is closed (1008): a client that stops
     #: reading must not grow the server without bound. A single larger frame (a long restore
     #: payload) is still sent when the queue is below the limit.
-    max_socket_pending_bytes: int = 256 * 1024
+    max_socket_pending_bytes: int = 128 * 1024
     #: Bytes one owner's sessions may take (0: no limit beyond the store's quota). Set when several
     #: users share a server, so one of them cannot fill the store for everyone.
     owner_quota_bytes: int = 0

@@ -621,3 +621,24 @@ def test_server_shutdown_pauses_its_active_sessions(tmp_path: Path, sig: signal.
         assert store.get_session(sid).status.value == "paused"
     finally:
         store.close()
+
+
+def test_a_long_restore_payload_over_the_limit_does_not_close_a_reading_socket(limited: LiveServer) -> None:
+    # Given a session whose transcript is several times the 64 KiB queue limit
+    document = _export_document(limited, title="long transcript")
+    stamp = document["session"]["created_at"]
+    document["messages"] = [
+        {"id": f"l{n}", "seq": n, "role": "learner", "text": "long " * 2000, "created_at": stamp}
+        for n in range(1, 31)
+    ]
+    with limited.client() as client:
+        imported = client.post("sessions/import", json=document)
+        assert imported.status_code == 201, imported.text
+        sid = imported.json()["id"]
+    # When a client that reads opens it and sends a message
+    ws = open_socket(limited, sid)
+    ws.send(json.dumps({"type": "message", "client_id": "after-long", "text": "still here?"}))
+    frames = read_until(ws, lambda got: any(f["type"] == "ack" for f in got))
+    ws.close()
+    # Then it got its restore payload and its ack: the socket was not taken for a slow one
+    assert frames[-1]["client_id"] == "after-long"

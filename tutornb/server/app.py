@@ -113,7 +113,7 @@ class TutorNBApp(ExtensionApp):
         60, config=True, help="Chat sockets (and panels) open at once for one owner (0: no cap)."
     )
     max_socket_pending_bytes = Int(
-        256 * 1024,
+        128 * 1024,
         config=True,
         help=(
             "Bytes a chat socket may have waiting to be sent; a client that stops reading is closed "

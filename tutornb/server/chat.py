@@ -64,6 +64,9 @@ class ChatSocketHandler(
 ):  # type: ignore[misc]
     conn: ChatConnection | None = None
     overflowed = False
+    #: The size of a frame larger than the limit itself (a long restore payload) while it is still
+    #: being sent: the frames right behind it must not count it against the client.
+    _slack = 0
 
     def set_default_headers(self) -> None:
         """jupyter-server's API headers make no sense on a socket (as in its kernel socket)."""
@@ -122,11 +125,18 @@ class ChatSocketHandler(
         store; a reconnect restores it)."""
         if self.ws_connection is None or self.ws_connection.is_closing():
             raise WebSocketClosedError()
-        if pending_bytes(self) > self.service.config.max_socket_pending_bytes:
+        limit = self.service.config.max_socket_pending_bytes
+        pending = pending_bytes(self)
+        if pending <= limit:
+            self._slack = 0
+        elif pending > limit + self._slack:
             self._close_slow_consumer()
             raise WebSocketClosedError()
+        text = frames.encode(frame)
+        if len(text) > limit:
+            self._slack = max(self._slack, len(text))
         try:
-            future = self.write_message(frames.encode(frame))
+            future = self.write_message(text)
         except StreamBufferFullError:
             self._close_slow_consumer()
             raise WebSocketClosedError() from None
