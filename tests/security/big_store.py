@@ -15,11 +15,12 @@ from tutornb.store import SessionStore
 
 NEEDLE = "zebrafish"
 _WORDS = "list loop index slice append range value tuple dict key set sort print return".split()  # noqa: SIM905
-_T0 = datetime(2026, 1, 1, tzinfo=timezone.utc)
+#: Recent, so that no session is idle past the expiry (which would archive them all at start).
+_T0 = datetime.now(timezone.utc) - timedelta(days=1)
 
 
 def _export(rng: random.Random, index: int, messages: int, words: int) -> SessionExport:
-    start = _T0 + timedelta(hours=index)
+    start = _T0 + timedelta(seconds=index)
     session = Session(
         id=f"big{index:06d}",
         owner="placeholder",

@@ -255,8 +255,8 @@ def test_chunked_body_growing_past_the_limit_is_refused_as_it_arrives(server: Li
     head = _head(server, "sessions/import", None, auth=True)
     piece = b"x" * 65536
     chunk = f"{len(piece):x}\r\n".encode() + piece + b"\r\n"
-    # When 2 MiB of it has been sent
-    answer = _raw_request(server, head, chunk * 32)
+    # When 6 MiB of it has been sent (bodies up to 4 MiB are read to their end, then refused)
+    answer = _raw_request(server, head, chunk * 96)
     # Then the server answered 413 without waiting for the end of the body
     assert answer.startswith(b"HTTP/1.1 413"), answer[:200]
 

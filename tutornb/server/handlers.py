@@ -23,6 +23,10 @@ from tutornb.service import StatusAction
 #: REST bodies above this are refused with 413 before any parsing.
 MAX_BODY_BYTES = 1024 * 1024
 _TOO_LARGE = PayloadTooLarge("Request bodies are limited to 1 MiB.")
+#: A body over the limit but under this is read to its end and dropped, then refused: answering
+#: while a client is still sending makes its TCP stack discard the answer (a reset). Above it, the
+#: refusal comes at once and the connection closes.
+DRAIN_BODY_BYTES = 4 * 1024 * 1024
 
 
 @web.stream_request_body
@@ -37,6 +41,7 @@ class TutorNBHandler(TutorNBMixin, ExtensionHandlerMixin, APIHandler):
     """
 
     _body: bytearray | None = None
+    _received = 0
 
     async def prepare(self) -> None:  # type: ignore[override]
         await super().prepare()
@@ -45,17 +50,32 @@ class TutorNBHandler(TutorNBMixin, ExtensionHandlerMixin, APIHandler):
             raise web.HTTPError(403)
         length = self.request.headers.get("Content-Length")
         if length is not None and length.isdigit() and int(length) > MAX_BODY_BYTES:
-            raise PayloadTooLarge("Request bodies are limited to 1 MiB.")
+            if int(length) > DRAIN_BODY_BYTES:
+                raise PayloadTooLarge("Request bodies are limited to 1 MiB.")
+            self._refuse_when_read()
+            return
         self._body = bytearray()
 
     def data_received(self, chunk: bytes) -> None:
+        self._received += len(chunk)
         if self._finished or self._body is None:
+            if self._received > DRAIN_BODY_BYTES and not self._finished:
+                self.send_error(413, exc_info=(PayloadTooLarge, _TOO_LARGE, None))
             return
-        if len(self._body) + len(chunk) > MAX_BODY_BYTES:
-            self._body = None  # give the memory back at once; the answer closes the connection
-            self.send_error(413, exc_info=(PayloadTooLarge, _TOO_LARGE, None))
+        if self._received > MAX_BODY_BYTES:
+            self._refuse_when_read()
             return
         self._body += chunk
+
+    def _refuse_when_read(self) -> None:
+        """Drops the body (kept or to come) and answers 413 once it has been read, instead of
+        running the method."""
+        self._body = None
+
+        def refuse(*args: Any, **kwargs: Any) -> None:
+            raise PayloadTooLarge("Request bodies are limited to 1 MiB.")
+
+        setattr(self, (self.request.method or "get").lower(), refuse)
 
     def request_body(self) -> bytes:
         return bytes(self._body or b"")
