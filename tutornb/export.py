@@ -32,6 +32,10 @@ _MEDIA_TYPES = {
 }
 _ROLE_NAMES = {Role.LEARNER: "Learner", Role.TUTOR: "Tutor", Role.SYSTEM: "System"}
 _MAX_IMPORT_DEPTH = 64
+_INTERRUPTION_MARKS = {
+    "cut_off": "*(cut off: the answer broke off mid-way)*",
+    "stopped": "*(stopped by the learner)*",
+}
 
 
 def _slug(text: str, limit: int = 60) -> str:
@@ -83,6 +87,8 @@ def _context_lines(document: SessionExport) -> list[str]:
 
 def _message_markdown(message: Message, level: str = "###") -> str:
     parts = [f"{level} {_ROLE_NAMES[message.role]} · {_when(message.created_at)}", "", message.text]
+    if message.interrupted is not None:
+        parts += ["", _INTERRUPTION_MARKS[message.interrupted]]
     if message.quiz is not None:
         parts += [
             "",

@@ -559,6 +559,9 @@ def test_a_reply_cut_off_mid_stream_is_stored_marked_and_a_resend_retries(model_
     assert again["message"]["id"] != reply["id"]
     stored = all_messages(model_backed, sid)
     assert [m.get("interrupted") for m in stored if m["role"] == "tutor"][:1] == ["cut_off"]
+    with model_backed.client() as client:
+        markdown = client.get(f"sessions/{sid}/export", params={"format": "markdown"}).text
+    assert "(cut off" in markdown
 
 
 def test_a_stop_frame_ends_the_streaming_turn_and_keeps_what_was_said(model_backed: LiveServer) -> None:
