@@ -29,6 +29,7 @@ from chat_client import all_messages, open_socket, read_until
 from live_server import HERE, LiveServer
 from model_server import PARTIAL, ModelServer
 
+from tutornb import frames
 from tutornb.paths import default_owner
 from tutornb.render import render_markdown
 from tutornb.store import SessionStore
@@ -645,3 +646,13 @@ def test_a_long_restore_payload_over_the_limit_does_not_close_a_reading_socket(l
     ws.close()
     # Then it got its restore payload and its ack: the socket was not taken for a slow one
     assert frames[-1]["client_id"] == "after-long"
+
+
+def test_a_frame_never_carries_a_non_finite_number() -> None:
+    # Given a frame holding NaN and infinities (a value that reached the store before the import
+    # check existed); When it is encoded for the socket; Then it is strict JSON, with nulls
+    frame = {"type": "state", "session": {"state": {"mastery": {"a": float("nan"), "b": [float("inf")]}}}}
+    text = frames.encode(frame)
+    assert "NaN" not in text
+    assert "Infinity" not in text
+    assert json.loads(text)["session"]["state"]["mastery"] == {"a": None, "b": [None]}
