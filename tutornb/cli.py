@@ -80,6 +80,19 @@ def cmd_show(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _write_private(target: Path, body: bytes) -> None:
+    """An export is a transcript: private (0600) like the store it came from, whatever the umask,
+    and never written through a symlink planted at its name."""
+    fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW, 0o600)
+    try:
+        os.fchmod(fd, 0o600)  # an existing file keeps its old mode through O_CREAT
+        view = memoryview(body)
+        while view:
+            view = view[os.write(fd, view) :]
+    finally:
+        os.close(fd)
+
+
 def cmd_export(args: argparse.Namespace) -> int:
     filename, _, body = render_export(_export_document(args), args.format)
     if args.output is None:
@@ -89,7 +102,7 @@ def cmd_export(args: argparse.Namespace) -> int:
     target = Path(args.output)
     if target.is_dir():
         target = target / filename
-    target.write_bytes(body)
+    _write_private(target, body)
     print(f"Exported to {target}")
     return EXIT_OK
 

@@ -8,6 +8,7 @@ a request. The JSON export is the import format: exporting then importing gives 
 from __future__ import annotations
 
 import json
+import math
 import re
 import unicodedata
 from collections.abc import Mapping
@@ -20,6 +21,7 @@ from tutornb.citations import cell_label, format_citation
 from tutornb.errors import InvalidRequest
 from tutornb.frames import validation_errors
 from tutornb.models import LearnerWork, Message, Role, SessionExport
+from tutornb.render import render_markdown as render_message_html
 from tutornb.version import __version__
 
 FORMATS = ("json", "markdown", "ipynb")
@@ -31,6 +33,10 @@ _MEDIA_TYPES = {
 }
 _ROLE_NAMES = {Role.LEARNER: "Learner", Role.TUTOR: "Tutor", Role.SYSTEM: "System"}
 _MAX_IMPORT_DEPTH = 64
+_INTERRUPTION_MARKS = {
+    "cut_off": "*(cut off: the answer broke off mid-way)*",
+    "stopped": "*(stopped by the learner)*",
+}
 
 
 def _slug(text: str, limit: int = 60) -> str:
@@ -96,6 +102,8 @@ def _message_markdown(message: Message, level: str = "###") -> str:
     parts = [f"{level} {_ROLE_NAMES[message.role]} · {_when(message.created_at)}", "", message.text]
     if message.work is not None:
         parts += ["", *_work_lines(message.work)]
+    if message.interrupted is not None:
+        parts += ["", _INTERRUPTION_MARKS[message.interrupted]]
     if message.quiz is not None:
         parts += [
             "",
@@ -165,6 +173,8 @@ def render_export(document: SessionExport, fmt: str) -> tuple[str, str, bytes]:
 
 
 def _depth(value: Any, limit: int) -> int:
+    """How deeply ``value`` nests (stops counting past ``limit``); -1 when it holds a non-finite
+    number. NaN and Infinity are not JSON: a frame carrying one breaks the page's ``JSON.parse``."""
     stack = [(value, 1)]
     deepest = 0
     while stack:
@@ -176,7 +186,21 @@ def _depth(value: Any, limit: int) -> int:
             stack.extend((child, level + 1) for child in item.values())
         elif isinstance(item, list):
             stack.extend((child, level + 1) for child in item)
+        elif isinstance(item, float) and not math.isfinite(item):
+            return -1
     return deepest
+
+
+def _refuse_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not a JSON number")
+
+
+def _rendered_by_us(document: SessionExport) -> SessionExport:
+    """Every message's ``html`` rendered again from its ``text``: an imported ``html`` is whatever
+    the file's author wrote (relative URLs to ``/logout``, JupyterLab's own classes), never what
+    our sanitizer produced."""
+    messages = [m.model_copy(update={"html": render_message_html(m.text)}) for m in document.messages]
+    return document.model_copy(update={"messages": messages})
 
 
 def parse_import(body: bytes | str | Mapping[str, Any]) -> SessionExport:
@@ -187,20 +211,28 @@ def parse_import(body: bytes | str | Mapping[str, Any]) -> SessionExport:
     else:
         try:
             text = body.decode("utf-8") if isinstance(body, bytes) else body
-            data = json.loads(text)
+            data = json.loads(text, parse_constant=_refuse_constant)
         except (UnicodeDecodeError, ValueError, RecursionError):
             raise InvalidRequest(
-                not_export, errors=[{"loc": ["body"], "msg": "not valid UTF-8 JSON"}]
+                not_export,
+                errors=[{"loc": ["body"], "msg": "not valid UTF-8 JSON (NaN and Infinity are not JSON)"}],
             ) from None
     if not isinstance(data, dict):
         raise InvalidRequest(not_export, errors=[{"loc": ["body"], "msg": "expected a JSON object"}])
-    if _depth(data, _MAX_IMPORT_DEPTH) > _MAX_IMPORT_DEPTH:
+    depth = _depth(data, _MAX_IMPORT_DEPTH)
+    if depth < 0:
+        raise InvalidRequest(not_export, errors=[{"loc": ["body"], "msg": "NaN and Infinity are not JSON"}])
+    if depth > _MAX_IMPORT_DEPTH:
         raise InvalidRequest(not_export, errors=[{"loc": ["body"], "msg": "nested too deeply"}])
     if data.get("format", "tutornb.session") != "tutornb.session":
         raise InvalidRequest(not_export, errors=[{"loc": ["format"], "msg": "not tutornb.session"}])
     try:
-        return SessionExport.model_validate(data)
+        document = SessionExport.model_validate(data)
     except ValidationError as exc:
         raise InvalidRequest(not_export, errors=validation_errors(exc)) from None
     except (ValueError, TypeError, RecursionError, OverflowError):
         raise InvalidRequest(not_export, errors=[{"loc": ["body"], "msg": "invalid"}]) from None
+    if _depth(document.model_dump(), _MAX_IMPORT_DEPTH * 2) < 0:
+        # A number field given as the string "NaN" or "inf", which lax validation accepts.
+        raise InvalidRequest(not_export, errors=[{"loc": ["body"], "msg": "NaN and Infinity are not JSON"}])
+    return _rendered_by_us(document)

@@ -8,6 +8,7 @@ unless it is a well-formed id.
 from __future__ import annotations
 
 import json
+import math
 import re
 from collections.abc import Mapping
 from typing import Any
@@ -71,6 +72,26 @@ def error_frame(exc: BaseException, client_id: str | None = None) -> dict[str, A
     if client_id:
         frame["client_id"] = client_id
     return frame
+
+
+def _finite(value: Any) -> Any:
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {key: _finite(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_finite(item) for item in value]
+    return value
+
+
+def encode(frame: Mapping[str, Any]) -> str:
+    """The one place a frame becomes text. Never a ``NaN`` or ``Infinity`` literal: the page's
+    ``JSON.parse`` rejects them and the whole frame (a session's restore payload) would be lost,
+    so a non-finite number that reached the store anyway is sent as ``null``."""
+    try:
+        return json.dumps(frame, allow_nan=False)
+    except ValueError:
+        return json.dumps(_finite(frame), allow_nan=False)
 
 
 def client_id_of(frame: object) -> str | None:

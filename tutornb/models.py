@@ -287,8 +287,14 @@ class ControlFrame(_Strict):
     type: Literal["pause", "resume", "close"]
 
 
-ClientFrame = Annotated[MessageFrame | AnswerFrame | ControlFrame, Field(discriminator="type")]
-CLIENT_FRAME: TypeAdapter[MessageFrame | AnswerFrame | ControlFrame] = TypeAdapter(ClientFrame)
+class StopFrame(_Strict):
+    """Ends the tutor's streaming turn; what it said so far is kept, marked ``stopped``."""
+
+    type: Literal["stop"]
+
+
+ClientFrame = Annotated[MessageFrame | AnswerFrame | ControlFrame | StopFrame, Field(discriminator="type")]
+CLIENT_FRAME: TypeAdapter[MessageFrame | AnswerFrame | ControlFrame | StopFrame] = TypeAdapter(ClientFrame)
 
 ExportFormat = Literal["json", "markdown", "ipynb"]
 

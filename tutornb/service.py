@@ -17,6 +17,7 @@ import asyncio
 import logging
 import uuid
 from collections.abc import Awaitable, Callable, Coroutine, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from itertools import count
 from pathlib import Path
@@ -30,6 +31,7 @@ from tutornb.errors import (
     InvalidRequest,
     InvalidSessionState,
     PayloadTooLarge,
+    QuotaExceeded,
     RateLimited,
     SessionNotFound,
     TutorNBError,
@@ -57,6 +59,7 @@ from tutornb.models import (
     SessionPage,
     SessionSummary,
     Status,
+    StopFrame,
     utcnow,
 )
 from tutornb.paths import display_path, resolve_store_dir
@@ -87,6 +90,18 @@ class ServiceConfig:
     #: work on the server's event loop: a bound keeps acknowledgements prompt under load. Raise it
     #: for a model-backed tutor whose turns mostly wait on the network.
     max_concurrent_turns: int = 8
+    #: Chat connections (sockets, panels) at once on one session, and for one owner across all
+    #: their sessions: each costs a write buffer, so an unbounded number is a memory leak on demand.
+    #: 0 disables a cap.
+    max_sockets_per_session: int = 20
+    max_sockets_per_owner: int = 60
+    #: Bytes a socket may have waiting to be sent before it is closed (1008): a client that stops
+    #: reading must not grow the server without bound. A single larger frame (a long restore
+    #: payload) is still sent when the queue is below the limit.
+    max_socket_pending_bytes: int = 128 * 1024
+    #: Bytes one owner's sessions may take (0: no limit beyond the store's quota). Set when several
+    #: users share a server, so one of them cannot fill the store for everyone.
+    owner_quota_bytes: int = 0
 
 
 @dataclass(frozen=True)
@@ -156,6 +171,7 @@ class TutorService:
         #: second one).
         self._pending_replies: set[str] = set()
         self._closed = False
+        self._search_pool: ThreadPoolExecutor | None = None
         #: A store repaired at open is told to the learner once, in the first session they open.
         self._recovery_to_tell = bool(store.stats().recovered)
 
@@ -193,6 +209,8 @@ class TutorService:
         self._closed = True
         for task in list(self._tasks):
             task.cancel()
+        if self._search_pool is not None:
+            self._search_pool.shutdown(wait=True, cancel_futures=True)
         for session_id in list(self._connections):
             self._pause_if_active(session_id)
         self._connections.clear()
@@ -207,8 +225,14 @@ class TutorService:
     # ----------------------------------------------------------------------------------------------
     # REST-shaped calls
 
-    def status(self) -> dict[str, Any]:
+    def status(self, owner: str | None = None) -> dict[str, Any]:
+        """The store's figures; ``owner``'s alone when given (a server shared by several users),
+        with that owner's quota when one is set."""
         stats = self.store.stats()
+        if owner is not None:
+            mine = self.store.owner_stats(owner)
+            quota = self.config.owner_quota_bytes or stats.quota_bytes
+            stats = mine.model_copy(update={"quota_bytes": quota, "recovered": stats.recovered})
         folder = getattr(self.store, "path", None)
         if isinstance(folder, Path):
             shown = display_path(folder, self.root_dir)
@@ -240,6 +264,7 @@ class TutorService:
             request = CreateSessionRequest.model_validate(dict(body))
         except ValidationError as exc:
             raise InvalidRequest("Invalid session.", errors=frames.validation_errors(exc)) from None
+        self._check_owner_quota(owner, 1024)
         return self.store.create_session(owner, request.context, request.title)
 
     def current_session(
@@ -275,6 +300,17 @@ class TutorService:
 
     def list_sessions(self, owner: str, params: Mapping[str, str]) -> SessionPage:
         return self.store.list_sessions(queryparams.session_query(params, owner))
+
+    async def find_sessions(self, owner: str, params: Mapping[str, str]) -> SessionPage:
+        """:meth:`list_sessions` for the server: a full-text search (``q``) runs on a worker thread,
+        so a search through a big store does not hold up every other request on the event loop
+        (the store takes its lock per session, see ``SessionStore.list_sessions``)."""
+        if not params.get("q"):
+            return self.list_sessions(owner, params)
+        if self._search_pool is None:
+            self._search_pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="tutornb-search")
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._search_pool, self.list_sessions, owner, dict(params))
 
     def get_session(self, owner: str, session_id: str) -> SessionDetail:
         return self.store.get_detail(check_session_id(session_id), owner=owner)
@@ -330,6 +366,7 @@ class TutorService:
         from tutornb.export import parse_import
 
         document = parse_import(body)  # every malformed document becomes InvalidRequest there
+        self._check_owner_quota(owner, len(body) if isinstance(body, (bytes, str)) else 0)
         try:
             return self.store.import_session(document, owner=owner)
         except OverflowError:
@@ -354,6 +391,7 @@ class TutorService:
 
     async def connect(self, owner: str, session_id: str, sink: FrameSink) -> ChatConnection:
         check_session_id(session_id)
+        self._check_connection_caps(owner, session_id)
         detail = self.store.get_detail(session_id, owner=owner)
         if is_expired(detail.status, detail.last_active_at, utcnow(), self.config.session_expiry_days):
             self.store.set_status(session_id, Status.CLOSED)
@@ -364,6 +402,22 @@ class TutorService:
         await self._tell_recovery(detail)
         self._answer_unanswered(detail)
         return conn
+
+    def _check_connection_caps(self, owner: str, session_id: str) -> None:
+        per_session = self.config.max_sockets_per_session
+        if per_session and len(self._connections.get(session_id, {})) >= per_session:
+            raise RateLimited(
+                f"This session already has {per_session} chat connections open; close a tab and try again."
+            )
+        per_owner = self.config.max_sockets_per_owner
+        if per_owner:
+            mine = sum(
+                1 for peers in self._connections.values() for conn in peers.values() if conn.owner == owner
+            )
+            if mine >= per_owner:
+                raise RateLimited(
+                    f"You already have {per_owner} chat connections open; close some tabs and try again."
+                )
 
     async def _tell_recovery(self, detail: SessionDetail) -> None:
         """After a repair the learner deserves to know, once: silently reset history is what we never do."""
@@ -481,6 +535,9 @@ class TutorService:
         elif isinstance(parsed, AnswerFrame):
             with self._turns.priority.urgent():
                 await self._on_answer(conn, parsed)
+        elif isinstance(parsed, StopFrame):
+            # Nothing streaming (the turn just ended) is not an error: the stop came too late.
+            self._turns.stop(conn.session_id)
         else:
             await self._on_control(conn, parsed)
 
@@ -514,8 +571,8 @@ class TutorService:
         await self._send(conn, frames.ack_frame(client_id, learner))
         if created:
             await self._broadcast(conn.session_id, frames.message_frame(learner))
-        # A resend after a failed tutor turn is the retry: same stored message, a fresh turn.
-        if created or self._needs_reply(conn.session_id, learner):
+        # A resend after a failed or cut-off tutor turn is the retry: same stored message, a fresh turn.
+        if created or self._needs_reply(conn.session_id, learner, retry=True):
             self._spawn_turn(conn.session_id, kind, learner=learner, answer=answer)
 
     async def _on_control(self, conn: ChatConnection, frame: ControlFrame) -> None:
@@ -563,11 +620,29 @@ class TutorService:
                     f"This session is {session.status.value}; resume it before sending messages."
                 )
             raise RateLimited("Too many messages at once; wait a moment and send again.")
+        if self.config.owner_quota_bytes:
+            # A resend of a stored message is acknowledged again, quota or not.
+            stored = self.store.find_client_message(session_id, client_id)
+            if stored is not None:
+                return stored, False
+            self._check_owner_quota(owner, 2 * len(text.encode("utf-8", "surrogatepass")) + 512)
         message = NewMessage(
             role=Role.LEARNER, text=text, html=render_markdown(text), client_id=client_id, work=work
         )
         result = await self._appends.append(session_id, message)
         return result.message, result.created
+
+    def _check_owner_quota(self, owner: str, adding: int) -> None:
+        """One owner may not take more than ``owner_quota_bytes`` of a shared store."""
+        quota = self.config.owner_quota_bytes
+        if not quota:
+            return
+        used = self.store.owner_stats(owner).bytes
+        if used + adding > quota:
+            raise QuotaExceeded(
+                f"Your sessions use {used // 1024} KiB of your {quota // 1024} KiB; "
+                "export and delete old sessions to make room."
+            )
 
     def _find_quiz(self, owner: str, session_id: str, question_id: str) -> QuizPrompt | None:
         self.store.get_session(session_id, owner=owner)
@@ -576,11 +651,13 @@ class TutorService:
                 return message.quiz
         return None
 
-    def _needs_reply(self, session_id: str, learner: Message) -> bool:
+    def _needs_reply(self, session_id: str, learner: Message, *, retry: bool = False) -> bool:
+        """No tutor message answers it yet; with ``retry`` (the learner resent it), a reply that was
+        cut off mid-stream does not count as an answer either."""
         if learner.id in self._pending_replies:
             return False
         later = self.store.messages(session_id, after_seq=learner.seq)
-        return not any(m.role is Role.TUTOR for m in later)
+        return not any(m.role is Role.TUTOR and not (retry and m.interrupted == "cut_off") for m in later)
 
     async def _apply_status(self, owner: str, session_id: str, action: str) -> Session:
         if action not in ("pause", "resume", "close"):

@@ -4,7 +4,10 @@ A turn reads the stored transcript and state, streams the tutor's text as ``delt
 stores the reply (with its citations and quiz) and the new state, phase and action log in one
 ``update_tutor_state`` call. A phase change the phase machine forbids is refused and logged as an
 action. Failures raise :class:`TutorTurnFailed`; the learner's message is already stored, so a
-resend retries.
+resend retries. A reply that ends early is stored as far as it got, marked ``interrupted``: ``cut_off``
+when the tutor says its stream broke (a resend retries it), ``stopped`` when the learner sent a
+``stop`` frame (:meth:`TurnRunner.stop`), which ends the turn at once, even while the tutor waits on
+a model.
 
 Scheduling, because turns share the server's event loop with every acknowledgement: turns on one
 session run one after another (per-session lock), at most ``max_concurrent`` run at once, and only
@@ -19,7 +22,7 @@ import logging
 import re
 import time
 import uuid
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -33,16 +36,19 @@ from tutornb.tutors.base import (
     ActionEvent,
     CitationEvent,
     ErrorEvent,
+    Interrupted,
     QuizAnswerInput,
     QuizEvent,
     StateUpdate,
     TextDelta,
     TurnKind,
     Tutor,
+    TutorEvent,
     TutorTurn,
 )
 
 Broadcast = Callable[[str, dict[str, Any]], Awaitable[None]]
+STOPPED_BEFORE_ANSWERING = "(Stopped before answering.)"
 _ERROR_CODE = re.compile(r"^[A-Z][A-Z0-9_]{1,40}$")
 
 
@@ -120,6 +126,41 @@ class _Outcome:
         self.quiz: QuizPrompt | None = None
         self.update: StateUpdate | None = None
         self.actions: list[ActionLogEntry] = []
+        self.interrupted: str | None = None
+
+
+async def _until(
+    events: AsyncIterator[TutorEvent], stop: asyncio.Event
+) -> AsyncGenerator[TutorEvent | None, None]:
+    """The tutor's events until ``stop`` is set, then one ``None``. Waits on both at once, so a
+    stop ends a turn whose tutor is still waiting for a model's next chunk; the tutor's generator
+    is then closed (its HTTP stream with it)."""
+    iterator = events.__aiter__()
+    stopped = asyncio.ensure_future(stop.wait())
+    try:
+        while True:
+            step = asyncio.ensure_future(iterator.__anext__())
+            await asyncio.wait({step, stopped}, return_when=asyncio.FIRST_COMPLETED)
+            if not step.done():
+                step.cancel()
+                with contextlib.suppress(asyncio.CancelledError, Exception):
+                    await step
+                yield None
+                return
+            try:
+                event = step.result()
+            except StopAsyncIteration:
+                return
+            yield event
+            if stop.is_set():
+                yield None
+                return
+    finally:
+        stopped.cancel()
+        closer = getattr(iterator, "aclose", None)
+        if closer is not None:
+            with contextlib.suppress(Exception):
+                await closer()
 
 
 class TurnRunner:
@@ -143,6 +184,16 @@ class TurnRunner:
         self._slots = asyncio.Semaphore(max(1, max_concurrent))
         self._writer = asyncio.Lock()
         self.priority = priority or AckPriority()
+        #: Set to end the session's streaming turn early (a ``stop`` frame).
+        self._stops: dict[str, asyncio.Event] = {}
+
+    def stop(self, session_id: str) -> bool:
+        """Ends the session's streaming turn, if one is streaming; True when there was one."""
+        stop = self._stops.get(session_id)
+        if stop is None:
+            return False
+        stop.set()
+        return True
 
     def forget(self, session_id: str) -> None:
         lock = self._locks.get(session_id)
@@ -213,24 +264,36 @@ class TurnRunner:
         deltas = DeltaBatcher(send)
         outcome = _Outcome()
         failure: ErrorEvent | None = None
-        async for event in self._tutor().respond(turn):
-            if isinstance(event, TextDelta):
-                if event.text:
-                    outcome.parts.append(event.text)
-                    await deltas.add(event.text)
-            elif isinstance(event, CitationEvent):
-                outcome.citations.append(event.citation)
-            elif isinstance(event, QuizEvent):
-                outcome.quiz = event.prompt
-            elif isinstance(event, StateUpdate):
-                outcome.update = event
-            elif isinstance(event, ActionEvent):
-                outcome.actions.append(
-                    ActionLogEntry(action=event.action, data=event.data, reasoning=event.reasoning)
-                )
-            elif isinstance(event, ErrorEvent):
-                failure = event
-                break
+        stop = self._stops[session.id] = asyncio.Event()
+        try:
+            async with contextlib.aclosing(_until(self._tutor().respond(turn), stop)) as events:
+                async for event in events:
+                    if event is None:
+                        outcome.interrupted = "stopped"
+                        break
+                    if isinstance(event, TextDelta):
+                        if event.text:
+                            outcome.parts.append(event.text)
+                            await deltas.add(event.text)
+                    elif isinstance(event, CitationEvent):
+                        outcome.citations.append(event.citation)
+                    elif isinstance(event, QuizEvent):
+                        outcome.quiz = event.prompt
+                    elif isinstance(event, StateUpdate):
+                        outcome.update = event
+                    elif isinstance(event, ActionEvent):
+                        outcome.actions.append(
+                            ActionLogEntry(action=event.action, data=event.data, reasoning=event.reasoning)
+                        )
+                    elif isinstance(event, ErrorEvent):
+                        failure = event
+                        break
+                    elif isinstance(event, Interrupted):
+                        outcome.interrupted = event.reason
+                        break
+        finally:
+            if self._stops.get(session.id) is stop:
+                del self._stops[session.id]
         if failure is not None:
             raise TutorTurnFailed(failure.code, failure.message)
         await deltas.flush()
@@ -248,6 +311,9 @@ class TurnRunner:
         text = "".join(outcome.parts)
         if not text and outcome.quiz is not None:
             text = outcome.quiz.question
+        if not text and outcome.interrupted == "stopped":
+            # Stored all the same: the learner's message counts as answered (not re-asked on reconnect).
+            text = STOPPED_BEFORE_ANSWERING
         reply: Message | None = None
         async with self._writer:
             await self.priority.wait_turn()
@@ -260,6 +326,7 @@ class TurnRunner:
                         html=render_markdown(text),
                         citations=tuple(outcome.citations),
                         quiz=outcome.quiz,
+                        interrupted=outcome.interrupted,
                     ),
                 ).message
                 await self._broadcast(session.id, frames.message_frame(reply, stream_id))

@@ -20,6 +20,7 @@ from tutornb.models import (
     Session,
     SessionExport,
 )
+from tutornb.render import render_markdown as render_message_html
 
 T0 = datetime(2026, 2, 3, 10, 0, tzinfo=timezone.utc)
 
@@ -114,9 +115,11 @@ def test_json_export_round_trips_through_import() -> None:
     from_bytes = parse_import(body)
     from_mapping = parse_import(json.loads(body))
 
-    # Then it is the same document
-    assert from_bytes == document
-    assert from_mapping == document
+    # Then it is the same document, with each message's html rendered by the server from its text
+    for parsed in (from_bytes, from_mapping):
+        assert [m.html for m in parsed.messages] == [render_message_html(m.text) for m in document.messages]
+        unrendered = [m.model_copy(update={"html": None}) for m in parsed.messages]
+        assert parsed.model_copy(update={"messages": unrendered}) == document
 
 
 @pytest.mark.parametrize(

@@ -3,6 +3,7 @@ table."""
 
 from __future__ import annotations
 
+import atexit
 import gc
 import json
 import os
@@ -24,7 +25,12 @@ from tutornb.paths import (
     resolve_store_dir,
 )
 from tutornb.policy import PolicyError, effective_policy
-from tutornb.server.base import OWNER_MODE_SETTING, SERVICE_SETTING, STARTUP_ERROR_SETTING
+from tutornb.server.base import (
+    OWNER_MODE_SETTING,
+    SERVICE_SETTING,
+    STARTUP_ERROR_SETTING,
+    is_shared,
+)
 from tutornb.server.chat import ChatSocketHandler
 from tutornb.server.handlers import (
     CloseHandler,
@@ -119,6 +125,29 @@ class TutorNBApp(ExtensionApp):
         config=True,
         help="Tutor turns running at once (raise it for a model-backed tutor).",
     )
+    max_sockets_per_session = Int(
+        20, config=True, help="Chat sockets (and panels) open at once on one session (0: no cap)."
+    )
+    max_sockets_per_owner = Int(
+        60, config=True, help="Chat sockets (and panels) open at once for one owner (0: no cap)."
+    )
+    max_socket_pending_bytes = Int(
+        128 * 1024,
+        config=True,
+        help=(
+            "Bytes a chat socket may have waiting to be sent; a client that stops reading is closed "
+            "(1008) past it, and the memory goes back to the system."
+        ),
+    )
+    owner_quota_bytes = Int(
+        50 * 1024 * 1024,
+        config=True,
+        help=(
+            "When several users share the server (owner_mode 'user', or 'auto' with a custom or hub "
+            "identity provider): bytes one user's sessions may take of the store (0: no per-user "
+            "limit). A single-user server has only quota_bytes."
+        ),
+    )
     owner_mode = CaselessStrEnum(
         ["auto", "single", "user"],
         default_value="auto",
@@ -147,10 +176,18 @@ class TutorNBApp(ExtensionApp):
     def _resolved_store_dir(self, root: Path) -> Path:
         return resolve_store_dir(root, explicit=self.store_dir or None)
 
+    def _configured_store_dir(self, root: Path) -> Path:
+        """The store as named in the configuration, symlinks not followed (for the store guard)."""
+        if self.store_dir:
+            return Path(os.path.normpath(Path(self.store_dir).expanduser().absolute()))
+        return resolve_store_dir(root)
+
     def initialize_settings(self) -> None:
         assert self.serverapp is not None
         root = Path(self.serverapp.root_dir).expanduser().resolve()
         store_dir = self._resolved_store_dir(root)
+        # Before the environment below names the resolved folder.
+        store_names = self._configured_store_dir(root)
         # Kernels started by this server inherit these, so the widget and magics use the same store.
         os.environ[ROOT_DIR_ENV] = str(root)
         os.environ[STORE_DIR_ENV] = str(store_dir)
@@ -177,6 +214,10 @@ class TutorNBApp(ExtensionApp):
             rate_limit_per_minute=self.rate_limit_per_minute,
             rate_limit_burst=self.rate_limit_burst,
             max_concurrent_turns=self.max_concurrent_turns,
+            max_sockets_per_session=self.max_sockets_per_session,
+            max_sockets_per_owner=self.max_sockets_per_owner,
+            max_socket_pending_bytes=self.max_socket_pending_bytes,
+            owner_quota_bytes=self.owner_quota_bytes if self._shared() else 0,
         )
         try:
             self.service = TutorService.open(
@@ -199,13 +240,17 @@ class TutorNBApp(ExtensionApp):
         self.settings[SERVICE_SETTING] = self.service
         self.settings[OWNER_MODE_SETTING] = self.owner_mode
         # jupyter-server's own file routes must never serve or change the store (see storeguard).
-        install_store_guard(self.serverapp, root, store_dir)
+        install_store_guard(self.serverapp, root, store_names)
         if self.service is not None:
             self._expire_idle()
             interval_ms = max(1.0, self.expiry_check_minutes) * 60_000
             self._expiry_timer = PeriodicCallback(self._expire_idle, interval_ms)
             self._expiry_timer.start()
             self.log.info("tutornb %s: store ready, tutor %r", __version__, self.tutor)
+            # jupyter-server runs stop_extension on SIGTERM (how JupyterHub stops a server), but a
+            # SIGINT without a terminal ends its loop with KeyboardInterrupt and skips it: the
+            # sessions open in a socket must still be paused and the store closed on the way out.
+            atexit.register(self._close_service)
             if self.freeze_gc:
                 IOLoop.current().call_later(2.0, _freeze_startup_objects)
 
@@ -218,6 +263,11 @@ class TutorNBApp(ExtensionApp):
             effective_policy(override=dict(self.policy))
             options["policy"] = dict(self.policy)
         return options
+
+    def _shared(self) -> bool:
+        assert self.serverapp is not None
+        settings = {"identity_provider": getattr(self.serverapp, "identity_provider", None)}
+        return is_shared(settings, self.owner_mode)
 
     def initialize_handlers(self) -> None:
         self.handlers.extend(route_table(self.name))
@@ -233,10 +283,16 @@ class TutorNBApp(ExtensionApp):
         if closed:
             self.log.info("tutornb: closed %d idle session(s)", len(closed))
 
+    def _close_service(self) -> None:
+        """Pauses the sessions still open in a socket and closes the store (once)."""
+        service, self.service = self.service, None
+        if service is not None:
+            service.close()
+            self.log.info("tutornb: stopped; open sessions paused")
+
     async def stop_extension(self) -> None:
         if self._expiry_timer is not None:
             self._expiry_timer.stop()
             self._expiry_timer = None
-        if self.service is not None:
-            self.service.close()
-            self.service = None
+        atexit.unregister(self._close_service)
+        self._close_service()

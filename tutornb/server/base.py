@@ -71,6 +71,17 @@ def allowed_methods(handler: type[web.RequestHandler]) -> list[str]:
     ]
 
 
+def is_shared(settings: dict[str, Any], mode: str) -> bool:
+    """Whether several users share this server (sessions are owned by usernames): then every
+    figure and limit a user sees is their own."""
+    if mode == "single":
+        return False
+    if mode == "auto":
+        provider = settings.get("identity_provider")
+        return provider is not None and type(provider) not in _BUILTIN_PROVIDERS
+    return True
+
+
 def owner_for(handler: web.RequestHandler, mode: str) -> str:
     """Whose sessions a request may see.
 
@@ -79,12 +90,8 @@ def owner_for(handler: web.RequestHandler, mode: str) -> str:
     owner the kernels use). A custom or hub identity provider names real users: owner = username.
     """
     user = handler.current_user
-    if mode == "single":
+    if not is_shared(handler.settings, mode):
         return default_owner()
-    if mode == "auto":
-        provider = handler.settings.get("identity_provider")
-        if provider is None or type(provider) in _BUILTIN_PROVIDERS:
-            return default_owner()
     username = getattr(user, "username", None)
     if not isinstance(username, str) or not username:
         raise web.HTTPError(403)
@@ -109,6 +116,11 @@ class TutorNBMixin:
     def owner(self) -> str:
         handler = cast(web.RequestHandler, self)
         return owner_for(handler, str(handler.settings.get(OWNER_MODE_SETTING, "auto")))
+
+    @property
+    def shared(self) -> bool:
+        handler = cast(web.RequestHandler, self)
+        return is_shared(handler.settings, str(handler.settings.get(OWNER_MODE_SETTING, "auto")))
 
     def send_error(self, status_code: int = 500, **kwargs: Any) -> None:
         exc_info = kwargs.get("exc_info")

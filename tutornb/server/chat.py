@@ -7,12 +7,15 @@ Security mirrors jupyter-server's kernel socket: ``@ws_authenticated``, an autho
 token-authenticated scripts are exempt). Frames above 64 KiB close the socket with 1009 (tornado's
 ``max_message_size``); everything smaller but malformed is answered by an error frame from the
 service.
+
+A client that stops reading is closed with 1008 once more than ``max_socket_pending_bytes`` wait to be
+sent to it (frames are queued without waiting for the flush, so one slow socket never stalls a
+broadcast); the memory its queue held is then given back to the system (see ``memory``).
 """
 
 from __future__ import annotations
 
 import asyncio
-import json
 from typing import Any
 
 from jupyter_core.utils import ensure_async
@@ -21,14 +24,18 @@ from jupyter_server.base.handlers import JupyterHandler
 from jupyter_server.base.websocket import WebSocketMixin
 from jupyter_server.extension.handler import ExtensionHandlerMixin
 from tornado import web
+from tornado.iostream import StreamBufferFullError
 from tornado.websocket import WebSocketClosedError, WebSocketHandler
 
 from tutornb import frames
 from tutornb.errors import InvalidRequest, TutorNBError
 from tutornb.server.base import TutorNBMixin
+from tutornb.server.memory import release_soon
 from tutornb.service import ChatConnection
 
 MAX_FRAME_BYTES = 64 * 1024
+#: The close reason a client that stopped reading gets (it sees it once it reads again).
+BACKLOG_REASON = "SLOW_CONSUMER: too many frames waiting; reconnect to catch up"
 
 #: Disconnects scheduled from tornado's synchronous on_close, kept referenced until they finish.
 _CLOSING: set[asyncio.Future[Any]] = set()
@@ -41,10 +48,25 @@ def _consume(future: asyncio.Future[Any]) -> None:
         future.exception()
 
 
+def pending_bytes(handler: WebSocketHandler) -> int:
+    """Bytes queued on the socket's stream and not yet taken by the kernel."""
+    connection = handler.ws_connection
+    stream = getattr(connection, "stream", None)
+    buffer = getattr(stream, "_write_buffer", None)
+    try:
+        return len(buffer) if buffer is not None else 0
+    except TypeError:
+        return 0
+
+
 class ChatSocketHandler(
     TutorNBMixin, ExtensionHandlerMixin, WebSocketMixin, WebSocketHandler, JupyterHandler
 ):  # type: ignore[misc]
     conn: ChatConnection | None = None
+    overflowed = False
+    #: The size of a frame larger than the limit itself (a long restore payload) while it is still
+    #: being sent: the frames right behind it must not count it against the client.
+    _slack = 0
 
     def set_default_headers(self) -> None:
         """jupyter-server's API headers make no sense on a socket (as in its kernel socket)."""
@@ -89,6 +111,8 @@ class ChatSocketHandler(
             await self.service.receive(self.conn, message)
 
     def on_close(self) -> None:
+        if self.overflowed:
+            release_soon()
         conn, self.conn = self.conn, None
         if conn is not None:
             future = asyncio.ensure_future(self.service.disconnect(conn))
@@ -97,8 +121,30 @@ class ChatSocketHandler(
 
     async def _sink(self, frame: dict[str, Any]) -> None:
         """Queues one frame; not awaiting the flush keeps one slow socket from stalling a
-        broadcast."""
+        broadcast. A socket whose queue is over the limit is closed instead (the frame is in the
+        store; a reconnect restores it)."""
         if self.ws_connection is None or self.ws_connection.is_closing():
             raise WebSocketClosedError()
-        future = self.write_message(json.dumps(frame))
+        limit = self.service.config.max_socket_pending_bytes
+        pending = pending_bytes(self)
+        if pending <= limit:
+            self._slack = 0
+        elif pending > limit + self._slack:
+            self._close_slow_consumer()
+            raise WebSocketClosedError()
+        text = frames.encode(frame)
+        if len(text) > limit:
+            self._slack = max(self._slack, len(text))
+        try:
+            future = self.write_message(text)
+        except StreamBufferFullError:
+            self._close_slow_consumer()
+            raise WebSocketClosedError() from None
         future.add_done_callback(_consume)
+
+    def _close_slow_consumer(self) -> None:
+        self.overflowed = True
+        self.log.info(
+            "tutornb: closed a chat socket that stopped reading (%d bytes queued)", pending_bytes(self)
+        )
+        self.close(1008, BACKLOG_REASON)

@@ -22,17 +22,63 @@ from tutornb.service import StatusAction
 
 #: REST bodies above this are refused with 413 before any parsing.
 MAX_BODY_BYTES = 1024 * 1024
+_TOO_LARGE = PayloadTooLarge("Request bodies are limited to 1 MiB.")
+#: A body over the limit but under this is read to its end and dropped, then refused: answering
+#: while a client is still sending makes its TCP stack discard the answer (a reset). Above it, the
+#: refusal comes at once and the connection closes.
+DRAIN_BODY_BYTES = 4 * 1024 * 1024
 
 
+@web.stream_request_body
 class TutorNBHandler(TutorNBMixin, ExtensionHandlerMixin, APIHandler):
-    """Base of the REST handlers."""
+    """Base of the REST handlers.
+
+    Bodies are streamed (tornado's default reads a whole body, up to jupyter-server's 500 MiB
+    limit, before any handler code runs): ``prepare`` refuses an unauthenticated request (403) or a
+    declared length over :data:`MAX_BODY_BYTES` (413) before a byte of the body is read, and
+    :meth:`data_received` stops a body that grows past the limit as it arrives. Finishing early
+    makes tornado close the connection instead of reading the rest.
+    """
+
+    _body: bytearray | None = None
+    _received = 0
 
     async def prepare(self) -> None:  # type: ignore[override]
         await super().prepare()
+        if self.current_user is None and self.request.method != "OPTIONS":
+            # (A CORS preflight is answered without credentials, by jupyter-server's design.)
+            raise web.HTTPError(403)
         length = self.request.headers.get("Content-Length")
-        too_long = length is not None and length.isdigit() and int(length) > MAX_BODY_BYTES
-        if too_long or len(self.request.body or b"") > MAX_BODY_BYTES:
+        if length is not None and length.isdigit() and int(length) > MAX_BODY_BYTES:
+            if int(length) > DRAIN_BODY_BYTES:
+                raise PayloadTooLarge("Request bodies are limited to 1 MiB.")
+            self._refuse_when_read()
+            return
+        self._body = bytearray()
+
+    def data_received(self, chunk: bytes) -> None:
+        self._received += len(chunk)
+        if self._finished or self._body is None:
+            if self._received > DRAIN_BODY_BYTES and not self._finished:
+                self.send_error(413, exc_info=(PayloadTooLarge, _TOO_LARGE, None))
+            return
+        if self._received > MAX_BODY_BYTES:
+            self._refuse_when_read()
+            return
+        self._body += chunk
+
+    def _refuse_when_read(self) -> None:
+        """Drops the body (kept or to come) and answers 413 once it has been read, instead of
+        running the method."""
+        self._body = None
+
+        def refuse(*args: Any, **kwargs: Any) -> None:
             raise PayloadTooLarge("Request bodies are limited to 1 MiB.")
+
+        setattr(self, (self.request.method or "get").lower(), refuse)
+
+    def request_body(self) -> bytes:
+        return bytes(self._body or b"")
 
     def query_params(self) -> dict[str, str]:
         """The query as sent (last value of each name), decoded but not cleaned: tornado's
@@ -44,7 +90,7 @@ class TutorNBHandler(TutorNBMixin, ExtensionHandlerMixin, APIHandler):
         }
 
     def json_body(self) -> Any:
-        body = self.request.body
+        body = self.request_body()
         if not body or not body.strip():
             return None
         try:
@@ -68,14 +114,15 @@ class StatusHandler(TutorNBHandler):
     @web.authenticated
     @authorized
     async def get(self) -> None:
-        self.reply(self.service.status())
+        # On a shared server each user sees the figures of their own sessions only.
+        self.reply(self.service.status(self.owner if self.shared else None))
 
 
 class SessionsHandler(TutorNBHandler):
     @web.authenticated
     @authorized
     async def get(self) -> None:
-        self.reply(self.service.list_sessions(self.owner, self.query_params()))
+        self.reply(await self.service.find_sessions(self.owner, self.query_params()))
 
     @web.authenticated
     @authorized
@@ -89,7 +136,7 @@ class ImportHandler(TutorNBHandler):
     @web.authenticated
     @authorized
     async def post(self) -> None:
-        session = self.service.import_session(self.owner, self.request.body)
+        session = self.service.import_session(self.owner, self.request_body())
         self.reply(session, 201)
 
 

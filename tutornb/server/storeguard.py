@@ -14,8 +14,10 @@ So, whatever the contents manager allows:
   paths as hidden and absent;
 - the folder is left out of directory listings.
 
-A symlink placed inside the root that points into the store is not recognised: whoever can create
-one can read the store directly anyway.
+The store is recognised under every name it has below the root: as configured (``<root>/.tutornb``
+even when that is a symlink to a folder elsewhere, since jupyter-server follows it) and as resolved.
+Another symlink placed inside the root that points into the store is not recognised: whoever can
+create one can read the store directly anyway.
 
 Paths are compared the way a file system might resolve them: percent-decoded (repeatedly),
 ``.``/``..`` collapsed, backslashes as separators, case-folded, trailing dots and spaces dropped.
@@ -25,6 +27,7 @@ from __future__ import annotations
 
 import functools
 import inspect
+import os
 import posixpath
 import unicodedata
 import urllib.parse
@@ -83,24 +86,33 @@ def _decodings(path: str) -> list[str]:
 
 
 class StorePathMatcher(Matcher):
-    """Matches any request whose path contains the store's root-relative path as whole segments.
+    """Matches any request whose path contains one of the store's root-relative paths as whole
+    segments.
 
     Requests under ``exempt_prefix`` (tutornb's own API, whose handlers never touch files and
     answer every path with JSON) are left to their routes.
     """
 
-    def __init__(self, store_parts: tuple[str, ...], exempt_prefix: str | None = None) -> None:
-        self.parts = tuple(_segment_key(p) for p in store_parts)
+    def __init__(
+        self,
+        store_parts: tuple[str, ...],
+        exempt_prefix: str | None = None,
+        *,
+        aliases: tuple[tuple[str, ...], ...] = (),
+    ) -> None:
+        keyed = (tuple(_segment_key(p) for p in parts) for parts in (store_parts, *aliases) if parts)
+        self.names = tuple(dict.fromkeys(keyed))
         self.exempt_prefix = exempt_prefix
 
     def names_store(self, path: str) -> bool:
-        size = len(self.parts)
         for form in _decodings(path):
             normalized = posixpath.normpath(form.replace("\\", "/"))
             segments = [_segment_key(s) for s in normalized.split("/") if s]
-            for start in range(len(segments) - size + 1):
-                if tuple(segments[start : start + size]) == self.parts:
-                    return True
+            for parts in self.names:
+                size = len(parts)
+                for start in range(len(segments) - size + 1):
+                    if tuple(segments[start : start + size]) == parts:
+                        return True
         return False
 
     def match(self, request: httputil.HTTPServerRequest) -> dict[str, Any] | None:
@@ -186,9 +198,9 @@ def _answering(original: Callable[..., Any], answer: bool, matcher: StorePathMat
     return guarded
 
 
-def guard_contents_manager(contents_manager: Any, parts: tuple[str, ...]) -> None:
+def guard_contents_manager(contents_manager: Any, names: list[tuple[str, ...]]) -> None:
     """Wraps the manager's path-taking methods on this instance (its class is left alone)."""
-    matcher = StorePathMatcher(parts)
+    matcher = StorePathMatcher(names[0], aliases=tuple(names[1:]))
     for name, arguments in _PATH_METHODS.items():
         original = getattr(contents_manager, name, None)
         if callable(original):
@@ -198,24 +210,43 @@ def guard_contents_manager(contents_manager: Any, parts: tuple[str, ...]) -> Non
         if callable(original):
             setattr(contents_manager, name, _answering(original, answer, matcher))
     hide_globs = getattr(contents_manager, "hide_globs", None)
-    if isinstance(hide_globs, list) and parts[-1] not in hide_globs:
-        contents_manager.hide_globs = [*hide_globs, parts[-1]]
+    if isinstance(hide_globs, list):
+        extra = [parts[-1] for parts in names if parts[-1] not in hide_globs]
+        contents_manager.hide_globs = [*hide_globs, *dict.fromkeys(extra)]
+
+
+def store_names_under(root: Path, store_dir: Path) -> list[tuple[str, ...]]:
+    """Every root-relative path by which jupyter-server could reach the store: the configured one
+    (not resolved: a ``.tutornb`` symlink to a folder outside the root is still served through its
+    name) and the resolved one."""
+    literal_root = Path(os.path.normpath(root.expanduser().absolute()))
+    literal_store = Path(os.path.normpath(store_dir.expanduser().absolute()))
+    names: list[tuple[str, ...]] = []
+    for base, target in (
+        (literal_root, literal_store),
+        (root.resolve(), store_dir.resolve()),
+        (literal_root, store_dir.resolve()),
+    ):
+        try:
+            parts = target.relative_to(base).parts
+        except ValueError:
+            continue  # not below the root under this name
+        if parts and parts not in names:
+            names.append(parts)
+    return names
 
 
 def install_store_guard(serverapp: Any, root: Path, store_dir: Path) -> bool:
-    """Guards ``store_dir`` when it lies inside the served ``root``; True when a guard was added."""
-    try:
-        parts = store_dir.resolve().relative_to(root.resolve()).parts
-    except ValueError:
-        return False  # outside the root: jupyter-server cannot reach it
-    if not parts:
-        return False  # the store is the root itself: nothing sensible to guard
+    """Guards ``store_dir`` under every name it has inside the served ``root``; True when a guard
+    was added. Pass the store as configured, not resolved (see :func:`store_names_under`)."""
+    names = store_names_under(root, store_dir)
+    if not names:
+        return False  # outside the root (jupyter-server cannot reach it), or the root itself
     # First rule of the application's router: checked before any core or extension route.
     api_prefix = url_path_join(serverapp.base_url, "tutornb", "api")
-    serverapp.web_app.default_router.rules.insert(
-        0, Rule(StorePathMatcher(parts, exempt_prefix=api_prefix), StoreGuardHandler)
-    )
+    matcher = StorePathMatcher(names[0], exempt_prefix=api_prefix, aliases=tuple(names[1:]))
+    serverapp.web_app.default_router.rules.insert(0, Rule(matcher, StoreGuardHandler))
     contents_manager = getattr(serverapp, "contents_manager", None)
     if contents_manager is not None:
-        guard_contents_manager(contents_manager, parts)
+        guard_contents_manager(contents_manager, names)
     return True

@@ -53,6 +53,8 @@ class NewMessage:
     citations: tuple[Citation, ...] = ()
     quiz: QuizPrompt | None = None
     work: LearnerWork | None = None
+    #: On a tutor message that ended early: "cut_off" (the model's stream broke) or "stopped".
+    interrupted: str | None = None
 
 
 @dataclass(frozen=True)
@@ -149,5 +151,9 @@ class SessionStoreAPI(Protocol):
     def put_plan(self, key: str, plan: StudyPlan, ttl: timedelta) -> None: ...
 
     def stats(self) -> StoreStats: ...
+
+    def owner_stats(self, owner: str) -> StoreStats:
+        """Counts and bytes of one owner's sessions (``quota_bytes`` is the store's)."""
+        ...
 
     def close(self) -> None: ...

@@ -14,9 +14,9 @@ from typing import Any
 from pydantic import TypeAdapter, ValidationError
 
 from tutornb.models import Message, is_valid_session_id
-from tutornb.store import archive
+from tutornb.store import archive, files
 from tutornb.store.journaled import JournaledStorage
-from tutornb.store.layout import ARCHIVE_PREFIX, MESSAGES_PREFIX, SESSIONS
+from tutornb.store.layout import ARCHIVE_PREFIX, MESSAGES_PREFIX, SESSION_TABLE_PREFIXES, SESSIONS
 
 #: Validated transcripts kept for fast restores (messages never change once stored).
 MESSAGE_CACHE_SESSIONS = 16
@@ -38,11 +38,14 @@ class SessionIndexes:
         #: Lowercased raw JSON of a transcript not parsed yet (b"" when not ASCII: no pre-filter).
         self._raw_lower: dict[str, bytes] = {}
         self._message_cache: OrderedDict[str, list[Message]] = OrderedDict()
+        #: Bytes each session's tables take as JSON (per-owner figures and quotas).
+        self._sizes: dict[str, int] = {}
         storage.add_listener(self._on_change)
 
     def _on_change(self, table: str | None, key: str | None, old: Any, new: Any) -> None:
         if table is None:
             self._by_id = None
+            self._sizes.clear()
             self._client_ids.clear()
             self._texts.clear()
             self._text_tails.clear()
@@ -58,6 +61,13 @@ class SessionIndexes:
             if new is not None and "id" in new:
                 self._by_id[new["id"]] = key
             return
+        for prefix in SESSION_TABLE_PREFIXES:
+            if table.startswith(prefix):
+                sid = table[len(prefix) :]
+                size = self._sizes.pop(sid, None)
+                if size is not None and prefix == MESSAGES_PREFIX and old is None and new is not None:
+                    self._sizes[sid] = size + len(files.dumps(new)) + 8  # an append adds its own size
+                break
         for prefix in (MESSAGES_PREFIX, ARCHIVE_PREFIX):
             if table.startswith(prefix):
                 sid = table[len(prefix) :]
@@ -97,6 +107,23 @@ class SessionIndexes:
             self._by_id = None
             return None
         return key, doc
+
+    def session_bytes(self, session_id: str) -> int:
+        """Bytes the session's tables take as JSON: its share of the store, cached until they
+        change."""
+        size = self._sizes.get(session_id)
+        if size is None:
+            size = 0
+            for prefix in SESSION_TABLE_PREFIXES:
+                name = prefix + session_id
+                raw = self.storage.raw_table(name)
+                if raw is not None:
+                    size += len(raw)
+                else:
+                    docs = self.storage.peek_table(name)
+                    size += len(files.dumps(docs)) if docs else 0
+            self._sizes[session_id] = size
+        return size
 
     # -- transcripts
 

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import logging
 import secrets
+import threading
+import time
 from collections.abc import Callable, Iterable, MutableMapping, Sequence
 from contextlib import AbstractContextManager
 from datetime import datetime, timedelta
@@ -43,7 +45,7 @@ from tutornb.models import (
     utcnow,
 )
 from tutornb.paths import display_path
-from tutornb.store import archive, listing, migrate
+from tutornb.store import archive, files, listing, migrate
 from tutornb.store.api import AppendResult, NewMessage, SessionQuery
 from tutornb.store.indexes import SessionIndexes
 from tutornb.store.journaled import JournaledStorage, JournaledTable, JournaledTinyDB, open_tinydb
@@ -261,8 +263,20 @@ class SessionStore:
     def list_sessions(self, query: SessionQuery) -> SessionPage:
         after = listing.check(query)
         with self._reading():
-            docs = self.storage.peek_table(SESSIONS).values()
-            return listing.page(docs, query, after, self._indexes.matches)
+            docs = [dict(doc) for doc in self.storage.peek_table(SESSIONS).values()]
+        return listing.page(docs, query, after, self._text_match)
+
+    def _text_match(self, session_id: str, needle: str, needle_json: bytes | None) -> bool:
+        """One session's messages, under the store's lock for that session only: a search over a
+        big store (the server runs it on a worker thread) lets every other request take the lock
+        between two sessions instead of waiting for the whole search."""
+        with self._reading():
+            found = self._indexes.find(session_id) is not None and self._indexes.matches(
+                session_id, needle, needle_json
+            )
+        if threading.current_thread() is not threading.main_thread():
+            time.sleep(0)  # hand the interpreter to the event loop's thread, if it waits
+        return found
 
     def messages(self, session_id: str, *, after_seq: int = 0, limit: int | None = None) -> list[Message]:
         with self._reading():
@@ -314,6 +328,8 @@ class SessionStore:
                 new["quiz"] = quiz
             if message.work is not None:
                 new["work"] = message.work.model_dump(mode="json", exclude_none=True)
+            if message.interrupted:
+                new["interrupted"] = message.interrupted
             self._table(table_name).insert(Document(new, doc_id=seq))
             preview = [*doc.get("preview", [])[-1:], preview_of(new["role"], new["text"])]
             self._put_session(
@@ -460,7 +476,9 @@ class SessionStore:
         action_docs = [entry.model_dump(mode="json") for entry in document.actions]
 
         def do_import() -> dict[str, Any]:
-            sid = self.unused_id(source.id)
+            # Always a fresh id: keeping a free one and replacing a taken one would tell a user
+            # which ids other users' sessions have.
+            sid = self.unused_id()
             doc = session_doc(
                 sid,
                 owner,
@@ -564,6 +582,20 @@ class SessionStore:
                 bytes=self.storage.bytes_on_disk(),
                 quota_bytes=self.quota_bytes or 0,
                 recovered=list(self.storage.recovered),
+            )
+
+    def owner_stats(self, owner: str) -> StoreStats:
+        """``stats`` for one owner's sessions only: what ``/status`` shows a user who shares the
+        server with others (store-wide counts would tell them about everyone else)."""
+        with self._reading():
+            docs = [d for d in self.storage.peek_table(SESSIONS).values() if d.get("owner") == owner]
+            used = sum(self._indexes.session_bytes(d["id"]) + len(files.dumps(d)) for d in docs)
+            return StoreStats(
+                path=display_path(self.path, Path.cwd()),
+                sessions=len(docs),
+                messages=sum(int(d.get("message_count", 0)) for d in docs),
+                bytes=used,
+                quota_bytes=self.quota_bytes or 0,
             )
 
     def compact(self) -> None:

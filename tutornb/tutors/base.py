@@ -112,7 +112,16 @@ class ErrorEvent:
     type: Literal["error"] = "error"
 
 
-TutorEvent = TextDelta | CitationEvent | QuizEvent | StateUpdate | ActionEvent | ErrorEvent
+@dataclass(frozen=True)
+class Interrupted:
+    """The reply ended early but what was said is worth keeping: the model's stream broke off
+    mid-answer (``cut_off``). The turn stores the text so far, marked, and the learner may retry."""
+
+    reason: Literal["cut_off"] = "cut_off"
+    type: Literal["interrupted"] = "interrupted"
+
+
+TutorEvent = TextDelta | CitationEvent | QuizEvent | StateUpdate | ActionEvent | ErrorEvent | Interrupted
 
 
 @runtime_checkable

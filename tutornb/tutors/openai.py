@@ -31,7 +31,7 @@ from tutornb.errors import TutorUnavailable
 from tutornb.models import Phase
 from tutornb.tutors import answering, hints
 from tutornb.tutors import quiz as quizzes
-from tutornb.tutors.base import ErrorEvent, TextDelta, TutorEvent, TutorTurn
+from tutornb.tutors.base import ErrorEvent, Interrupted, TextDelta, TutorEvent, TutorTurn
 from tutornb.tutors.course import DEFAULT_PLAN_TTL, CourseEngine
 from tutornb.tutors.intents import Intent, Reading
 from tutornb.tutors.lesson import Lesson
@@ -121,6 +121,20 @@ async def sse_data(lines: AsyncIterator[str]) -> AsyncIterator[str]:
             buffer.append(value[1:] if value.startswith(" ") else value)
     if buffer:
         yield "\n".join(buffer)
+
+
+#: Failures that break a stream off (the connection, the clock); a malformed chunk stays an error.
+_CUT_CODES = frozenset({"TUTOR_CUT_OFF", "TUTOR_UNAVAILABLE", "TUTOR_TIMEOUT"})
+
+
+def _finish_reason_of(data: str) -> str | None:
+    """The chunk's ``finish_reason`` (set on the last chunk of a complete answer), if any."""
+    try:
+        chunk = json.loads(data)
+        reason = chunk["choices"][0].get("finish_reason")
+    except (ValueError, LookupError, TypeError, AttributeError):
+        return None
+    return reason if isinstance(reason, str) and reason else None
 
 
 def _content_of(chunk: Any) -> str:
@@ -242,17 +256,28 @@ class ChatCompletionsClient:
             yield self._parse(body.decode("utf-8", "replace"))
             return
         received = False
+        spoke = False
         done = False
+        finish: str | None = None
         async for data in sse_data(response.aiter_lines()):
             if data.strip() == "[DONE]":
                 done = True
                 break
             text = self._parse(data)
+            finish = _finish_reason_of(data) or finish
             received = True
             if text:
+                spoke = True
                 yield text
         if not done and not received:
             raise self._malformed()
+        if spoke and ((not done and finish is None) or finish == "length"):
+            # The stream ended without its end marker and without a finish reason (the connection
+            # closed mid-answer), or the model ran out of tokens: what came is only part of a reply.
+            raise ModelServiceError(
+                "TUTOR_CUT_OFF",
+                f"The model service at {self.where} stopped mid-answer. Send your message again to retry.",
+            )
 
     def _parse(self, data: str) -> str:
         try:
@@ -413,6 +438,10 @@ class OpenAITutor:
                 yield TextDelta(text)
         except ModelServiceError as exc:
             log.warning("openai tutor: %s", exc.code)
+            if exc.code in _CUT_CODES and "".join(received).strip():
+                # Part of an answer is worth keeping: stored marked "cut off", offered for retry.
+                yield Interrupted()
+                return
             yield ErrorEvent(exc.code, self._scrub(exc.message))
             return
         except Exception as exc:
