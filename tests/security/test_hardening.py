@@ -138,6 +138,10 @@ def symlinked_store_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator
     outside = base / "elsewhere"
     outside.mkdir(mode=0o700)
     (outside / "notes.txt").write_bytes(b"precious\n")
+    # The store refuses to open in a linked folder (tests/store/test_symlink_safety.py), so the
+    # journal here is one left from before the link was planted: the guard must still cover it.
+    (outside / "journal.jsonl").write_bytes(b'{"stored": "before"}\n')
+    (outside / "journal.jsonl").chmod(0o600)
     live = LiveServer(base / "server", extra_args=["--ContentsManager.allow_hidden=True"])
     (live.root / ".tutornb").symlink_to(outside, target_is_directory=True)
     live.start()
