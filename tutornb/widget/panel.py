@@ -37,6 +37,7 @@ from tutornb.context import (
     kernel_runtime,
 )
 from tutornb.errors import InvalidRequest, TutorNBError
+from tutornb.htmlpolicy import SANITIZER_POLICY
 from tutornb.models import is_valid_session_id
 
 if TYPE_CHECKING:
@@ -93,6 +94,9 @@ class ChatPanel(anywidget.AnyWidget):  # type: ignore[misc]
     transport = t.Unicode("auto").tag(sync=True)
     #: Why the context is general, when it is (no notebook found, no tutornb metadata).
     note = t.Unicode("").tag(sync=True)
+    #: The server's sanitizer allowlist (:data:`tutornb.htmlpolicy.SANITIZER_POLICY`): the page's own
+    #: HTML fence allows exactly this and nothing more (one allowlist, not two that drift).
+    sanitizer_policy = t.Dict(read_only=True).tag(sync=True)
 
     def __init__(
         self,
@@ -103,6 +107,7 @@ class ChatPanel(anywidget.AnyWidget):  # type: ignore[misc]
     ) -> None:
         kwargs.setdefault("panel_id", uuid.uuid4().hex)
         super().__init__(**kwargs)
+        self.set_trait("sanitizer_policy", SANITIZER_POLICY)
         self._runtime = runtime
         self._owner = owner or kernel_owner()
         self._conn: ChatConnection | None = None
