@@ -87,7 +87,7 @@ def sanitize_html(html: str) -> str:
             link_rel=_LINK_REL,
             set_tag_attribute_values={"a": {"target": "_blank"}},
             url_schemes=_URL_SCHEMES,
-            url_relative="deny" if not SANITIZER_POLICY["url_relative"] else "passthrough",
+            url_relative="deny" if not SANITIZER_POLICY["url_relative"] else "pass_through",
         )
     )
 
