@@ -113,6 +113,21 @@ class LabServer:
         (dirs["JUPYTER_CONFIG_DIR"] / "jupyter_server_config.json").write_text(
             json.dumps({"ServerApp": {"jpserver_extensions": {"tutornb": True}}}), encoding="utf-8"
         )
+        # The kernel runs this interpreter (and so this checkout's tutornb), never whatever "python3"
+        # kernelspec the machine has first on its data path (a base interpreter with another copy).
+        kernel_dir = dirs["JUPYTER_DATA_DIR"] / "kernels" / "python3"
+        kernel_dir.mkdir(parents=True, exist_ok=True)
+        (kernel_dir / "kernel.json").write_text(
+            json.dumps(
+                {
+                    "argv": [sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}"],
+                    "display_name": "Python 3 (ipykernel)",
+                    "language": "python",
+                    "metadata": {"debugger": True},
+                }
+            ),
+            encoding="utf-8",
+        )
         for name, values in LAB_SETTINGS.items():
             target = dirs["JUPYTERLAB_SETTINGS_DIR"] / name
             target.parent.mkdir(parents=True, exist_ok=True)

@@ -96,7 +96,7 @@ class ChatPanel(anywidget.AnyWidget):  # type: ignore[misc]
     note = t.Unicode("").tag(sync=True)
     #: The server's sanitizer allowlist (:data:`tutornb.htmlpolicy.SANITIZER_POLICY`): the page's own
     #: HTML fence allows exactly this and nothing more (one allowlist, not two that drift).
-    sanitizer_policy = t.Dict(read_only=True).tag(sync=True)
+    sanitizer_policy = t.Dict(default_value=SANITIZER_POLICY, read_only=True).tag(sync=True)
 
     def __init__(
         self,
@@ -107,7 +107,6 @@ class ChatPanel(anywidget.AnyWidget):  # type: ignore[misc]
     ) -> None:
         kwargs.setdefault("panel_id", uuid.uuid4().hex)
         super().__init__(**kwargs)
-        self.set_trait("sanitizer_policy", SANITIZER_POLICY)
         self._runtime = runtime
         self._owner = owner or kernel_owner()
         self._conn: ChatConnection | None = None
