@@ -54,6 +54,20 @@ class ChatSockets:
         self.open.clear()
 
 
+def _skip_offer(panel: Any, before: Any = None) -> bool:
+    """Starts a new session when the panel offers an earlier one (an earlier test's); whether it did."""
+    offer = panel.locator("[data-tutornb='resume-offer']")
+    ready = panel.locator(".tutornb-greeting")
+    expect(offer.or_(ready)).to_be_visible(timeout=30_000)
+    if not offer.count():
+        return False
+    if before is not None:
+        before()
+    offer.locator("[data-tutornb='new-session']").click()
+    expect(ready).to_be_visible()
+    return True
+
+
 @pytest.fixture
 def light_theme(lab_server: LabServer) -> Iterator[None]:
     yield
@@ -232,6 +246,7 @@ def test_a_signed_out_page_says_reload_to_sign_in(lab: Lab, lab_server: LabServe
     sockets = ChatSockets()
     page.context.route_web_socket(CHAT_SOCKET, sockets.route)
     panel = open_panel(lab, NOTEBOOK)
+    _skip_offer(panel)
     send(panel, "What is a list?")
     expect(messages(panel, "tutor")).to_have_count(1, timeout=30_000)
 
@@ -262,11 +277,13 @@ def test_axe_finds_no_serious_violation_in_any_panel_state(
     page.context.route_web_socket(CHAT_SOCKET, sockets.route)
     found: dict[str, list[dict[str, Any]]] = {}
 
-    # Given the panel in the chosen theme
+    # Given the panel in the chosen theme (offering an earlier session, when there is one)
     panel = open_panel(lab, "03_functions.ipynb")
     dark = page.evaluate("() => document.body.dataset.jpThemeLight") == "false"
     assert dark == (theme == "JupyterLab Dark")
     expect(panel.locator("[data-tutornb='status']")).to_have_text("online")
+    if _skip_offer(panel, before=lambda: found.setdefault("offer", axe_violations(page))):
+        found.setdefault("offer", [])
 
     # State 1: empty, with the greeting and suggestions
     expect(panel.locator(".tutornb-greeting")).to_be_visible()
@@ -307,6 +324,6 @@ def test_axe_finds_no_serious_violation_in_any_panel_state(
     found["offline-error"] = axe_violations(page)
 
     # Then axe-core finds no serious or critical violation in any of them
-    assert set(found) == set(STATES)
+    assert set(found) - {"offer"} == set(STATES)
     assert {state: v for state, v in found.items() if v} == {}, json.dumps(found, indent=1)
     assert page.evaluate(FOCUSED) is not None

@@ -1228,6 +1228,16 @@ export class Controller {
     return last;
   }
 
+  /** The learner message a tutor message at `seq` answered. @param {number} seq */
+  learnerBefore(seq) {
+    let found = null;
+    for (const message of this.messages.values()) {
+      const at = message.seq || 0;
+      if (message.role === "learner" && at < seq && (!found || at > (found.seq || 0))) found = message;
+    }
+    return found;
+  }
+
   /** @param {Frame} frame */
   onErrorFrame(frame) {
     const inTurn = this.turnActive;
@@ -1545,7 +1555,10 @@ async function insertCodeBelow(cell, code) {
   const before = notebookCells(notebook);
   const index = cellIndexOf(cell, before);
   activateCell(cell);
-  button.click();
+  // JupyterLab's toolbar buttons act on mousedown (or on click, for some): both are sent, one acts.
+  for (const type of ["mousedown", "mouseup", "click"]) {
+    button.dispatchEvent(new MouseEvent(type, { bubbles: true, cancelable: true, button: 0, view: window }));
+  }
   for (let i = 0; i < 50; i += 1) {
     await nextFrame();
     const cells = notebookCells(notebook);
@@ -1622,6 +1635,11 @@ class PanelView {
     this.wantFocus = null;
     this.docked = false;
     this.unseen = false;
+    this.painting = false;
+    /** @type {HTMLElement|null} */
+    this.placeholder = null;
+    /** @type {{error: PanelError, anchor: HTMLElement|null, node: HTMLElement, retries: boolean}|null} */
+    this.shownError = null;
     this.build();
     this.unsubscribe = ctrl.subscribe((kind, detail) => this.update(kind, detail));
     this.update("all");
@@ -1966,7 +1984,12 @@ class PanelView {
   renderError() {
     const ctrl = this.ctrl;
     const error = ctrl.error;
+    const anchor = error && error.concern ? this.nodes.get(error.concern) || null : null;
+    const shown = this.shownError;
+    // Re-rendered only when it changes: an alert rebuilt on every frame would be announced again and again.
+    if (shown && shown.error === error && shown.anchor === anchor && shown.node.isConnected && shown.retries === ctrl.outbox.length > 0) return;
     for (const stale of this.listNode.querySelectorAll(".tutornb-inline-error")) stale.remove();
+    this.shownError = null;
     if (!error) {
       this.errorSlot.replaceChildren();
       return;
@@ -1987,7 +2010,6 @@ class PanelView {
       retry,
       el("button", { type: "button", class: "tutornb-button tutornb-icon", text: "×", "aria-label": "Dismiss", onClick: () => { this.wantFocus = "input"; ctrl.clearError(); } }),
     ]);
-    const anchor = error.concern ? this.nodes.get(error.concern) : null;
     if (anchor) {
       node.classList.add("tutornb-inline-error");
       this.errorSlot.replaceChildren();
@@ -1995,6 +2017,7 @@ class PanelView {
     } else {
       this.errorSlot.replaceChildren(node);
     }
+    this.shownError = { error, anchor, node, retries: ctrl.outbox.length > 0 };
   }
 
   renderOffer() {
@@ -2114,7 +2137,12 @@ class PanelView {
     ]);
     if (message.interrupted) {
       li.dataset.interrupted = message.interrupted;
-      li.append(el("span", { class: "tutornb-mark", "data-mark": message.interrupted, text: message.interrupted === "stopped" ? "■ Stopped — you ended this answer here." : "⚠ Cut off — the answer did not arrive in full." }));
+      const mark = el("span", { class: "tutornb-mark", "data-mark": message.interrupted, text: message.interrupted === "stopped" ? "■ Stopped — you ended this answer here." : "⚠ Cut off — the answer did not arrive in full. " });
+      const asked = ctrl.learnerBefore(message.seq || 0);
+      if (message.interrupted === "cut_off" && asked) {
+        mark.append(el("button", { type: "button", hook: "retry", class: "tutornb-button tutornb-small", text: "Retry", title: "Ask this question again", onClick: () => { this.wantFocus = "input"; ctrl.retryTurn(asked.id); } }));
+      }
+      li.append(mark);
     }
     if (message.citations && message.citations.length) {
       li.append(el("ul", { class: "tutornb-citations", "aria-label": "Sources" },
@@ -2146,14 +2174,14 @@ class PanelView {
   addCodeActions(body) {
     for (const pre of Array.from(body.querySelectorAll("pre"))) {
       const code = () => pre.textContent || "";
-      const copy = el("button", { type: "button", hook: "copy", class: "tutornb-button tutornb-small", text: "Copy", "aria-label": "Copy code" });
+      const copy = el("button", { type: "button", hook: "copy", class: "tutornb-button tutornb-small", text: "Copy", title: "Copy this code" });
       copy.addEventListener("click", async () => {
         const done = await copyText(code());
         copy.textContent = done ? "Copied" : "Copy failed";
         this.announceNode.textContent = done ? "Code copied" : "The code could not be copied";
         setTimeout(() => { copy.textContent = "Copy"; }, 2000);
       });
-      const insert = el("button", { type: "button", hook: "insert", class: "tutornb-button tutornb-small", text: "Insert below", "aria-label": "Insert code as a new cell below" });
+      const insert = el("button", { type: "button", hook: "insert", class: "tutornb-button tutornb-small", text: "Insert below", title: "Insert this code as a new cell below" });
       insert.addEventListener("click", async () => {
         const cell = /** @type {HTMLElement|null} */ (this.root.closest(".jp-Cell"));
         const done = cell ? await insertCodeBelow(cell, code()) : false;
