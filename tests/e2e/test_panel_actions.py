@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import re
+import secrets
 from collections.abc import Iterator
 from typing import Any
 
@@ -242,21 +243,20 @@ def test_imported_html_shows_nothing_the_server_policy_forbids(
 
 @pytest.mark.browser
 def test_a_signed_out_page_says_reload_to_sign_in(lab: Lab, lab_server: LabServer, browser_page: Any) -> None:
-    page = browser_page
-    sockets = ChatSockets()
-    page.context.route_web_socket(CHAT_SOCKET, sockets.route)
     panel = open_panel(lab, NOTEBOOK)
     _skip_offer(panel)
     send(panel, "What is a list?")
     expect(messages(panel, "tutor")).to_have_count(1, timeout=30_000)
 
-    # When the login goes away (the hub restarted) and the chat socket drops
-    page.context.clear_cookies()
-    sockets.cut()
+    # When the server restarts with new secrets (as a hub does): the page's login is no longer valid
+    lab_server.stop()
+    (lab_server.home / "jupyter-runtime" / "jupyter_cookie_secret").unlink(missing_ok=True)
+    lab_server.token = secrets.token_hex(16)
+    lab_server.start()
 
     # Then the panel does not pretend it is an outage: it says to reload to sign in again
     error = panel.locator("[data-tutornb='error']")
-    expect(error).to_have_attribute("data-code", "SIGNED_OUT", timeout=30_000)
+    expect(error).to_have_attribute("data-code", "SIGNED_OUT", timeout=60_000)
     expect(error).to_contain_text("Reload the page to sign in again")
     expect(panel.locator("[data-tutornb='status']")).to_have_text("signed out")
     expect(panel.locator("[data-tutornb='input']")).to_be_disabled()

@@ -1056,7 +1056,7 @@ export class Controller {
 
   /** The chat socket dropped: find out whether the page is signed out (403), which no retry fixes. @param {string} sessionId @param {number} attempt */
   async onDrop(sessionId, attempt) {
-    if (!this.pipe || !this.pipe.authState || attempt > 6) return;
+    if (!this.pipe || !this.pipe.authState || attempt < 1) return;
     const state = await this.pipe.authState();
     if (state === "signed-out" && this.session && this.session.id === sessionId && !this.disposed) this.signedOut();
   }
