@@ -197,9 +197,14 @@ test("a failed turn's error sits on the question it did not answer, without the 
   assert.equal(ctrl.error.message.includes("127.0.0.1"), false);
   assert.equal(ctrl.streaming.size, 0);
   await ctrl.retryTurn("m1");
+  // The stored question goes again with its own client_id: acknowledged again, never stored twice
   assert.equal(chat.sent.at(-1).type, "message");
   assert.equal(chat.sent.at(-1).text, "What is a dict?");
+  assert.equal(chat.sent.at(-1).client_id, "c1");
   assert.equal(ctrl.error, null);
+  chat.frame({ type: "ack", client_id: "c1", message: learner("m1", 1, "What is a dict?", "c1") });
+  assert.equal(ctrl.outbox.length, 0);
+  assert.equal(ctrl.typing, true, "a fresh turn follows the retried question");
 });
 
 test("an answer is sent once, and the tutor's verdict marks it right or wrong", async () => {

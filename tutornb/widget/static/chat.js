@@ -874,8 +874,8 @@ export class Controller {
     this.returnedText = null;
     /** @type {any} */
     this.retryTimer = null;
-    /** @type {string|null} the learner message a failed turn answered */
-    this.turnFor = null;
+    /** @type {Set<string>} client ids re-sent by Retry (their ack is followed by a fresh turn) */
+    this.retrying = new Set();
   }
 
   /** @param {(kind: string, detail?: any) => void} listener */
@@ -1161,9 +1161,11 @@ export class Controller {
   onAck(frame) {
     const message = frame.message;
     this.dropFromOutbox((clientId) => clientId === frame.client_id);
+    const retried = this.retrying.delete(String(frame.client_id));
     if (message && message.id) {
-      // An ack for a message already on screen is a resend's: no new tutor turn follows it.
-      if (this.messages.has(message.id)) this.typing = false;
+      // An ack for a message already on screen is a resend's: no new tutor turn follows it, unless the
+      // learner asked for one (Retry).
+      if (this.messages.has(message.id) && !retried) this.typing = false;
       this.messages.set(message.id, message);
     }
     if (this.error && ["RATE_LIMITED", "STORE_UNAVAILABLE", "QUOTA_EXCEEDED"].includes(this.error.code) && !this.outbox.some((e) => e.failed)) {
@@ -1311,11 +1313,30 @@ export class Controller {
     return true;
   }
 
-  /** Ask again what a failed or cut-off turn answered: the learner's question is sent once more. @param {string} [messageId] */
-  retryTurn(messageId) {
+  /**
+   * Ask again what a failed or cut-off turn answered. The stored question is re-sent with its own client_id:
+   * the server acknowledges it again (never stores it twice) and, as nothing (or only a cut-off reply)
+   * answers it, runs a fresh tutor turn. A question without a client_id is sent as a new message.
+   * @param {string} [messageId]
+   */
+  async retryTurn(messageId) {
     const learner = messageId ? this.messages.get(messageId) : this.lastLearnerMessage();
-    if (!learner) return Promise.resolve(false);
-    return this.sendText(String(learner.text || ""), { work: learner.work || null });
+    if (!learner) return false;
+    if (!learner.client_id || !this.session) return this.sendText(String(learner.text || ""), { work: learner.work || null });
+    this.clearError();
+    if (this.outbox.some((e) => e.client_id === learner.client_id)) return false;
+    /** @type {OutboxEntry} */
+    const entry = { client_id: learner.client_id, text: String(learner.text || ""), created_at: new Date().toISOString(), sentEpoch: -1, failed: null };
+    if (learner.work) entry.work = learner.work;
+    this.retrying.add(learner.client_id);
+    this.wantActive = true;
+    this.outbox.push(entry);
+    this.saveOutbox();
+    if (this.session.status === "paused") this.requestResume();
+    else this.flushOutbox();
+    if (this.chat && !this.chat.online) this.chat.retryNow();
+    this.emit("messages");
+    return true;
   }
 
   /** Ends the streaming turn; the server stores what was said, marked "stopped". */
@@ -2296,7 +2317,9 @@ class PanelView {
       wanted.push([key, node]);
     }
     const online = ctrl.connection === "online";
+    const storedIds = new Set(stored.map((m) => m.client_id).filter(Boolean));
     for (const entry of ctrl.outbox) {
+      if (storedIds.has(entry.client_id)) continue; // a retried question: it is on screen already
       const key = `p:${entry.client_id}`;
       let node = this.nodes.get(key);
       if (!node) {
