@@ -150,11 +150,17 @@ export function titleFrom(text) {
 }
 
 export class TutorError extends Error {
-  /** @param {string|undefined} code @param {string} [message] */
-  constructor(code, message) {
+  /** @param {string|undefined} code @param {string} [message] @param {number} [status] the HTTP status, if any */
+  constructor(code, message, status = 0) {
     super(message || code);
     this.code = code || "INTERNAL_ERROR";
+    this.status = status;
   }
+}
+
+/** Jupyter refused the page's login (401/403): the learner must sign in again. @param {any} err */
+function isSignedOut(err) {
+  return err instanceof TutorError && (err.status === 401 || err.status === 403);
 }
 
 /** @param {any} err @returns {PanelError} */
@@ -494,7 +500,7 @@ class RestPipe {
       } catch {
         /* not JSON */
       }
-      throw new TutorError(payload.code || `HTTP_${response.status}`, payload.message || response.statusText);
+      throw new TutorError(payload.code || `HTTP_${response.status}`, payload.message || response.statusText, response.status);
     }
     return response;
   }
@@ -511,7 +517,7 @@ class RestPipe {
       await this.fetchJson("GET", "status", undefined, 5000);
       return "ok";
     } catch (err) {
-      return err instanceof TutorError && (err.code === "HTTP_403" || err.code === "HTTP_401") ? "signed-out" : "unreachable";
+      return isSignedOut(err) ? "signed-out" : "unreachable";
     }
   }
 
@@ -914,7 +920,7 @@ export class Controller {
   /** @param {any} err */
   showError(err) {
     const error = asError(err);
-    if (error.code === "HTTP_403" || error.code === "HTTP_401") {
+    if (isSignedOut(err)) {
       this.signedOut();
       return;
     }
