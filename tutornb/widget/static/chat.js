@@ -1663,6 +1663,7 @@ class PanelView {
     this.docked = false;
     this.unseen = false;
     this.painting = false;
+    this.greetingKey = "";
     /** @type {HTMLElement|null} */
     this.placeholder = null;
     /** @type {{error: PanelError, anchor: HTMLElement|null, node: HTMLElement, retries: boolean}|null} */
@@ -2250,9 +2251,14 @@ class PanelView {
     const empty = ctrl.view === "chat" && !ctrl.messages.size && !ctrl.outbox.length && !ctrl.streaming.size && !(ctrl.session && ctrl.session.status === "closed");
     if (!empty) {
       this.greetingSlot.replaceChildren();
+      this.greetingKey = "";
       return;
     }
     const work = ctrl.model.get("last_work");
+    // Rebuilt only when what it offers changes, so a focused suggestion keeps its focus.
+    const key = `${headerText(ctrl.context)}|${!!(work && work.error)}`;
+    if (key === this.greetingKey && this.greetingSlot.firstChild) return;
+    this.greetingKey = key;
     const suggestions = SUGGESTIONS.map((s) => ({ ...s, work: null }));
     if (work && work.error) {
       suggestions.push({ key: "error", label: "Ask about my last error", text: "Why does my last cell fail, and how do I fix it?", work });
