@@ -6,6 +6,8 @@ import json
 from pathlib import Path
 from typing import Any
 
+from playwright.sync_api import expect
+
 from .conftest import Lab, LabServer
 
 REPO = Path(__file__).resolve().parents[2]
@@ -90,3 +92,17 @@ def tutor_cell_index(lab: Lab) -> int:
                  .findIndex((c) => c.querySelector('[data-tutornb="panel"]'))"""
         )
     )
+
+
+def skip_offer(panel: Any, before: Any = None) -> bool:
+    """Starts a new session when the panel offers an earlier one (an earlier test's); whether it did."""
+    offer = panel.locator("[data-tutornb='resume-offer']")
+    ready = panel.locator(".tutornb-greeting")
+    expect(offer.or_(ready)).to_be_visible(timeout=30_000)
+    if not offer.count():
+        return False
+    if before is not None:
+        before()
+    offer.locator("[data-tutornb='new-session']").click()
+    expect(ready).to_be_visible()
+    return True

@@ -22,6 +22,7 @@ from .conftest import Lab, LabServer
 from .journey_fixtures import messages, open_panel, send
 from .panel_helpers import (
     FOCUSED,
+    skip_offer,
     active_cell_index,
     axe_violations,
     cell_count,
@@ -53,20 +54,6 @@ class ChatSockets:
             server.close()
             ws.close(code=1011, reason="server unreachable")
         self.open.clear()
-
-
-def _skip_offer(panel: Any, before: Any = None) -> bool:
-    """Starts a new session when the panel offers an earlier one (an earlier test's); whether it did."""
-    offer = panel.locator("[data-tutornb='resume-offer']")
-    ready = panel.locator(".tutornb-greeting")
-    expect(offer.or_(ready)).to_be_visible(timeout=30_000)
-    if not offer.count():
-        return False
-    if before is not None:
-        before()
-    offer.locator("[data-tutornb='new-session']").click()
-    expect(ready).to_be_visible()
-    return True
 
 
 @pytest.fixture
@@ -244,7 +231,7 @@ def test_imported_html_shows_nothing_the_server_policy_forbids(
 @pytest.mark.browser
 def test_a_signed_out_page_says_reload_to_sign_in(lab: Lab, lab_server: LabServer, browser_page: Any) -> None:
     panel = open_panel(lab, NOTEBOOK)
-    _skip_offer(panel)
+    skip_offer(panel)
     send(panel, "What is a list?")
     expect(messages(panel, "tutor")).to_have_count(1, timeout=30_000)
 
@@ -282,7 +269,7 @@ def test_axe_finds_no_serious_violation_in_any_panel_state(
     dark = page.evaluate("() => document.body.dataset.jpThemeLight") == "false"
     assert dark == (theme == "JupyterLab Dark")
     expect(panel.locator("[data-tutornb='status']")).to_have_text("online")
-    if _skip_offer(panel, before=lambda: found.setdefault("offer", axe_violations(page))):
+    if skip_offer(panel, before=lambda: found.setdefault("offer", axe_violations(page))):
         found.setdefault("offer", [])
 
     # State 1: empty, with the greeting and suggestions

@@ -207,6 +207,15 @@ test("a failed turn's error sits on the question it did not answer, without the 
   assert.equal(ctrl.typing, true, "a fresh turn follows the retried question");
 });
 
+test("a turn failure naming the stored question's client_id sits under that question", async () => {
+  const { ctrl, pipe } = await started(new FakePipe(), { session_id: "s1" });
+  const chat = pipe.chats[0];
+  chat.frame(session("s1", "active", [learner("m1", 1, "What is a dict?", "c1")]));
+  chat.frame({ type: "error", code: "TUTOR_UNAVAILABLE", message: "The model service at 127.0.0.1:9 failed.", client_id: "c1" });
+  assert.equal(ctrl.error.concern, "m:m1");
+  assert.equal(ctrl.outbox.length, 0);
+});
+
 test("an answer is sent once, and the tutor's verdict marks it right or wrong", async () => {
   const { ctrl, pipe } = await started(new FakePipe(), { session_id: "s1" });
   const chat = pipe.chats[0];

@@ -1265,6 +1265,10 @@ export class Controller {
         entry.failed = { code, message: frame.message };
         concern = `p:${entry.client_id}`;
         if (RETRY_SOON.has(code)) this.retrySoon();
+      } else {
+        // The message is stored; its tutor turn failed: the error goes under it.
+        const stored = Array.from(this.messages.values()).find((m) => m.client_id === frame.client_id);
+        if (stored) concern = `m:${stored.id}`;
       }
     } else if (inTurn || code.startsWith("TUTOR")) {
       // The tutor failed to answer: the error sits under the question it did not answer, with Retry.
