@@ -22,12 +22,12 @@ from .conftest import Lab, LabServer
 from .journey_fixtures import messages, open_panel, send
 from .panel_helpers import (
     FOCUSED,
-    skip_offer,
     active_cell_index,
     axe_violations,
     cell_count,
     cell_source,
     set_theme,
+    skip_offer,
     tutor_cell_index,
 )
 
