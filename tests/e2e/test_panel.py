@@ -357,7 +357,10 @@ def test_quiz_controls_export_history_and_the_comm_pipe(
         "How do I get a value from a dictionary without a KeyError?"
     ]
 
-    # When the learner runs %tutor resume
+    # When the learner leaves that session in the comm panel (one live panel per session per page)
+    # and runs %tutor resume
+    comm_panel.locator("[data-tutornb='new-session']").click()
+    expect(comm_panel.locator(".tutornb-greeting")).to_be_visible()
     resumed_panel = lab.panel(lab.run_cell("%tutor resume"))
 
     # Then the panel opens straight on the most recent session of this notebook, no offer needed
