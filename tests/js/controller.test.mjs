@@ -152,6 +152,9 @@ test("a permanent refusal gives the text back; a passing one keeps it queued and
   assert.equal(ctrl.outbox.length, 1);
   assert.equal(ctrl.outbox[0].failed.code, "RATE_LIMITED");
   assert.equal(ctrl.error.concern, `p:${second}`);
+  // A reply to an earlier question does not hide why this one waits
+  chat.frame({ type: "message", message: tutor("m9", 9, "An earlier answer") });
+  assert.equal(ctrl.error.code, "RATE_LIMITED");
   clearTimeout(ctrl.retryTimer);
   ctrl.dispose();
 });

@@ -1192,7 +1192,8 @@ export class Controller {
       if (!known && this.streaming.size === 1) this.streaming.clear();
       this.typing = false;
       this.stopping = false;
-      if (this.error && this.error.concern) this.error = null; // the turn that failed got its answer
+      // A failed turn's error goes once a reply arrives; an unsent message's error stays until it is sent.
+      if (this.error && this.error.concern && this.error.concern.startsWith("m:")) this.error = null;
       const grade = gradeIn(message.text);
       if (grade !== null && this.lastAnswered) {
         const result = this.quizResults.get(this.lastAnswered);
