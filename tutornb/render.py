@@ -19,53 +19,17 @@ from markdown_it import MarkdownIt
 from pygments import highlight
 from pygments.formatters import HtmlFormatter
 from pygments.lexers import get_lexer_by_name
-from pygments.token import STANDARD_TYPES
 from pygments.util import ClassNotFound
 
-#: The sanitizer's allowlist: the only tags and attributes chat HTML may hold (tests import these,
-#: never copy them).
-ALLOWED_TAGS = {
-    "a",
-    "blockquote",
-    "br",
-    "code",
-    "del",
-    "em",
-    "h1",
-    "h2",
-    "h3",
-    "h4",
-    "h5",
-    "h6",
-    "hr",
-    "img",
-    "li",
-    "ol",
-    "p",
-    "pre",
-    "s",
-    "span",
-    "strong",
-    "table",
-    "tbody",
-    "td",
-    "th",
-    "thead",
-    "tr",
-    "ul",
-}
-ALLOWED_ATTRIBUTES = {
-    "a": {"href", "title"},
-    "img": {"src", "alt", "title"},
-    "ol": {"start"},
-    "code": {"class"},
-    "span": {"class"},
-}
-_URL_SCHEMES = {"http", "https", "mailto"}
-_LINK_REL = "noopener noreferrer nofollow"
-#: Pygments' short token classes ("k", "nf", "s2", ...): the only classes a span may carry.
-_TOKEN_CLASSES = frozenset(cls for cls in STANDARD_TYPES.values() if cls)
-_LANGUAGE_CLASS = re.compile(r"^language-[A-Za-z0-9_+#.-]{1,32}$")
+from tutornb.htmlpolicy import SANITIZER_POLICY
+
+#: The sanitizer's allowlist (one, in tutornb.htmlpolicy): tests import these, never copy them.
+ALLOWED_TAGS = set(SANITIZER_POLICY["tags"])
+ALLOWED_ATTRIBUTES = {tag: set(names) for tag, names in SANITIZER_POLICY["attributes"].items()}
+_URL_SCHEMES = set(SANITIZER_POLICY["url_schemes"])
+_LINK_REL = str(SANITIZER_POLICY["link_rel"])
+_TOKEN_CLASSES = frozenset(SANITIZER_POLICY["classes"]["span"])
+_LANGUAGE_CLASS = re.compile(SANITIZER_POLICY["classes"]["code"]["pattern"])
 _FORMATTER = HtmlFormatter(nowrap=True)
 #: Text longer than this is not highlighted (pygments cost grows with size; it stays escaped text).
 _MAX_HIGHLIGHT_CHARS = 50_000
@@ -117,14 +81,14 @@ def sanitize_html(html: str) -> str:
         nh3.clean(
             html,
             tags=ALLOWED_TAGS,
-            clean_content_tags={"script", "style", "template", "svg", "math", "iframe", "object"},
+            clean_content_tags=set(SANITIZER_POLICY["dropped_tags"]),
             attributes=ALLOWED_ATTRIBUTES,
             attribute_filter=_filter_attribute,
             strip_comments=True,
             link_rel=_LINK_REL,
             set_tag_attribute_values={"a": {"target": "_blank"}},
             url_schemes=_URL_SCHEMES,
-            url_relative="deny",
+            url_relative="deny" if not SANITIZER_POLICY["url_relative"] else "pass_through",
         )
     )
 

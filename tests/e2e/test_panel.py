@@ -311,8 +311,11 @@ def test_quiz_controls_export_history_and_the_comm_pipe(
         count, timeout=30_000
     )
 
-    # When the learner closes the session
+    # When the learner closes the session (and confirms: Close ends it for good)
     panel.locator("[data-tutornb='close']").click()
+    expect(panel.locator(".tutornb-confirm")).to_be_visible()
+    expect(panel).not_to_have_attribute("data-session-status", "closed")
+    panel.locator("[data-action='confirm-close']").click()
 
     # Then it is closed for good: no more input, and a way to start a new one
     expect(panel).to_have_attribute("data-session-status", "closed")
@@ -333,6 +336,7 @@ def test_quiz_controls_export_history_and_the_comm_pipe(
     expect(panel.locator("[data-tutornb='input']")).to_have_value(too_long)
     panel.locator("[data-tutornb='input']").fill("")
     panel.locator("[data-tutornb='close']").click()  # the (empty) session that message started
+    panel.locator("[data-action='confirm-close']").click()
     expect(panel).to_have_attribute("data-session-status", "closed")
 
     # When a panel talks through the kernel comm instead of the server's socket (VS Code, Colab)
@@ -353,7 +357,10 @@ def test_quiz_controls_export_history_and_the_comm_pipe(
         "How do I get a value from a dictionary without a KeyError?"
     ]
 
-    # When the learner runs %tutor resume
+    # When the learner leaves that session in the comm panel (one live panel per session per page)
+    # and runs %tutor resume
+    comm_panel.locator("[data-tutornb='new-session']").click()
+    expect(comm_panel.locator(".tutornb-greeting")).to_be_visible()
     resumed_panel = lab.panel(lab.run_cell("%tutor resume"))
 
     # Then the panel opens straight on the most recent session of this notebook, no offer needed

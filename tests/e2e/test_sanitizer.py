@@ -11,6 +11,8 @@ from typing import Any
 
 import pytest
 
+from tutornb.htmlpolicy import SANITIZER_POLICY
+
 CHAT_JS = Path(__file__).resolve().parents[2] / "tutornb" / "widget" / "static" / "chat.js"
 ORIGIN = "http://tutornb.test"
 
@@ -56,11 +58,11 @@ def test_hostile_html_is_rebuilt_from_an_allowlist(module_page: Any) -> None:
     # Given the panel's module loaded in a page
     # When each hostile snippet goes through its sanitizer and into the live document
     result = module_page.evaluate(
-        """async (snippets) => {
+        """async ([snippets, policy]) => {
              const { sanitizeHtml } = await import('/chat.js');
              const host = document.createElement('div');
              document.body.append(host);
-             for (const html of snippets) host.append(sanitizeHtml(html));
+             for (const html of snippets) host.append(sanitizeHtml(html, policy));
              await new Promise((resolve) => setTimeout(resolve, 300));  // let images fail
              const all = Array.from(host.querySelectorAll('*'));
              return {
@@ -71,12 +73,12 @@ def test_hostile_html_is_rebuilt_from_an_allowlist(module_page: Any) -> None:
                text: host.textContent,
              };
            }""",
-        HOSTILE,
+        [HOSTILE, SANITIZER_POLICY],
     )
 
     # Then nothing ran, and only harmless elements and attributes are left
     assert result["xss"] == "undefined"
-    assert set(result["tags"]) <= {"a", "b", "code", "div", "img", "p"}
+    assert set(result["tags"]) <= {"a", "code", "img", "p"}
     assert set(result["attributes"]) <= {"class", "href", "rel", "src", "target", "referrerpolicy"}
     assert result["hrefs"] == ["https://docs.python.org/3/"]
     # Harmless content survives, with its formatting
@@ -99,3 +101,45 @@ def test_relative_times_read_like_the_resume_offer(module_page: Any) -> None:
 
     # Then they read like "2 h ago"
     assert labels == ["just now", "30 min ago", "2 h ago", "3 d ago", ""]
+
+
+@pytest.mark.browser
+def test_the_page_allows_only_what_the_server_policy_allows(module_page: Any) -> None:
+    # Given HTML that only a stored (imported) message could carry: a relative image URL that would be
+    # fetched with the learner's cookie, JupyterLab's own classes, a protocol-relative link
+    snippets = [
+        '<img src="/logout" alt="x">',
+        '<p class="jp-LabShell lm-Widget">fake sign-in</p>',
+        '<a href="//evil.test/x">proto-relative</a>',
+        '<a href="files/secret.txt">relative</a>',
+        '<span class="k jp-Dialog">def</span>',
+        '<code class="language-python jp-LabShell">x</code>',
+    ]
+    # When the page sanitizes them with the server's policy (and with no policy at all)
+    result = module_page.evaluate(
+        """async ([snippets, policy]) => {
+             const { sanitizeHtml } = await import('/chat.js');
+             const host = document.createElement('div');
+             for (const html of snippets) host.append(sanitizeHtml(html, policy));
+             const bare = document.createElement('div');
+             for (const html of snippets) bare.append(sanitizeHtml(html));
+             const all = Array.from(host.querySelectorAll('*'));
+             return {
+               srcs: all.filter((n) => n.hasAttribute('src')).map((n) => n.getAttribute('src')),
+               hrefs: all.filter((n) => n.hasAttribute('href')).map((n) => n.getAttribute('href')),
+               classes: all.filter((n) => n.hasAttribute('class')).map((n) => n.getAttribute('class')),
+               text: host.textContent,
+               bareElements: bare.querySelectorAll('*').length,
+               bareText: bare.textContent,
+             };
+           }""",
+        [snippets, SANITIZER_POLICY],
+    )
+    # Then no relative URL and no class the server would not emit survives; the words stay
+    assert result["srcs"] == []
+    assert result["hrefs"] == []
+    assert sorted(result["classes"]) == ["k", "language-python"]
+    assert "fake sign-in" in result["text"]
+    # And without a policy only text is kept
+    assert result["bareElements"] == 0
+    assert "fake sign-in" in result["bareText"]

@@ -167,6 +167,16 @@ class LiveServer:
         if self.python_path:
             env["PYTHONPATH"] = os.pathsep.join(str(p) for p in self.python_path)
         env.update(self.extra_env)
+        # Kernels run this interpreter (and so this checkout's tutornb), never whatever "python3"
+        # kernelspec the machine has first on its data path (a base interpreter with another copy).
+        kernel_dir = dirs["JUPYTER_DATA_DIR"] / "kernels" / "python3"
+        kernel_dir.mkdir(parents=True, exist_ok=True)
+        kernel_spec = {
+            "argv": [sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}"],
+            "display_name": "Python 3 (ipykernel)",
+            "language": "python",
+        }
+        (kernel_dir / "kernel.json").write_text(json.dumps(kernel_spec), encoding="utf-8")
         for name, values in self.lab_settings.items():
             target = dirs["JUPYTERLAB_SETTINGS_DIR"] / name
             target.parent.mkdir(parents=True, exist_ok=True)
@@ -183,11 +193,14 @@ class LiveServer:
         )
         return env
 
-    def start(self, timeout: float = 60.0) -> None:
+    def start(self, timeout: float = 60.0, *, keep_port: bool = False) -> None:
+        """Starts the server; ``keep_port`` restarts it where open pages expect it (a browser test
+        of what a page does when its server comes back)."""
         if self.process is not None and self.process.poll() is None:
             raise RuntimeError("the server is already running")
-        # A fresh port per start: a killed server's port may linger in TIME_WAIT.
-        self.port = free_port()
+        # Otherwise a fresh port per start: a killed server's port may linger in TIME_WAIT.
+        if not (keep_port and self.port):
+            self.port = free_port()
         # ``python -m jupyter server`` would run whichever ``jupyter-server`` script comes first on PATH
         # (possibly another Python, with another tutornb): run the app's module with this Python.
         module = {"server": "jupyter_server", "lab": "jupyterlab"}[self.app]

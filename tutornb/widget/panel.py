@@ -38,6 +38,7 @@ from tutornb.context import (
     kernel_runtime,
 )
 from tutornb.errors import InvalidRequest, TutorNBError
+from tutornb.htmlpolicy import SANITIZER_POLICY
 from tutornb.models import LearnerWork, is_valid_session_id
 
 if TYPE_CHECKING:
@@ -99,6 +100,9 @@ class ChatPanel(anywidget.AnyWidget):  # type: ignore[misc]
     #: offers "Ask about my last error" when ``error`` is set and sends this dict as a message frame's
     #: ``work`` (see tutornb.kernelwork).
     last_work = t.Dict(default_value=None, allow_none=True).tag(sync=True)
+    #: The server's sanitizer allowlist (:data:`tutornb.htmlpolicy.SANITIZER_POLICY`): the page's own
+    #: HTML fence allows exactly this and nothing more (one allowlist, not two that drift).
+    sanitizer_policy = t.Dict(default_value=SANITIZER_POLICY, read_only=True).tag(sync=True)
 
     def __init__(
         self,

@@ -1,0 +1,108 @@
+"""Helpers for the panel's browser tests (keys, focus, axe-core, notebook cells)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from playwright.sync_api import expect
+
+from .conftest import Lab, LabServer
+
+REPO = Path(__file__).resolve().parents[2]
+AXE = REPO / "node_modules" / "axe-core" / "axe.min.js"
+
+# The hook of the element that has focus, or its tag when it has none.
+FOCUSED = """() => {
+  const a = document.activeElement;
+  if (!a) return '';
+  return a.getAttribute('data-tutornb') || a.getAttribute('data-action') || a.localName;
+}"""
+
+# axe-core on the panel only; JupyterLab's own UI is not ours to judge. The body is given the
+# window's height while axe runs (JupyterLab's body has none, which hides every colour from axe).
+RUN_AXE = """async () => {
+  const panel = document.querySelector('[data-tutornb="panel"]');
+  const height = document.body.style.height;
+  document.body.style.height = '100vh';
+  try {
+    const result = await axe.run(panel, {
+      runOnly: { type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'best-practice'] },
+      resultTypes: ['violations'],
+    });
+    return result.violations
+      .filter((v) => v.impact === 'serious' || v.impact === 'critical')
+      .map((v) => ({ id: v.id, impact: v.impact, help: v.help,
+                     nodes: v.nodes.slice(0, 5)
+                       .map((n) => n.target.join(' ') + ' :: ' + n.failureSummary) }));
+  } finally {
+    document.body.style.height = height;
+  }
+}"""
+
+
+def axe_violations(page: Any) -> list[dict[str, Any]]:
+    """Serious and critical axe-core violations inside the panel."""
+    if not page.evaluate("() => typeof axe !== 'undefined'"):
+        page.add_script_tag(path=str(AXE))
+    result: list[dict[str, Any]] = page.evaluate(RUN_AXE)
+    return result
+
+
+def cell_count(lab: Lab) -> int:
+    return int(lab.cells().count())
+
+
+def active_cell_index(lab: Lab) -> int:
+    return int(
+        lab.page.evaluate(
+            """() => Array.from(document.querySelectorAll(
+                 '.jp-NotebookPanel:not(.lm-mod-hidden) .jp-Notebook .jp-Cell'))
+                 .findIndex((c) => c.classList.contains('jp-mod-active'))"""
+        )
+    )
+
+
+def cell_source(lab: Lab, index: int) -> str:
+    return str(
+        lab.cells()
+        .nth(index)
+        .evaluate(
+            """(cell) => Array.from(cell.querySelectorAll('.jp-InputArea .cm-line'))
+                 .map((l) => l.textContent).join('\\n')"""
+        )
+    )
+
+
+def set_theme(server: LabServer, theme: str) -> None:
+    """JupyterLab's theme for the next page load ("JupyterLab Light" / "JupyterLab Dark")."""
+    target = (
+        server.home / "lab-settings" / "@jupyterlab" / "apputils-extension" / "themes.jupyterlab-settings"
+    )
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_text(json.dumps({"theme": theme}), encoding="utf-8")
+
+
+def tutor_cell_index(lab: Lab) -> int:
+    return int(
+        lab.page.evaluate(
+            """() => Array.from(document.querySelectorAll(
+                 '.jp-NotebookPanel:not(.lm-mod-hidden) .jp-Notebook .jp-Cell'))
+                 .findIndex((c) => c.querySelector('[data-tutornb="panel"]'))"""
+        )
+    )
+
+
+def skip_offer(panel: Any, before: Any = None) -> bool:
+    """Starts a new session when the panel offers an earlier one (an earlier test's); whether it did."""
+    offer = panel.locator("[data-tutornb='resume-offer']")
+    ready = panel.locator(".tutornb-greeting")
+    expect(offer.or_(ready)).to_be_visible(timeout=30_000)
+    if not offer.count():
+        return False
+    if before is not None:
+        before()
+    offer.locator("[data-tutornb='new-session']").click()
+    expect(ready).to_be_visible()
+    return True
