@@ -179,22 +179,7 @@ def test_a_failed_turn_retries_in_place_and_a_streamed_reply_renders_markdown(
     expect(panel.locator("[data-tutornb='error']")).to_have_count(0)
 
 
-def _server_knows_stop() -> bool:
-    from pydantic import ValidationError
-
-    from tutornb.models import CLIENT_FRAME
-
-    try:
-        CLIENT_FRAME.validate_python({"type": "stop"})
-    except ValidationError:
-        return False
-    return True
-
-
 @pytest.mark.browser
-@pytest.mark.skipif(
-    not _server_knows_stop(), reason="this server has no stop frame yet (the hardening branch adds it)"
-)
 def test_stop_ends_the_turn_and_the_reply_is_marked_stopped(
     lab: Lab, model: ModelServer, browser_page: Any
 ) -> None:
