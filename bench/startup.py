@@ -25,9 +25,7 @@ import shutil
 import statistics
 import sys
 import tempfile
-import time
 from pathlib import Path
-from typing import Any
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
@@ -85,7 +83,9 @@ def _run_cell(lab: Lab, index: int, targets: list[str]) -> dict[str, float]:
     )
     cell.locator(".jp-InputArea-editor").click()
     promises = ", ".join(f"window.__bench_{t} = waitFor([{index}, '{t}'])" for t in targets)
-    page.evaluate(f"() => {{ const waitFor = {WAIT_FOR}; {promises}; window.__bench_t0 = performance.now(); }}")
+    page.evaluate(
+        f"() => {{ const waitFor = {WAIT_FOR}; {promises}; window.__bench_t0 = performance.now(); }}"
+    )
     page.keyboard.press("Shift+Enter")
     results: dict[str, float] = {}
     for target in targets:
@@ -141,23 +141,26 @@ def main() -> int:
                 tutor = _run_cell(lab, tutor_index, ["painted", "interactive", "done"])
                 figures = {
                     "load_ext": load["done"],
+                    "cell_done": tutor["done"],
                     "painted": tutor["painted"],
                     "interactive": tutor["interactive"],
                     "both": load["done"] + tutor["interactive"],
                 }
                 runs.append(figures)
-                print(f"run {run + 1}: " + ", ".join(f"{k} {v:.0f} ms" for k, v in figures.items()), flush=True)
+                shown = ", ".join(f"{name} {ms:.0f} ms" for name, ms in figures.items())
+                print(f"run {run + 1}: {shown}", flush=True)
             browser.close()
     finally:
         server.stop()
         shutil.rmtree(base, ignore_errors=True)
 
-    print(f"\n### `%tutor` start-up in JupyterLab + chromium ({args.runs} kernel restarts, {args.notebook})\n")
+    print(f"\n### `%tutor` start-up, JupyterLab + chromium ({args.runs} kernel restarts, {args.notebook})\n")
     print(f"load average: {' / '.join(f'{x:.2f}' for x in os.getloadavg())}\n")
     print("| measure (ms) | p50 / p95 / max | first run |")
     print("|---|---|---|")
     labels = {
         "load_ext": "`%load_ext tutornb` cell",
+        "cell_done": "`%tutor` cell finished (kernel side)",
         "painted": "`%tutor` → panel painted",
         "interactive": "`%tutor` → input enabled, online (target ≤ 1500)",
         "both": "`%load_ext` + `%tutor` → interactive",

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import shutil
 import sys
 from collections.abc import Sequence
 from datetime import datetime, timezone
@@ -217,8 +216,9 @@ def course_folder() -> Path:
 
 
 def lab_command(port: int | None, extra: Sequence[str] = ()) -> list[str]:
-    jupyter = shutil.which("jupyter")
-    command = [jupyter, "lab"] if jupyter else [sys.executable, "-m", "jupyterlab"]
+    # This interpreter's JupyterLab, never the first ``jupyter`` on PATH: that may belong to another
+    # environment (without tutornb), e.g. when ``.venv/bin/tutornb lab`` runs without activating.
+    command = [sys.executable, "-m", "jupyterlab"]
     command += [f"--ServerApp.root_dir={course_folder()}", "--ServerApp.ip=127.0.0.1"]
     if port is not None:
         command.append(f"--ServerApp.port={port}")

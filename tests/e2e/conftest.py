@@ -117,8 +117,11 @@ class LabServer:
             target = dirs["JUPYTERLAB_SETTINGS_DIR"] / name
             target.parent.mkdir(parents=True, exist_ok=True)
             target.write_text(json.dumps(values), encoding="utf-8")
+        # ``-m jupyterlab``, not ``-m jupyter lab``: the latter runs whichever ``jupyter-lab`` script
+        # comes first on PATH (another environment's, with another tutornb), and the kernels follow
+        # the server's interpreter.
         command = [
-            sys.executable, "-m", "jupyter", "lab", "--no-browser",
+            sys.executable, "-m", "jupyterlab", "--no-browser",
             f"--ServerApp.token={self.token}",
             "--ServerApp.ip=127.0.0.1",
             f"--ServerApp.port={self.port}",

@@ -165,7 +165,9 @@ class LiveServer:
         # A fresh port per start: a killed server's port may linger in TIME_WAIT.
         self.port = free_port()
         command = [
-            sys.executable, "-m", "jupyter", "server", "--no-browser",
+            # ``-m jupyter_server``: ``-m jupyter server`` would run the first ``jupyter-server`` on
+            # PATH, possibly another environment's with another tutornb.
+            sys.executable, "-m", "jupyter_server", "--no-browser",
             f"--ServerApp.token={self.token}",
             "--ServerApp.ip=127.0.0.1",
             f"--ServerApp.port={self.port}",
