@@ -131,6 +131,7 @@ def main() -> int:
             page = browser.new_page(viewport={"width": 1280, "height": 1000})
             page.set_default_timeout(60_000)
             lab = Lab(page, server)
+            print(f"jupyter lab on port {server.port}; opening {args.notebook}", file=sys.stderr, flush=True)
             lab.open_notebook(args.notebook)
             load_index = lab.cell_index("%load_ext tutornb")
             tutor_index = lab.cell_index("%tutor")

@@ -33,6 +33,8 @@ from typing import Any
 import httpx
 import pytest
 
+from tutornb.cli import with_base_jupyter_data
+
 REPO = Path(__file__).resolve().parents[2]
 COURSE = REPO / "notebooks"
 IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
@@ -107,6 +109,9 @@ class LabServer:
             folder.mkdir(parents=True, exist_ok=True)
             env[name] = str(folder)
         env["JUPYTER_PLATFORM_DIRS"] = "1"
+        # The widget manager's labextension, when JupyterLab comes from the base Python of a
+        # --system-site-packages environment (``python -m jupyterlab`` looks only in the venv).
+        env["JUPYTER_PATH"] = with_base_jupyter_data(None)
         env.update(self.extra_env)
         # The extension is enabled by the installed jupyter-config; say it here too so the harness
         # does not depend on how the package was installed.
