@@ -52,7 +52,9 @@ class Role(str, Enum):
 
 
 class _Model(BaseModel):
-    model_config = ConfigDict(extra="ignore", populate_by_name=True)
+    # defer_build: validators are built on a model's first use, not at import. ``%tutor`` imports
+    # this module in a fresh kernel and uses only a few of these models.
+    model_config = ConfigDict(extra="ignore", populate_by_name=True, defer_build=True)
 
 
 class CourseContext(_Model):
@@ -244,7 +246,7 @@ class StoreStats(_Model):
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", defer_build=True)
 
 
 class CreateSessionRequest(_Strict):
@@ -270,7 +272,9 @@ class ControlFrame(_Strict):
 
 
 ClientFrame = Annotated[MessageFrame | AnswerFrame | ControlFrame, Field(discriminator="type")]
-CLIENT_FRAME: TypeAdapter[MessageFrame | AnswerFrame | ControlFrame] = TypeAdapter(ClientFrame)
+CLIENT_FRAME: TypeAdapter[MessageFrame | AnswerFrame | ControlFrame] = TypeAdapter(
+    ClientFrame, config=ConfigDict(defer_build=True)
+)
 
 ExportFormat = Literal["json", "markdown", "ipynb"]
 
