@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import shutil
 import sys
 from collections.abc import Sequence
 from datetime import datetime, timezone
@@ -190,14 +189,38 @@ def course_folder() -> Path:
 
 
 def lab_command(port: int | None, extra: Sequence[str] = ()) -> list[str]:
-    jupyter = shutil.which("jupyter")
-    command = [jupyter, "lab"] if jupyter else [sys.executable, "-m", "jupyterlab"]
+    # This interpreter's JupyterLab, never the first ``jupyter`` on PATH: that may belong to another
+    # environment (without tutornb), e.g. when ``.venv/bin/tutornb lab`` runs without activating.
+    command = [sys.executable, "-m", "jupyterlab"]
     command += [f"--ServerApp.root_dir={course_folder()}", "--ServerApp.ip=127.0.0.1"]
     if port is not None:
         command.append(f"--ServerApp.port={port}")
     if hasattr(os, "geteuid") and os.geteuid() == 0:
         command.append("--allow-root")
     return command + list(extra)
+
+
+def base_jupyter_data() -> list[str]:
+    """The base Python's Jupyter data folder, when this is a virtual environment that sees its packages.
+
+    In a ``--system-site-packages`` environment, ``python -m jupyterlab`` imports JupyterLab and
+    ipywidgets from the base Python, but Jupyter looks for their data (the labextensions, among
+    them the widget manager that draws the panel) only under the environment's own prefix: without
+    this the panel shows as plain text.
+    """
+    if sys.prefix == sys.base_prefix:
+        return []
+    base = str(Path(sys.base_prefix))
+    if not any(entry.startswith(base) and entry.endswith("site-packages") for entry in sys.path):
+        return []
+    data = Path(sys.base_prefix) / "share" / "jupyter"
+    return [str(data)] if data.is_dir() else []
+
+
+def with_base_jupyter_data(jupyter_path: str | None) -> str:
+    """``JUPYTER_PATH`` extended by :func:`base_jupyter_data` (last: the environment's own data wins)."""
+    parts = [part for part in (jupyter_path or "").split(os.pathsep) if part]
+    return os.pathsep.join(parts + [data for data in base_jupyter_data() if data not in parts])
 
 
 def cmd_lab(args: argparse.Namespace) -> int:
@@ -211,6 +234,8 @@ def cmd_lab(args: argparse.Namespace) -> int:
     if getattr(args, "store", None):
         # The server extension reads this, and exports it to the kernels it starts.
         os.environ[STORE_DIR_ENV] = str(store_dir(args))
+    if base_jupyter_data():
+        os.environ["JUPYTER_PATH"] = with_base_jupyter_data(os.environ.get("JUPYTER_PATH"))
     try:
         # Become jupyter lab rather than wrapping it: signals (Ctrl+C, a supervisor's SIGTERM) then reach
         # the server itself, and no orphaned server outlives a killed wrapper.

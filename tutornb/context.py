@@ -178,17 +178,27 @@ def relative_notebook_path(notebook: Path, root_dir: Path) -> str:
         return notebook.name
 
 
+def _read_notebook_document(notebook: Path) -> dict[str, Any]:
+    """The notebook's JSON document, read as plain JSON rather than with ``nbformat.read``.
+
+    ``%tutor`` runs this in a fresh kernel, and importing nbformat there costs seconds: it imports
+    jsonschema, whose format checkers compile dozens of grammars at import time. Only the top-level
+    ``metadata`` is needed, and it sits in the same place in every nbformat version.
+    """
+    document = json.loads(notebook.read_text(encoding="utf-8"))
+    if not isinstance(document, dict) or ("cells" not in document and "worksheets" not in document):
+        raise ValueError("not a notebook document")
+    return document
+
+
 def read_context(notebook: Path, root_dir: Path | None = None) -> NotebookContext:
     """Reads ``metadata.tutornb`` of ``notebook`` (flat ``course_id`` … keys, or ``course: {id,
     title}``).
     """
-    import nbformat
-
-    read_notebook: Callable[..., Any] = nbformat.read
     root = root_dir if root_dir is not None else resolve_root_dir(start=notebook.parent)
     rel = relative_notebook_path(notebook, root)
     try:
-        node = read_notebook(str(notebook), as_version=4)
+        node = _read_notebook_document(notebook)
     except (OSError, ValueError) as exc:
         reason = "is missing" if isinstance(exc, OSError) else "is not a readable notebook"
         return NotebookContext(

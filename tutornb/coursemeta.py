@@ -37,7 +37,8 @@ OffTopicPolicy = Literal["decline", "redirect", "answer"]
 
 
 class _Spec(BaseModel):
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+    # defer_build: built on first use, not when a fresh kernel imports this for ``%tutor``.
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True, defer_build=True)
 
 
 class ObjectiveSpec(_Spec):

@@ -61,7 +61,9 @@ class Role(str, Enum):
 
 
 class _Model(BaseModel):
-    model_config = ConfigDict(extra="ignore", populate_by_name=True)
+    # defer_build: validators are built on a model's first use, not at import. ``%tutor`` imports
+    # this module in a fresh kernel and uses only a few of these models.
+    model_config = ConfigDict(extra="ignore", populate_by_name=True, defer_build=True)
 
 
 class CourseContext(_Model):
@@ -260,7 +262,7 @@ class StoreStats(_Model):
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", defer_build=True)
 
 
 class CreateSessionRequest(_Strict):
@@ -294,7 +296,9 @@ class StopFrame(_Strict):
 
 
 ClientFrame = Annotated[MessageFrame | AnswerFrame | ControlFrame | StopFrame, Field(discriminator="type")]
-CLIENT_FRAME: TypeAdapter[MessageFrame | AnswerFrame | ControlFrame | StopFrame] = TypeAdapter(ClientFrame)
+CLIENT_FRAME: TypeAdapter[MessageFrame | AnswerFrame | ControlFrame | StopFrame] = TypeAdapter(
+    ClientFrame, config=ConfigDict(defer_build=True)
+)
 
 ExportFormat = Literal["json", "markdown", "ipynb"]
 

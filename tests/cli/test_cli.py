@@ -232,9 +232,9 @@ def test_lab_command(tmp_path: Path) -> None:
     # Given the CLI; When asked for the lab command without running it
     result = run("lab", "--port", "8899", "--dry-run", cwd=tmp_path)
 
-    # Then it is jupyter lab on the course, on loopback, with --allow-root as root
+    # Then it is this interpreter's jupyter lab on the course, on loopback, with --allow-root as root
     assert result.returncode == 0, result.stderr
-    assert " lab " in result.stdout
+    assert result.stdout.startswith(f"{sys.executable} -m jupyterlab ")
     assert "--ServerApp.port=8899" in result.stdout
     assert "--ServerApp.ip=127.0.0.1" in result.stdout
     notebooks = Path(__file__).resolve().parents[2] / "notebooks"

@@ -5,7 +5,7 @@ Fixtures for every browser test (the panel test here, the learner-journey tests 
 - ``lab_server`` (per module): ``jupyter lab`` on a free loopback port with its own token, HOME,
   ``JUPYTER_*`` dirs and IPYTHONDIR, serving a temp copy of ``notebooks/``; the store is the default
   ``<root>/.tutornb`` (``TUTORNB_STORE_DIR`` is unset for it).
-- ``browser`` (per session) and ``browser_page`` (per test): a fresh context and page each time;
+- ``browser`` (one for this folder) and ``browser_page`` (per test): a fresh context and page each time;
   ``lab`` wraps that page in :class:`Lab` (open a notebook, wait for the kernel, run a cell).
 
 Without chromium the tests skip locally and fail in CI (``CI=true``): a missing browser must never
@@ -102,6 +102,9 @@ def chromium_path() -> str:
 
 @pytest.fixture(scope="package")
 def browser(chromium_path: str) -> Iterator[Any]:
+    """One chromium for every browser test in this folder (each test gets a fresh context: no
+    shared cookies or storage). Not per session: while playwright's sync API is open, the main
+    thread counts as running an asyncio loop, and every asyncio test run after these would fail."""
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:

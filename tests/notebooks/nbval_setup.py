@@ -1,8 +1,13 @@
-"""nbval runs these notebooks as a learner would: each kernel knows its notebook, none touches the
-repo.
+"""nbval runs the sample course's notebooks as a learner would: each kernel knows its notebook, none
+touches the repo.
+
+This lives here, not in ``notebooks/``, because that folder is what learners open in JupyterLab
+(``tutornb lab`` serves it): test plumbing has no place in it. The repository's root ``conftest.py``
+loads this module as a plugin, so its hooks apply to the notebooks wherever pytest is pointed
+(``python -m pytest``, ``python -m pytest notebooks``).
 
 jupyter-server tells a kernel which notebook it serves through ``JPY_SESSION_NAME``; nbval starts
-kernels itself, so this hook sets that variable (and the course root) before each notebook's kernel
+kernels itself, so a hook sets that variable (and the course root) before each notebook's kernel
 starts. Each notebook gets a fresh temporary store, never ``notebooks/.tutornb`` nor a store set in
 the caller's environment, so a notebook's output is the same whether it runs alone or after the
 others.
@@ -14,11 +19,12 @@ quotes those cells to learners as worked examples and test markup has no place t
 blanks the parts of checked outputs that differ on every run by design (session ids, clock times)
 or between Python versions.
 
-Running this file as a script re-executes the notebooks exactly the same way, stores the outputs
-of the checked cells and strips every other output (widget outputs carry random model ids and are
-of no use in a file)::
+Running this file as a script re-executes the notebooks exactly the same way and saves them the way
+a learner should first see them: the checked cells keep their output, sanitized (no session id or
+clock time of the run that made it), every other cell loses its output and execution count (widget
+outputs carry random model ids and are of no use in a file)::
 
-    python notebooks/conftest.py
+    python tests/notebooks/nbval_setup.py
 """
 
 from __future__ import annotations
@@ -37,17 +43,24 @@ from typing import Any
 
 import pytest
 
-COURSE_ROOT = Path(__file__).resolve().parent
+COURSE_ROOT = Path(__file__).resolve().parents[2] / "notebooks"
 CHECK_MARKER = "# NBVAL_CHECK_OUTPUT"
 CHECK_TAG = "nbval-check-output"
 _temp_dirs: list[Path] = []
 
-#: regex -> replacement, applied by nbval to both the stored and the fresh output of checked cells.
-SANITIZE: dict[str, str] = {
+#: regex -> replacement for what differs on every run by design. The refresh script stores checked
+#: outputs with these already applied, so no learner sees another run's session id or clock time.
+PER_RUN: dict[str, str] = {
     # ``%tutor history``: session ids are random and times are the clock's; same widths, so the
     # table's columns still line up.
     r"(?m)^[A-Za-z0-9][A-Za-z0-9_-]{15}(?=\s+(active|paused|closed)\s)": "<session-id>    ",
     r"\b\d{4}-\d{2}-\d{2} \d{2}:\d{2}\b": "YYYY-MM-DD hh:mm",
+}
+#: regex -> replacement, applied by nbval to both the stored and the fresh output of checked cells.
+#: Beyond ``PER_RUN``: wording that differs between Python versions (stored as this run printed
+#: it, since it is a teaching example).
+SANITIZE: dict[str, str] = {
+    **PER_RUN,
     # Python 3.10 and 3.11+ word this error differently.
     r"UnboundLocalError: .*": "UnboundLocalError: <message>",
 }
@@ -111,7 +124,7 @@ def pytest_unconfigure(config: pytest.Config) -> None:
 
 
 # --------------------------------------------------------------------------------------------------
-# Refreshing the stored outputs (``python notebooks/conftest.py``)
+# Refreshing the stored outputs (``python tests/notebooks/nbval_setup.py``)
 
 
 def _is_checked(cell: dict[str, Any]) -> bool:
@@ -119,9 +132,7 @@ def _is_checked(cell: dict[str, Any]) -> bool:
     source = cell.get("source", "")
     text = "".join(source) if isinstance(source, list) else source
     tags = cell.get("metadata", {}).get("tags", [])
-    return cell.get("cell_type") == "code" and (
-        text.lstrip().startswith(CHECK_MARKER) or CHECK_TAG in tags
-    )
+    return cell.get("cell_type") == "code" and (text.lstrip().startswith(CHECK_MARKER) or CHECK_TAG in tags)
 
 
 def _execute(notebook: Path, document: dict[str, Any]) -> dict[str, Any]:
@@ -148,33 +159,27 @@ def _plain_outputs(outputs: list[dict[str, Any]]) -> list[dict[str, Any]]:
         data = output.get("data")
         if isinstance(data, dict):
             output["data"] = {
-                key: "".join(value) if isinstance(value, list) else value
-                for key, value in data.items()
+                key: "".join(value) if isinstance(value, list) else value for key, value in data.items()
             }
         stored.append(output)
     return stored
 
 
-def _sanitized(outputs: list[dict[str, Any]]) -> list[Any]:
-    """The outputs as nbval compares them (``SANITIZE`` applied, execution counts left out)."""
-
-    def clean(value: Any) -> Any:
-        if isinstance(value, str):
-            for pattern, replacement in SANITIZE.items():
-                value = re.sub(pattern, replacement, value)
-            return value
-        if isinstance(value, dict):
-            return {k: clean(v) for k, v in value.items() if k != "execution_count"}
-        if isinstance(value, list):
-            return [clean(v) for v in value]
+def _sanitized(value: Any, patterns: dict[str, str]) -> Any:
+    """``value`` with ``patterns`` applied to every string in it."""
+    if isinstance(value, str):
+        for pattern, replacement in patterns.items():
+            value = re.sub(pattern, replacement, value)
         return value
-
-    cleaned: list[Any] = clean(outputs)
-    return cleaned
+    if isinstance(value, dict):
+        return {key: _sanitized(item, patterns) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_sanitized(item, patterns) for item in value]
+    return value
 
 
 def refresh(notebook: Path) -> bool:
-    """Re-runs ``notebook``; True when a stored output changed (the file is rewritten then)."""
+    """Re-runs ``notebook`` and saves it clean; True when the file changed."""
     raw = notebook.read_text(encoding="utf-8")
     document = json.loads(raw)
     executed = _execute(notebook, document)
@@ -182,11 +187,11 @@ def refresh(notebook: Path) -> bool:
         if cell.get("cell_type") != "code":
             continue
         if _is_checked(cell):
-            outputs = _plain_outputs(ran.get("outputs", []))
-            if _sanitized(outputs) != _sanitized(cell.get("outputs", [])):
-                # Only a real change is written: a new session id or clock time is not one.
-                cell["outputs"] = outputs
-                cell["execution_count"] = ran.get("execution_count")
+            # nbval sanitizes both sides, so placeholders stored for the per-run parts still match,
+            # and a learner opening the notebook never sees another run's session id or clock time.
+            # The count stays: nbval refuses a stored output without one ("unrun reference cell").
+            cell["outputs"] = _sanitized(_plain_outputs(ran.get("outputs", [])), PER_RUN)
+            cell["execution_count"] = ran.get("execution_count")
         else:
             cell["outputs"] = []
             cell["execution_count"] = None
