@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 import uuid
 from collections.abc import Awaitable, Callable, Coroutine, Mapping
 from concurrent.futures import ThreadPoolExecutor
@@ -102,6 +103,10 @@ class ServiceConfig:
     #: Bytes one owner's sessions may take (0: no limit beyond the store's quota). Set when several
     #: users share a server, so one of them cannot fill the store for everyone.
     owner_quota_bytes: int = 0
+    #: A session resumed this soon (seconds) after the learner paused it gets no "where we left off"
+    #: recap: they are still looking at the conversation. After a longer pause, an automatic pause
+    #: (the page went away) or a server restart, the recap is shown.
+    recap_after_seconds: float = 300.0
 
 
 @dataclass(frozen=True)
@@ -154,6 +159,9 @@ class TutorService:
         self.tutor = tutor
         self.root_dir = Path(root_dir)
         self.config = config or ServiceConfig()
+        #: When the learner last paused each session themselves (monotonic seconds; in memory only,
+        #: so a restart always gets a recap).
+        self._paused_by_learner: dict[str, float] = {}
         self.log = logger or logging.getLogger("tutornb")
         self._limiter = RateLimiter(self.config.rate_limit_per_minute, self.config.rate_limit_burst)
         self._connections: dict[str, dict[int, ChatConnection]] = {}
@@ -335,7 +343,7 @@ class TutorService:
 
     async def change_status(self, owner: str, session_id: str, action: StatusAction) -> Session:
         session = await self._apply_status(owner, session_id, action)
-        if action == "resume":
+        if action == "resume" and self._recap_due(session.id):
             # Waiting for the "where we left off" turn keeps every transport deterministic; its
             # failure is reported as an error frame and does not undo the resume.
             await self._turn(session.id, "resume", reraise=False)
@@ -577,7 +585,7 @@ class TutorService:
 
     async def _on_control(self, conn: ChatConnection, frame: ControlFrame) -> None:
         session = await self._apply_status(conn.owner, conn.session_id, frame.type)
-        if frame.type == "resume":
+        if frame.type == "resume" and self._recap_due(session.id):
             self._spawn_turn(session.id, "resume")
 
     def _check_text(self, text: str) -> None:
@@ -665,8 +673,15 @@ class TutorService:
         session = self.store.get_session(check_session_id(session_id), owner=owner)
         # The store checks the transition (lifecycle) inside the same commit.
         updated = self.store.set_status(session.id, status_for_action(action))
+        if action == "pause":
+            self._paused_by_learner[session.id] = time.monotonic()
         await self._broadcast(session_id, frames.state_frame(updated))
         return updated
+
+    def _recap_due(self, session_id: str) -> bool:
+        """Whether a resume gets the "where we left off" recap (see ``recap_after_seconds``)."""
+        paused_at = self._paused_by_learner.pop(session_id, None)
+        return paused_at is None or time.monotonic() - paused_at >= self.config.recap_after_seconds
 
     # ----------------------------------------------------------------------------------------------
     # Tutor turns

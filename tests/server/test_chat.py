@@ -193,6 +193,8 @@ async def test_last_socket_closing_pauses_the_session(
     assert page["sessions"][0]["status"] == "paused"
 
 
+# The recap after a resume is what this test watches: shown however short the pause.
+@pytest.mark.parametrize("tutornb_config", [{"recap_after_seconds": 0}])
 async def test_paused_session_refuses_messages_until_resumed(
     api: Fetch, chat: OpenChat, scripted: ScriptedTutor
 ) -> None:
@@ -248,6 +250,8 @@ async def test_pause_and_close_frames_reach_every_socket(
     tab_b.close()
 
 
+# The recap after a resume is what this test watches: shown however short the pause.
+@pytest.mark.parametrize("tutornb_config", [{"recap_after_seconds": 0}])
 async def test_rest_resume_streams_to_connected_sockets(
     api: Fetch, chat: OpenChat, scripted: ScriptedTutor
 ) -> None:

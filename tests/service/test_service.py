@@ -224,3 +224,50 @@ def test_an_unexpected_error_is_logged_once_with_traceback_and_never_sent(
         asyncio.run(scenario())
     finally:
         service.close()
+
+
+def test_a_short_pause_gets_no_recap_a_long_one_does(tmp_path: Path) -> None:
+    async def scenario(recap_after_seconds: float) -> list[str]:
+        service = _service(tmp_path / str(recap_after_seconds), recap_after_seconds=recap_after_seconds)
+        try:
+            # Given a session with one answered question
+            session = service.create_session(OWNER, CONTEXT)
+            await service.ask(OWNER, session.id, "What is a list?")
+            # When the learner pauses it and resumes it
+            await service.change_status(OWNER, session.id, "pause")
+            await service.change_status(OWNER, session.id, "resume")
+            await service.drain()
+            return [m.text for m in service.get_session(OWNER, session.id).messages if m.role is Role.TUTOR]
+        finally:
+            service.close()
+
+    # Then within recap_after_seconds the transcript gets no "Welcome back" recap ...
+    quick = asyncio.run(scenario(300.0))
+    assert len(quick) == 1
+    # ... and past it (here: at once) the tutor says where they left off
+    later = asyncio.run(scenario(0.0))
+    assert len(later) == 2
+    assert later[-1].startswith("Welcome back")
+
+
+def test_a_resume_after_an_automatic_pause_gets_the_recap(tmp_path: Path) -> None:
+    async def scenario() -> str:
+        service = _service(tmp_path)
+        try:
+            # Given a session whose page went away (the last connection closed: an automatic pause)
+            session = service.create_session(OWNER, CONTEXT)
+            sink = Collector()
+            conn = await service.connect(OWNER, session.id, sink)
+            await service.receive(conn, _message("What is a list?"))
+            await service.drain()
+            await service.disconnect(conn)
+            assert service.get_session(OWNER, session.id).status is Status.PAUSED
+            # When the learner comes back and resumes it at once
+            await service.change_status(OWNER, session.id, "resume")
+            await service.drain()
+            return service.get_session(OWNER, session.id).messages[-1].text
+        finally:
+            service.close()
+
+    # Then the tutor recaps where they left off
+    assert asyncio.run(scenario()).startswith("Welcome back")

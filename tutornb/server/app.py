@@ -139,6 +139,14 @@ class TutorNBApp(ExtensionApp):
             "(1008) past it, and the memory goes back to the system."
         ),
     )
+    recap_after_seconds = Float(
+        300.0,
+        config=True,
+        help=(
+            "A session the learner resumes this soon (seconds) after pausing it gets no 'where we "
+            "left off' recap; after longer, after the page went away or a restart, it does."
+        ),
+    )
     owner_quota_bytes = Int(
         50 * 1024 * 1024,
         config=True,
@@ -218,6 +226,7 @@ class TutorNBApp(ExtensionApp):
             max_sockets_per_owner=self.max_sockets_per_owner,
             max_socket_pending_bytes=self.max_socket_pending_bytes,
             owner_quota_bytes=self.owner_quota_bytes if self._shared() else 0,
+            recap_after_seconds=self.recap_after_seconds,
         )
         try:
             self.service = TutorService.open(
