@@ -89,17 +89,6 @@ def lab_server() -> Iterator[LabServer]:
         shutil.rmtree(base, ignore_errors=True)
 
 
-@pytest.fixture(scope="session")
-def chromium_path() -> str:
-    path = shutil.which("chromium") or shutil.which("chromium-browser")
-    if path is None:
-        message = "Debian's chromium is not installed (apt-get install chromium)"
-        if IN_CI:
-            pytest.fail(message)
-        pytest.skip(message)
-    return path
-
-
 @pytest.fixture(scope="package")
 def browser(chromium_path: str) -> Iterator[Any]:
     """One chromium for every browser test in this folder (each test gets a fresh context: no

@@ -169,17 +169,6 @@ def _wait(check: object, what: str, hub_process: subprocess.Popen[bytes], timeou
     raise RuntimeError(f"timed out waiting for {what}")
 
 
-@pytest.fixture(scope="session")
-def chromium_path() -> str:
-    path = shutil.which("chromium") or shutil.which("chromium-browser")
-    if path is None:
-        message = "Debian's chromium is not installed (apt-get install chromium)"
-        if IN_CI:
-            pytest.fail(message)
-        pytest.skip(message)
-    return path
-
-
 @pytest.fixture(scope="package")
 def hub() -> Iterator[Hub]:
     singleuser = shutil.which("jupyterhub-singleuser", path=str(Path(sys.executable).parent))

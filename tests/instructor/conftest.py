@@ -83,19 +83,6 @@ def tutor_sessions(
     return store_dir
 
 
-@pytest.fixture(scope="session")
-def chromium_path() -> str:
-    import os
-
-    path = shutil.which("chromium") or shutil.which("chromium-browser")
-    if path is None:
-        message = "Debian's chromium is not installed (apt-get install chromium)"
-        if os.environ.get("CI", "").lower() in {"1", "true", "yes"}:
-            pytest.fail(message)
-        pytest.skip(message)
-    return path
-
-
 SCRIPT_QUESTION = "Why does <script>alert(1)</script> not run & what about tensorflow?"
 
 

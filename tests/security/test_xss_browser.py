@@ -15,24 +15,13 @@ import pytest
 from hostile_chat import XssSession
 from hostile_payloads import xss_payloads
 from live_server import LiveServer
-from xss_browser import IN_CI, chromium_path, run_in_browser
+from xss_browser import run_in_browser
 
 pytestmark = pytest.mark.browser
 
 
-@pytest.fixture(scope="module")
-def chromium() -> str:
-    path = chromium_path()
-    if path is None:
-        message = "Debian's chromium is not installed (apt-get install chromium)"
-        if IN_CI:
-            pytest.fail(message)
-        pytest.skip(message)
-    return path
-
-
 def test_no_payload_executes_or_survives_in_the_real_panel(
-    chromium: str, xss_sessions: list[XssSession], hostile_server: LiveServer
+    chromium_path: str, xss_sessions: list[XssSession], hostile_server: LiveServer
 ) -> None:
     # Given every payload stored through the live server, and the server's own history listing
     payloads = xss_payloads()
@@ -40,7 +29,7 @@ def test_no_payload_executes_or_survives_in_the_real_panel(
         listing = client.get("sessions", params={"course_id": "xss", "limit": 200}).json()
     assert listing["total"] == len(xss_sessions)
     # When the panel renders them all in chromium (and each sanitizer is tried on its own)
-    report = run_in_browser(chromium, xss_sessions, listing, payloads)
+    report = run_in_browser(chromium_path, xss_sessions, listing, payloads)
     # Then everything was rendered...
     assert report.counts["widgets"] == len(xss_sessions)
     assert report.counts["messages"] == 2 * len(payloads)

@@ -1314,10 +1314,19 @@ export class Controller {
       this.showError({ code: "INVALID_SESSION_STATE", message: "This session is closed: start a new session to keep learning." });
       return false;
     }
+    return this.enqueue(entry);
+  }
+
+  /**
+   * Queue a learner message on the open session and send it as soon as the session can take it
+   * (resuming a paused one first; a dropped socket is told to retry now).
+   * @param {OutboxEntry} entry
+   */
+  enqueue(entry) {
     this.wantActive = true;
     this.outbox.push(entry);
     this.saveOutbox();
-    if (this.session.status === "paused") this.requestResume();
+    if (this.session && this.session.status === "paused") this.requestResume();
     else this.flushOutbox();
     if (this.chat && !this.chat.online) this.chat.retryNow();
     this.emit("messages");
@@ -1340,14 +1349,7 @@ export class Controller {
     const entry = { client_id: learner.client_id, text: String(learner.text || ""), created_at: new Date().toISOString(), sentEpoch: -1, failed: null };
     if (learner.work) entry.work = learner.work;
     this.retrying.add(learner.client_id);
-    this.wantActive = true;
-    this.outbox.push(entry);
-    this.saveOutbox();
-    if (this.session.status === "paused") this.requestResume();
-    else this.flushOutbox();
-    if (this.chat && !this.chat.online) this.chat.retryNow();
-    this.emit("messages");
-    return true;
+    return this.enqueue(entry);
   }
 
   /** Ends the streaming turn; the server stores what was said, marked "stopped". */
