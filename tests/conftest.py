@@ -22,6 +22,9 @@ for _name in ("HOME", "JUPYTER_CONFIG_DIR", "JUPYTER_DATA_DIR", "JUPYTER_RUNTIME
 os.environ.setdefault("TUTORNB_STORE_DIR", str(_ISOLATED / "store"))
 os.environ.setdefault("JUPYTER_PLATFORM_DIRS", "1")
 
+# Notebooks under tests/fixtures are test material (some raise on purpose), not notebooks for nbval.
+collect_ignore = ["fixtures"]
+
 IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
 
 

@@ -248,6 +248,16 @@ def test_unauthenticated_body_is_refused_before_it_is_read(server: LiveServer, p
     assert answer.startswith(b"HTTP/1.1 403"), answer[:200]
 
 
+def test_small_unauthenticated_bodies_always_get_their_403(server: LiveServer) -> None:
+    # Given clients without credentials posting small bodies (already in flight with the headers)
+    # When they ask many times
+    with httpx.Client(base_url=server.api_url, timeout=10) as anonymous:
+        answers = [anonymous.post("sessions", json={"title": "x" * 2000}) for _ in range(40)]
+    # Then every one gets a JSON 403, never a reset connection (the CI run saw one before the fix)
+    assert {answer.status_code for answer in answers} == {403}
+    assert all(answer.json()["code"] == "FORBIDDEN" for answer in answers)
+
+
 def test_declared_oversize_body_is_refused_before_it_is_read(server: LiveServer) -> None:
     head = _head(server, "sessions/import", 400 * 1024 * 1024, auth=True)
     answer = _raw_request(server, head, b"x" * 65536)

@@ -42,38 +42,61 @@ class TutorNBHandler(TutorNBMixin, ExtensionHandlerMixin, APIHandler):
 
     _body: bytearray | None = None
     _received = 0
+    #: The refusal to answer once the body has been read (see :meth:`_refuse_when_read`).
+    _refusal: Exception | None = None
 
     async def prepare(self) -> None:  # type: ignore[override]
-        await super().prepare()
+        length = self.request.headers.get("Content-Length")
+        declared = int(length) if length is not None and length.isdigit() else None
+        try:
+            await super().prepare()
+        except web.HTTPError as refusal:
+            # jupyter-server's own checks (e.g. the XSRF check of a request without credentials)
+            # refuse here: the same care as below, so a small body does not turn the answer into
+            # a reset connection.
+            if declared is not None and declared > MAX_BODY_BYTES:
+                raise
+            self._refuse_when_read(refusal)
+            return
         if self.current_user is None and self.request.method != "OPTIONS":
             # (A CORS preflight is answered without credentials, by jupyter-server's design.)
-            raise web.HTTPError(403)
-        length = self.request.headers.get("Content-Length")
-        if length is not None and length.isdigit() and int(length) > MAX_BODY_BYTES:
-            if int(length) > DRAIN_BODY_BYTES:
+            if declared is not None and declared > MAX_BODY_BYTES:
+                raise web.HTTPError(403)
+            # A small body is most likely in flight already: read and drop it (never kept), then
+            # answer, or closing on unread data resets the connection and loses the 403.
+            self._refuse_when_read(web.HTTPError(403))
+            return
+        if declared is not None and declared > MAX_BODY_BYTES:
+            if declared > DRAIN_BODY_BYTES:
                 raise PayloadTooLarge("Request bodies are limited to 1 MiB.")
-            self._refuse_when_read()
+            self._refuse_when_read(_TOO_LARGE)
             return
         self._body = bytearray()
 
     def data_received(self, chunk: bytes) -> None:
         self._received += len(chunk)
         if self._finished or self._body is None:
-            if self._received > DRAIN_BODY_BYTES and not self._finished:
-                self.send_error(413, exc_info=(PayloadTooLarge, _TOO_LARGE, None))
+            # Draining a refused body: an unauthenticated one only up to the size a request may
+            # have, an oversize one up to DRAIN_BODY_BYTES; past that the refusal comes at once.
+            limit = MAX_BODY_BYTES if isinstance(self._refusal, web.HTTPError) else DRAIN_BODY_BYTES
+            if self._received > limit and not self._finished and self._refusal is not None:
+                refusal = self._refusal
+                status = refusal.status_code if isinstance(refusal, web.HTTPError) else 413
+                self.send_error(status, exc_info=(type(refusal), refusal, None))
             return
         if self._received > MAX_BODY_BYTES:
-            self._refuse_when_read()
+            self._refuse_when_read(_TOO_LARGE)
             return
         self._body += chunk
 
-    def _refuse_when_read(self) -> None:
-        """Drops the body (kept or to come) and answers 413 once it has been read, instead of
-        running the method."""
+    def _refuse_when_read(self, refusal: Exception) -> None:
+        """Drops the body (kept or to come) and answers ``refusal`` once it has been read, instead
+        of running the method."""
         self._body = None
+        self._refusal = refusal
 
         def refuse(*args: Any, **kwargs: Any) -> None:
-            raise PayloadTooLarge("Request bodies are limited to 1 MiB.")
+            raise refusal
 
         setattr(self, (self.request.method or "get").lower(), refuse)
 
