@@ -11,8 +11,9 @@ turns on one session are serialized by a per-session lock, while acknowledgement
 tutor turn.
 
 The service is the facade; its parts each do one job: :mod:`tutornb.connections` (who is attached,
-fan-out), :mod:`tutornb.intake` (a learner message made durable), :mod:`tutornb.replies` (tutor
-turns, one reply per message) and :mod:`tutornb.turns` (one turn).
+fan-out), :mod:`tutornb.dispatch` (a client's chat frame), :mod:`tutornb.intake` (a learner message
+made durable), :mod:`tutornb.replies` (tutor turns, one reply per message) and :mod:`tutornb.turns`
+(one turn).
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ from pydantic import ValidationError
 
 from tutornb import frames, queryparams
 from tutornb.connections import ChatConnection, Connections, FrameSink
+from tutornb.dispatch import FrameDispatcher
 from tutornb.errors import (
     InvalidRequest,
     SessionNotFound,
@@ -44,22 +46,17 @@ from tutornb.lifecycle import (
     status_for_action,
 )
 from tutornb.models import (
-    CLIENT_FRAME,
     SESSION_ID_RE,
-    AnswerFrame,
-    ControlFrame,
     CourseContext,
     CreateSessionRequest,
     LearnerWork,
     Message,
-    MessageFrame,
     Role,
     Session,
     SessionDetail,
     SessionPage,
     SessionSummary,
     Status,
-    StopFrame,
     utcnow,
 )
 from tutornb.paths import display_path, resolve_store_dir
@@ -67,11 +64,7 @@ from tutornb.replies import Replies
 from tutornb.serviceconfig import ServiceConfig
 from tutornb.store.api import NewMessage, SessionStoreAPI
 from tutornb.turns import TurnRunner
-from tutornb.tutors.base import (
-    QuizAnswerInput,
-    TurnKind,
-    Tutor,
-)
+from tutornb.tutors.base import Tutor
 from tutornb.version import __version__
 
 # Transports import these from here, the service's one public face.
@@ -141,6 +134,15 @@ class TutorService:
             max_concurrent=self.config.max_concurrent_turns,
         )
         self._replies = Replies(store, self._turns, self._connections.broadcast, self.log)
+        self._dispatcher = FrameDispatcher(
+            intake=self._intake,
+            connections=self._connections,
+            replies=self._replies,
+            turns=self._turns,
+            apply_status=self._apply_status,
+            recap_due=self._recap_due,
+            logger=self.log,
+        )
         self._closed = False
         self._search_pool: ThreadPoolExecutor | None = None
         #: A store repaired at open is told to the learner once, in the first session they open.
@@ -421,18 +423,8 @@ class TutorService:
             self.log.debug("tutornb: auto-pause skipped (%s)", exc.code)
 
     async def receive(self, conn: ChatConnection, raw: str | bytes | Mapping[str, Any]) -> None:
-        client_id: str | None = None
-        try:
-            frame = frames.decode(raw)
-            client_id = frames.client_id_of(frame)
-            await self._dispatch(conn, frame)
-        except TutorNBError as exc:
-            await self._connections.send(conn, frames.error_frame(exc, client_id))
-        except asyncio.CancelledError:
-            raise
-        except Exception as exc:  # a bug must cost one error frame, never the socket or the server
-            self.log.error("tutornb: unexpected error while handling a chat frame", exc_info=exc)
-            await self._connections.send(conn, frames.error_frame(exc, client_id))
+        """One frame from a chat client (tutornb.dispatch); errors go back to it as an error frame."""
+        await self._dispatcher.receive(conn, raw)
 
     async def ask(
         self, owner: str, session_id: str, text: str, work: LearnerWork | Mapping[str, Any] | None = None
@@ -465,65 +457,7 @@ class TutorService:
         return self._connections.count(session_id)
 
     # ----------------------------------------------------------------------------------------------
-    # Frame handling
-
-    async def _dispatch(self, conn: ChatConnection, frame: dict[str, Any]) -> None:
-        # Before validation: an oversized message is refused as too large, not as a malformed frame.
-        self._intake.check_length(frame.get("text"))
-        try:
-            parsed = CLIENT_FRAME.validate_python(frame)
-        except ValidationError as exc:
-            raise InvalidRequest("Invalid frame.", errors=frames.validation_errors(exc)) from None
-        if isinstance(parsed, MessageFrame):
-            with self._turns.priority.urgent():
-                await self._on_message(conn, parsed)
-        elif isinstance(parsed, AnswerFrame):
-            with self._turns.priority.urgent():
-                await self._on_answer(conn, parsed)
-        elif isinstance(parsed, StopFrame):
-            # Nothing streaming (the turn just ended) is not an error: the stop came too late.
-            self._turns.stop(conn.session_id)
-        else:
-            await self._on_control(conn, parsed)
-
-    async def _on_message(self, conn: ChatConnection, frame: MessageFrame) -> None:
-        self._intake.check_text(frame.text)
-        await self._learner_turn(conn, frame.text, frame.client_id, "message", work=frame.work)
-
-    async def _on_answer(self, conn: ChatConnection, frame: AnswerFrame) -> None:
-        prompt = self._intake.find_quiz(conn.owner, conn.session_id, frame.question_id)
-        if prompt is None:
-            raise InvalidRequest("There is no such question in this session.")
-        if frame.choice >= len(prompt.choices):
-            raise InvalidRequest("That choice does not exist for this question.")
-        letter = chr(ord("A") + frame.choice) if frame.choice < 26 else str(frame.choice + 1)
-        text = f"{letter}. {prompt.choices[frame.choice]}"
-        client_id = frame.client_id or f"answer-{uuid.uuid4().hex}"
-        answer = QuizAnswerInput(question_id=frame.question_id, choice=frame.choice)
-        await self._learner_turn(conn, text, client_id, "answer", answer)
-
-    async def _learner_turn(
-        self,
-        conn: ChatConnection,
-        text: str,
-        client_id: str,
-        kind: TurnKind,
-        answer: QuizAnswerInput | None = None,
-        work: LearnerWork | None = None,
-    ) -> None:
-        """Store, ack the sender, show everyone, then queue the tutor's turn (message or answer alike)."""
-        learner, created = await self._intake.accept(conn.owner, conn.session_id, text, client_id, work)
-        await self._connections.send(conn, frames.ack_frame(client_id, learner))
-        if created:
-            await self._connections.broadcast(conn.session_id, frames.message_frame(learner))
-        # A resend after a failed or cut-off tutor turn is the retry: same stored message, a fresh turn.
-        if created or self._replies.needs_reply(conn.session_id, learner, retry=True):
-            self._replies.spawn_turn(conn.session_id, kind, learner=learner, answer=answer)
-
-    async def _on_control(self, conn: ChatConnection, frame: ControlFrame) -> None:
-        session = await self._apply_status(conn.owner, conn.session_id, frame.type)
-        if frame.type == "resume" and self._recap_due(session.id):
-            self._replies.spawn_turn(session.id, "resume")
+    # Status changes
 
     async def _apply_status(self, owner: str, session_id: str, action: str) -> Session:
         if action not in ("pause", "resume", "close"):
