@@ -43,7 +43,8 @@ def import_session_citing(server: LabServer, notebook: str, cited: int) -> str:
         document["messages"] = [
             {"id": "a", "seq": 1, "role": "learner", "text": "How do I read a dict?", "created_at": now,
              "client_id": "c1"},
-            {"id": "b", "seq": 2, "role": "tutor", "text": "See the dictionaries notebook.", "created_at": now,
+            {"id": "b", "seq": 2, "role": "tutor", "text": "See the dictionaries notebook.",
+             "created_at": now,
              "citations": [{"notebook_path": notebook, "cell_index": cited}]},
         ]  # fmt: skip
         imported = api.post("tutornb/api/sessions/import", json=document)
