@@ -88,7 +88,23 @@ def test_a_citation_to_another_notebook_opens_it_here_at_the_cited_cell(
     expect(lab.cells().nth(cited)).to_be_in_viewport()
     assert active_cell_index(lab) == cited
     # And the notebook with the panel is still open in its own tab
-    expect(page.locator(".lm-DockPanel-tabBar .lm-TabBar-tab", has_text=HERE)).to_have_count(1)
+    here_tab = page.locator(".lm-DockPanel-tabBar .lm-TabBar-tab", has_text=HERE)
+    expect(here_tab).to_have_count(1)
+
+    # When the learner makes another cell of that notebook active, goes back to the panel's notebook
+    # and uses the citation again
+    page.locator(".lm-DockPanel-tabBar .lm-TabBar-tab", has_text=OTHER).click()
+    lab.cells().first.click()
+    expect(lab.cells().first).to_have_class(re.compile(r"\bjp-mod-active\b"))
+    here_tab.click()
+    expect(panel).to_be_visible()
+    citation.click()
+
+    # Then the open notebook is simply shown (no confirmation) at the cited cell
+    expect(other_tab).to_have_count(1, timeout=30_000)
+    expect(page.locator(".jp-Dialog")).to_have_count(0)
+    expect(lab.cells().nth(cited)).to_have_class(re.compile(r"\bjp-mod-active\b"), timeout=30_000)
+    assert active_cell_index(lab) == cited
 
 
 @pytest.mark.browser

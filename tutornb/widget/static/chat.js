@@ -1524,20 +1524,29 @@ function notebookCells(notebook) {
   return /** @type {HTMLElement[]} */ (Array.from(notebook.querySelectorAll(".jp-Cell")).filter((c) => c.parentElement && c.parentElement.closest(".jp-Notebook") === notebook));
 }
 
-/**
- * The notebook of the open, shown JupyterLab document `path` (its tab's caption says "Path: <path>"), if any.
- * @param {string} path
- */
-function shownNotebook(path) {
+/** The main-area tab of open JupyterLab document `path` (its caption says "Path: <path>"), if any. @param {string} path */
+function documentTab(path) {
   for (const tab of Array.from(document.querySelectorAll(".lm-DockPanel-tabBar .lm-TabBar-tab[data-id]"))) {
     const caption = tab.getAttribute("title") || "";
-    if (!caption.split("\n").some((line) => line === `Path: ${path}`)) continue;
-    const panel = document.getElementById(tab.getAttribute("data-id") || "");
-    if (panel && panel.classList.contains("jp-NotebookPanel") && !panel.classList.contains("lm-mod-hidden")) {
-      return /** @type {HTMLElement|null} */ (panel.querySelector(".jp-Notebook"));
-    }
+    if (caption.split("\n").some((line) => line === `Path: ${path}`)) return /** @type {HTMLElement} */ (tab);
   }
   return null;
+}
+
+/** The notebook of open JupyterLab document `path` while it is the one shown, if it is. @param {string} path */
+function shownNotebook(path) {
+  const tab = documentTab(path);
+  const panel = tab ? document.getElementById(tab.getAttribute("data-id") || "") : null;
+  if (!panel || !panel.classList.contains("jp-NotebookPanel") || panel.classList.contains("lm-mod-hidden")) return null;
+  return /** @type {HTMLElement|null} */ (panel.querySelector(".jp-Notebook"));
+}
+
+/** Shows an open document's tab, as a click on it does (Lumino's tab bar acts on pointerdown). @param {HTMLElement} tab */
+function selectTab(tab) {
+  const box = tab.getBoundingClientRect();
+  const at = { bubbles: true, cancelable: true, button: 0, clientX: box.left + box.width / 2, clientY: box.top + box.height / 2, view: window };
+  tab.dispatchEvent(new PointerEvent("pointerdown", at));
+  document.dispatchEvent(new PointerEvent("pointerup", at));
 }
 
 /** A cell's index in its notebook (JupyterLab 4 marks windowed cells with it). @param {HTMLElement} cell @param {HTMLElement[]} cells */
@@ -2205,8 +2214,9 @@ class PanelView {
 
   /**
    * A citation: a button that jumps to the cell in this notebook, or opens the other notebook in this JupyterLab
-   * (JupyterLab's CommandLinker runs `docmanager:open` from the button's data-commandlinker-* attributes; since
-   * JupyterLab 4.5 it first asks the learner to confirm a command from a widget) and then lands on the cell.
+   * (JupyterLab's CommandLinker runs `docmanager:open` from the button's data-commandlinker-* attributes; recent
+   * JupyterLab 4 first asks the learner to confirm a command from a widget; a notebook already open is simply
+   * shown) and then lands on the cell.
    * @param {Citation} c
    */
   citationNode(c) {
@@ -2218,7 +2228,15 @@ class PanelView {
         type: "button", hook: "citation", class: "tutornb-citation", "data-cell": c.cell_index, "data-notebook": path,
         "data-commandlinker-command": "docmanager:open", "data-commandlinker-args": JSON.stringify({ path, factory: "Notebook" }),
         title: `Open ${basename(path)} at cell ${index + 1}`, text: citationText(c),
-        onClick: () => { this.showCellElsewhere(path, index); },
+        onClick: (/** @type {Event} */ event) => {
+          // Already open: its tab is shown directly, without JupyterLab's command confirmation.
+          const tab = documentTab(path);
+          if (tab) {
+            event.stopPropagation();
+            selectTab(tab);
+          }
+          this.showCellElsewhere(path, index);
+        },
       });
     }
     return el("button", { type: "button", hook: "citation", class: "tutornb-citation", "data-cell": c.cell_index, title: "Show this cell in the notebook", text: citationText(c), onClick: () => this.showCell(index) });
