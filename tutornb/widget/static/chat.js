@@ -1524,6 +1524,31 @@ function notebookCells(notebook) {
   return /** @type {HTMLElement[]} */ (Array.from(notebook.querySelectorAll(".jp-Cell")).filter((c) => c.parentElement && c.parentElement.closest(".jp-Notebook") === notebook));
 }
 
+/** The main-area tab of open JupyterLab document `path` (its caption says "Path: <path>"), if any. @param {string} path */
+function documentTab(path) {
+  for (const tab of Array.from(document.querySelectorAll(".lm-DockPanel-tabBar .lm-TabBar-tab[data-id]"))) {
+    const caption = tab.getAttribute("title") || "";
+    if (caption.split("\n").some((line) => line === `Path: ${path}`)) return /** @type {HTMLElement} */ (tab);
+  }
+  return null;
+}
+
+/** The notebook of open JupyterLab document `path` while it is the one shown, if it is. @param {string} path */
+function shownNotebook(path) {
+  const tab = documentTab(path);
+  const panel = tab ? document.getElementById(tab.getAttribute("data-id") || "") : null;
+  if (!panel || !panel.classList.contains("jp-NotebookPanel") || panel.classList.contains("lm-mod-hidden")) return null;
+  return /** @type {HTMLElement|null} */ (panel.querySelector(".jp-Notebook"));
+}
+
+/** Shows an open document's tab, as a click on it does (Lumino's tab bar acts on pointerdown). @param {HTMLElement} tab */
+function selectTab(tab) {
+  const box = tab.getBoundingClientRect();
+  const at = { bubbles: true, cancelable: true, button: 0, clientX: box.left + box.width / 2, clientY: box.top + box.height / 2, view: window };
+  tab.dispatchEvent(new PointerEvent("pointerdown", at));
+  document.dispatchEvent(new PointerEvent("pointerup", at));
+}
+
 /** A cell's index in its notebook (JupyterLab 4 marks windowed cells with it). @param {HTMLElement} cell @param {HTMLElement[]} cells */
 function cellIndexOf(cell, cells) {
   const marked = cell.getAttribute("data-windowed-list-index");
@@ -2187,15 +2212,34 @@ class PanelView {
     return li;
   }
 
-  /** A citation: a button that jumps to the cell in this notebook, or a link that opens the other one. @param {Citation} c */
+  /**
+   * A citation: a button that jumps to the cell in this notebook, or opens the other notebook in this JupyterLab
+   * (JupyterLab's CommandLinker runs `docmanager:open` from the button's data-commandlinker-* attributes; recent
+   * JupyterLab 4 first asks the learner to confirm a command from a widget; a notebook already open is simply
+   * shown) and then lands on the cell.
+   * @param {Citation} c
+   */
   citationNode(c) {
     const own = this.ctrl.model.get("notebook_path") || this.ctrl.context.notebook_path || "";
-    const base = jupyterBaseUrl();
-    if (own && c.notebook_path && c.notebook_path !== own && base) {
-      const href = new URL(`lab/tree/${c.notebook_path.split("/").map(encodeURIComponent).join("/")}`, base).href;
-      return el("a", { hook: "citation", class: "tutornb-citation", href, target: "_blank", rel: "noopener", "data-cell": c.cell_index, title: `Open ${basename(c.notebook_path)} (cell ${Number(c.cell_index) + 1})`, text: citationText(c) });
+    const index = Number(c.cell_index);
+    if (own && c.notebook_path && c.notebook_path !== own) {
+      const path = c.notebook_path;
+      return el("button", {
+        type: "button", hook: "citation", class: "tutornb-citation", "data-cell": c.cell_index, "data-notebook": path,
+        "data-commandlinker-command": "docmanager:open", "data-commandlinker-args": JSON.stringify({ path, factory: "Notebook" }),
+        title: `Open ${basename(path)} at cell ${index + 1}`, text: citationText(c),
+        onClick: (/** @type {Event} */ event) => {
+          // Already open: its tab is shown directly, without JupyterLab's command confirmation.
+          const tab = documentTab(path);
+          if (tab) {
+            event.stopPropagation();
+            selectTab(tab);
+          }
+          this.showCellElsewhere(path, index);
+        },
+      });
     }
-    return el("button", { type: "button", hook: "citation", class: "tutornb-citation", "data-cell": c.cell_index, title: "Show this cell in the notebook", text: citationText(c), onClick: () => this.showCell(Number(c.cell_index)) });
+    return el("button", { type: "button", hook: "citation", class: "tutornb-citation", "data-cell": c.cell_index, title: "Show this cell in the notebook", text: citationText(c), onClick: () => this.showCell(index) });
   }
 
   /** @param {number} index */
@@ -2203,6 +2247,24 @@ class PanelView {
     const notebook = notebookOf(this.root);
     const cell = notebook ? await jumpToCell(notebook, index) : null;
     if (!cell) this.ctrl.showError({ code: "CELL_NOT_FOUND", message: `Cell ${index + 1} is not in this notebook any more.` });
+  }
+
+  /**
+   * Waits for notebook `path` to be the shown notebook (JupyterLab opens it from the click), then jumps to cell
+   * `index` in it. Gives up quietly when it never opens (the learner cancelled JupyterLab's confirmation).
+   * @param {string} path @param {number} index
+   */
+  async showCellElsewhere(path, index) {
+    const deadline = Date.now() + 120_000;
+    while (Date.now() < deadline) {
+      const notebook = shownNotebook(path);
+      if (notebook && notebookCells(notebook).length) {
+        const cell = await jumpToCell(notebook, index);
+        if (!cell) this.ctrl.showError({ code: "CELL_NOT_FOUND", message: `Cell ${index + 1} is not in ${basename(path)} any more.` });
+        return;
+      }
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
   }
 
   /** Copy and Insert-below buttons on every code block of a tutor message. @param {HTMLElement} body */
