@@ -9,6 +9,7 @@ from typing import Any
 from playwright.sync_api import expect
 
 from .conftest import Lab, LabServer
+from .journey_fixtures import messages, send
 
 REPO = Path(__file__).resolve().parents[2]
 AXE = REPO / "node_modules" / "axe-core" / "axe.min.js"
@@ -106,3 +107,31 @@ def skip_offer(panel: Any, before: Any = None) -> bool:
     offer.locator("[data-tutornb='new-session']").click()
     expect(ready).to_be_visible()
     return True
+
+
+def open_quiz(panel: Any) -> Any:
+    """Asks for a quiz until a question with choice buttons is open; the open question."""
+    question = panel.locator("[data-tutornb='quiz'][data-open='true']")
+    for text in ("quiz me", "go", "yes"):
+        replies = messages(panel, "tutor").count()
+        send(panel, text)
+        expect(messages(panel, "tutor")).to_have_count(replies + 1, timeout=30_000)
+        if question.count():
+            return question
+    raise AssertionError("the tutor never opened a quiz question")
+
+
+def import_session(server: LabServer, notebook: str, title: str, transcript: list[dict[str, Any]]) -> str:
+    """A session of ``notebook`` with exactly ``transcript`` as its messages, made through the real
+    export and import API (what a learner's imported file goes through); its new id."""
+    with server.api() as api:
+        created = api.post(
+            "tutornb/api/sessions", json={"context": {"notebook_path": notebook}, "title": title}
+        ).json()
+        exported = api.get(f"tutornb/api/sessions/{created['id']}/export", params={"format": "json"})
+        assert exported.status_code == 200, exported.text
+        document = exported.json()
+        document["messages"] = transcript
+        imported = api.post("tutornb/api/sessions/import", json=document)
+        assert imported.status_code == 201, imported.text
+        return str(imported.json()["id"])

@@ -26,6 +26,8 @@ from .panel_helpers import (
     axe_violations,
     cell_count,
     cell_source,
+    import_session,
+    open_quiz,
     set_theme,
     skip_offer,
     tutor_cell_index,
@@ -183,28 +185,19 @@ def test_imported_html_shows_nothing_the_server_policy_forbids(
     page = browser_page
     # Given an imported session whose stored HTML carries a relative image (a logout URL) and
     # JupyterLab's own shell class (a fake "session expired" overlay), plus interrupted replies
-    with lab_server.api() as api:
-        created = api.post(
-            "tutornb/api/sessions", json={"context": {"notebook_path": NOTEBOOK}, "title": "imported"}
-        ).json()
-        exported = api.get(f"tutornb/api/sessions/{created['id']}/export", params={"format": "json"})
-        assert exported.status_code == 200, exported.text
-        document = exported.json()
-        now = "2026-01-01T10:00:00Z"
-        hostile = '<p>hello <img src="/logout" alt="x"></p><p class="jp-LabShell">Sign in again</p>'
-        document["messages"] = [
-            {"id": "a", "seq": 1, "role": "learner", "text": "hi", "created_at": now, "client_id": "c1"},
-            {"id": "b", "seq": 2, "role": "tutor", "text": "hello", "html": hostile, "created_at": now},
-            {"id": "c", "seq": 3, "role": "learner", "text": "and?", "created_at": now, "client_id": "c2"},
-            {"id": "d", "seq": 4, "role": "tutor", "text": "Half an ans", "created_at": now,
-             "interrupted": "stopped"},
-            {"id": "e", "seq": 5, "role": "learner", "text": "more?", "created_at": now, "client_id": "c3"},
-            {"id": "f", "seq": 6, "role": "tutor", "text": "Cut", "created_at": now,
-             "interrupted": "cut_off"},
-        ]  # fmt: skip
-        imported = api.post("tutornb/api/sessions/import", json=document)
-        assert imported.status_code == 201, imported.text
-        session_id = imported.json()["id"]
+    now = "2026-01-01T10:00:00Z"
+    hostile = '<p>hello <img src="/logout" alt="x"></p><p class="jp-LabShell">Sign in again</p>'
+    transcript = [
+        {"id": "a", "seq": 1, "role": "learner", "text": "hi", "created_at": now, "client_id": "c1"},
+        {"id": "b", "seq": 2, "role": "tutor", "text": "hello", "html": hostile, "created_at": now},
+        {"id": "c", "seq": 3, "role": "learner", "text": "and?", "created_at": now, "client_id": "c2"},
+        {"id": "d", "seq": 4, "role": "tutor", "text": "Half an ans", "created_at": now,
+         "interrupted": "stopped"},
+        {"id": "e", "seq": 5, "role": "learner", "text": "more?", "created_at": now, "client_id": "c3"},
+        {"id": "f", "seq": 6, "role": "tutor", "text": "Cut", "created_at": now,
+         "interrupted": "cut_off"},
+    ]  # fmt: skip
+    session_id = import_session(lab_server, NOTEBOOK, "imported", transcript)
     requests: list[str] = []
     page.on("request", lambda request: requests.append(request.url))
 
@@ -283,14 +276,7 @@ def test_axe_finds_no_serious_violation_in_any_panel_state(
     found["chatting"] = axe_violations(page)
 
     # State 3: a quiz question open
-    open_quiz = panel.locator("[data-tutornb='quiz'][data-open='true']")
-    for text in ("quiz me", "go", "yes"):
-        replies = messages(panel, "tutor").count()
-        send(panel, text)
-        expect(messages(panel, "tutor")).to_have_count(replies + 1, timeout=30_000)
-        if open_quiz.count():
-            break
-    expect(open_quiz).to_have_count(1)
+    expect(open_quiz(panel)).to_have_count(1)
     found["quiz"] = axe_violations(page)
 
     # State 4: the history drawer open

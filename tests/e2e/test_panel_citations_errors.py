@@ -17,7 +17,7 @@ from playwright.sync_api import expect
 
 from .conftest import COURSE, Lab, LabServer
 from .journey_fixtures import messages, only_session, open_panel, session_detail
-from .panel_helpers import active_cell_index, skip_offer
+from .panel_helpers import active_cell_index, import_session, skip_offer
 
 HERE = "01_lists_and_loops.ipynb"
 OTHER = "02_dictionaries.ipynb"
@@ -32,24 +32,15 @@ def last_code_cell(notebook: str) -> int:
 
 def import_session_citing(server: LabServer, notebook: str, cited: int) -> str:
     """A session of HERE whose tutor reply cites cell ``cited`` of ``notebook`` (through the import API)."""
-    with server.api() as api:
-        created = api.post(
-            "tutornb/api/sessions", json={"context": {"notebook_path": HERE}, "title": "citing"}
-        ).json()
-        exported = api.get(f"tutornb/api/sessions/{created['id']}/export", params={"format": "json"})
-        assert exported.status_code == 200, exported.text
-        document = exported.json()
-        now = "2026-01-01T10:00:00Z"
-        document["messages"] = [
-            {"id": "a", "seq": 1, "role": "learner", "text": "How do I read a dict?", "created_at": now,
-             "client_id": "c1"},
-            {"id": "b", "seq": 2, "role": "tutor", "text": "See the dictionaries notebook.",
-             "created_at": now,
-             "citations": [{"notebook_path": notebook, "cell_index": cited}]},
-        ]  # fmt: skip
-        imported = api.post("tutornb/api/sessions/import", json=document)
-        assert imported.status_code == 201, imported.text
-        return str(imported.json()["id"])
+    now = "2026-01-01T10:00:00Z"
+    transcript = [
+        {"id": "a", "seq": 1, "role": "learner", "text": "How do I read a dict?", "created_at": now,
+         "client_id": "c1"},
+        {"id": "b", "seq": 2, "role": "tutor", "text": "See the dictionaries notebook.",
+         "created_at": now,
+         "citations": [{"notebook_path": notebook, "cell_index": cited}]},
+    ]  # fmt: skip
+    return import_session(server, HERE, "citing", transcript)
 
 
 @pytest.mark.browser

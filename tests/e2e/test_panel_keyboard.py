@@ -16,21 +16,9 @@ from playwright.sync_api import expect
 
 from .conftest import Lab, LabServer
 from .journey_fixtures import messages, open_panel, send
-from .panel_helpers import FOCUSED, active_cell_index, cell_count
+from .panel_helpers import FOCUSED, active_cell_index, cell_count, open_quiz
 
 NOTEBOOK = "02_dictionaries.ipynb"
-
-
-def _open_quiz(panel: Any) -> Any:
-    """Asks for a quiz until a question with choice buttons is open; the open question."""
-    open_quiz = panel.locator("[data-tutornb='quiz'][data-open='true']")
-    for text in ("quiz me", "go", "yes"):
-        replies = messages(panel, "tutor").count()
-        send(panel, text)
-        expect(messages(panel, "tutor")).to_have_count(replies + 1, timeout=30_000)
-        if open_quiz.count():
-            return open_quiz
-    raise AssertionError("the tutor never opened a quiz question")
 
 
 @pytest.mark.browser
@@ -93,7 +81,7 @@ def test_keys_stay_in_the_panel_and_focus_follows_every_action(
     page.wait_for_function("() => document.activeElement?.getAttribute('data-tutornb') === 'input'")
 
     # When a quiz question is open and the learner presses "b" on choice A
-    quiz = _open_quiz(panel)
+    quiz = open_quiz(panel)
     question = quiz.get_attribute("data-question-id")
     choices = quiz.locator("[data-tutornb='choice']")
     assert choices.count() >= 2
