@@ -2,14 +2,17 @@
 // The transcript: stored messages, streaming replies and queued learner messages in order, the greeting
 // with its suggestions, scroll following and quiz state.
 
+import { ASK_ERROR, askHost } from "../host.js";
 import { renderStreamingMarkdown } from "../markdown.js";
 import { el, HOOK } from "../util.js";
 import { messageHead, messageNode } from "./message.js";
-import { PanelView } from "./panel.js";
 import { headerText } from "./text.js";
+
+/** @typedef {import("./panel.js").PanelView} PanelView */
 
 /** @typedef {import("../types.js").StoredMessage} StoredMessage */
 
+const ASK_ERROR_TEXT = "Why does my last cell fail, and how do I fix it?";
 const SUGGESTIONS = [
   { key: "plan", label: "Plan my study", text: "Make me a study plan for this notebook" },
   { key: "quiz", label: "Quiz me", text: "Quiz me" },
@@ -35,14 +38,13 @@ export function renderGreeting(view) {
   const key = `${headerText(ctrl.context)}|${!!(work?.error)}`;
   if (key === view.greetingKey && view.greetingSlot.firstChild) return;
   view.greetingKey = key;
+  /** @type {Array<{key: string, label: string, text: string, work: any, host?: boolean}>} */
   const suggestions = SUGGESTIONS.map((s) => ({ ...s, work: null }));
   if (work?.error) {
-    suggestions.push({
-      key: "error",
-      label: "Ask about my last error",
-      text: "Why does my last cell fail, and how do I fix it?",
-      work,
-    });
+    suggestions.push({ key: "error", label: "Ask about my last error", text: ASK_ERROR_TEXT, work });
+  } else if (view.hostName) {
+    // A host (the JupyterLab sidebar) knows the learner's cells: it finds the last error and asks with it.
+    suggestions.push({ key: "error", label: "Ask about my last error", text: ASK_ERROR_TEXT, work: null, host: true });
   }
   const where = headerText(ctrl.context);
   const buttons = suggestions.map((s) =>
@@ -53,7 +55,9 @@ export function renderGreeting(view) {
       text: s.label,
       onClick: async () => {
         view.wantFocus = "input";
-        await ctrl.sendText(s.text, { work: s.work });
+        if (s.host) {
+          if (!askHost(view.root, ASK_ERROR, {})) view.announceNode.textContent = "No error to ask about yet.";
+        } else await ctrl.sendText(s.text, { work: s.work });
         view.applyFocus();
       },
     }),
@@ -133,7 +137,7 @@ export function renderMessages(view) {
         ],
       );
     }
-    paintStream(node, text);
+    paintStream(node, text, view.ctrl.model.get("sanitizer_policy"));
     wanted.push([key, node]);
   }
   const online = ctrl.connection === "online";
@@ -196,12 +200,13 @@ export function renderMessages(view) {
   if (grew) followScroll(view, wasNearBottom || wanted.length <= 2);
 }
 
-/** The streamed text as Markdown, re-rendered as it grows (blocks keep their place: no jumps). @param {HTMLElement} node @param {string} text */
-export function paintStream(node, text) {
+/** The streamed text as Markdown, re-rendered as it grows (blocks keep their place: no jumps). @param {HTMLElement} node @param {string} text
+ * @param {import("../types.js").SanitizerPolicy|null} policy */
+export function paintStream(node, text, policy) {
   const body = /** @type {HTMLElement} */ (node.querySelector(".tutornb-text"));
   if (body.dataset.length === String(text.length)) return;
   body.dataset.length = String(text.length);
-  body.replaceChildren(renderStreamingMarkdown(text));
+  body.replaceChildren(renderStreamingMarkdown(text, policy));
 }
 
 /** One more delta of a streaming reply: its bubble is re-painted, at most once per frame. @param {PanelView} view @param {{id: string, text: string}} detail */
@@ -218,7 +223,7 @@ export function extendStream(view, { id }) {
     const text = view.ctrl.streaming.get(id);
     if (text === undefined || !node.isConnected) return;
     const wasNearBottom = nearBottom(view);
-    paintStream(node, text);
+    paintStream(node, text, view.ctrl.model.get("sanitizer_policy"));
     view.typingNode.hidden = !view.ctrl.typing;
     if (wasNearBottom) view.messagesNode.scrollTop = view.messagesNode.scrollHeight;
     else setUnseen(view, true);
