@@ -1,4 +1,5 @@
-"""The panel's own HTML sanitizer, run in chromium against payloads the server would never send.
+"""The panel's page code on its own in chromium (no Jupyter): its HTML sanitizer, against payloads the
+server would never send, its remote-image placeholders, and the mount API other hosts use.
 
 The server already sanitizes tutor and learner HTML; this is the page's second line of defence, so
 it is tested on raw hostile HTML, not on what the server produces.
@@ -10,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from playwright.sync_api import expect
 
 from tutornb.htmlpolicy import SANITIZER_POLICY
 
@@ -143,3 +145,162 @@ def test_the_page_allows_only_what_the_server_policy_allows(module_page: Any) ->
     # And without a policy only text is kept
     assert result["bareElements"] == 0
     assert "fake sign-in" in result["bareText"]
+
+
+# A 1x1 transparent PNG, served for every image the page asks for.
+PIXEL = bytes.fromhex(
+    "89504e470d0a1a0a0000000d4948445200000001000000010806000000"
+    "1f15c4890000000d49444154789c6360000002000100e221bc330000000049454e44ae426082"
+)
+
+
+@pytest.mark.browser
+def test_remote_images_are_fetched_only_when_the_learner_asks(module_page: Any) -> None:
+    # Given an image host that records every request it gets (an image URL in a message tells its host
+    # that, and when, the message was read)
+    requested: list[str] = []
+
+    def image_host(route: Any) -> None:
+        requested.append(route.request.url)
+        route.fulfill(body=PIXEL, content_type="image/png")
+
+    module_page.route("http://images.test/**", image_host)
+
+    # When a stored (server-rendered) message and a streamed one with remote images are shown, and then
+    # a control image is loaded (requests go out in order: once it has arrived, any image the messages
+    # asked for would have been requested before it)
+    shown = module_page.evaluate(
+        """async ([stored, streamed, policy]) => {
+             const { sanitizeHtml, renderStreamingMarkdown } = await import('/chat.js');
+             const host = document.createElement('div');
+             host.id = 'host';
+             document.body.append(host);
+             host.append(sanitizeHtml(stored, policy));
+             host.append(renderStreamingMarkdown(streamed, policy));
+             const control = new Image();
+             control.src = 'http://images.test/control.png';
+             await control.decode();
+             return {
+               images: host.querySelectorAll('img').length,
+               inLinks: host.querySelectorAll('a button').length,
+               linkText: host.querySelector('a').textContent,
+               placeholders: Array.from(
+                 host.querySelectorAll('[data-tutornb="image"]'), (b) => b.textContent),
+             };
+           }""",
+        [
+            '<p>See <img src="http://images.test/stored.png" alt="a chart"> and '
+            '<a href="https://example.org/"><img src="http://images.test/linked.png" alt="logo"></a></p>',
+            "Look: ![streamed](http://images.test/streamed.png)",
+            SANITIZER_POLICY,
+        ],
+    )
+
+    # Then nothing was fetched for the messages: each image is a button naming its host
+    assert requested == ["http://images.test/control.png"]
+    assert shown["images"] == 0
+    assert shown["placeholders"] == [
+        "Show image from images.test: a chart",
+        "Show image from images.test: logo",
+        "Show image from images.test: streamed",
+    ]
+    # and a linked image's button sits after its link (a button inside a link is not operable on its own)
+    assert shown["inLinks"] == 0
+    assert shown["linkText"] == "logo"
+
+    # When the learner presses the first one, that image (and only it) is fetched, without a referrer
+    with module_page.expect_request("http://images.test/stored.png") as request:
+        module_page.locator("#host [data-tutornb='image']").first.click()
+    assert request.value.headers.get("referer") is None
+    image = module_page.locator("#host img")
+    assert image.get_attribute("src") == "http://images.test/stored.png"
+    assert image.get_attribute("alt") == "a chart"
+    assert requested == ["http://images.test/control.png", "http://images.test/stored.png"]
+
+
+# A transport with the page's Pipe shape, answering from data: one session whose tutor reply has a code block
+# and a citation. Every host event reaching the document is recorded and handled, as the JupyterLab
+# extension does.
+MOUNT = r"""async ([policy]) => {
+  const { mountChat } = await import('/chat.js');
+  window.__tnbEvents = [];
+  for (const name of ['tutornb:navigate', 'tutornb:insert-code', 'tutornb:ask-error']) {
+    document.addEventListener(name, (event) => {
+      window.__tnbEvents.push({ name, detail: event.detail });
+      event.preventDefault();
+    }, true);
+  }
+  const reply = {
+    id: 'm2', seq: 2, role: 'tutor', text: 'Like this', created_at: '2026-01-01T10:00:01Z',
+    html: '<p>Like this:</p><pre><code class="language-python">print(1)\n</code></pre>',
+    citations: [{ notebook_path: 'other.ipynb', cell_index: 4, heading: 'Loops' }],
+  };
+  const question = { id: 'm1', seq: 1, role: 'learner', text: 'How?', created_at: '2026-01-01T10:00:00Z' };
+  const transport = {
+    kind: 'websocket',
+    async request(method) {
+      return method === 'list_sessions' ? { sessions: [], total: 0 } : {};
+    },
+    async exportSession() { return { blob: new Blob([]), filename: 'x' }; },
+    openChat(sessionId, handlers) {
+      setTimeout(() => {
+        handlers.onStatus('online');
+        const session = { id: sessionId, status: 'active', messages: [question, reply] };
+        handlers.onFrame({ type: 'session', session });
+      }, 0);
+      return { online: true, send: () => true, retryNow() {}, close() {} };
+    },
+    dispose() {},
+  };
+  const root = document.createElement('div');
+  root.setAttribute('data-tutornb', 'sidebar');
+  document.body.append(root);
+  const context = { course_id: 'py', course_title: 'Python', module_id: 'm', module_title: 'Lists',
+                    notebook_path: 'here.ipynb' };
+  window.__tnbChat = mountChat(root, { transport, context, hostName: 'jupyterlab-sidebar',
+                                       sanitizerPolicy: policy });
+}"""
+
+
+@pytest.mark.browser
+def test_mount_chat_renders_a_panel_that_asks_its_host(module_page: Any) -> None:
+    page = module_page
+    # Given a panel mounted by a host (the JupyterLab sidebar's way) on a transport of its own
+    page.evaluate(MOUNT, [SANITIZER_POLICY])
+    root = page.locator("[data-tutornb='sidebar']")
+    panel = root.locator("[data-tutornb='panel']")
+    expect(panel).to_be_visible()
+    assert root.get_attribute("data-tutornb-host") == "jupyterlab-sidebar"
+    expect(panel.locator("[data-tutornb='context']")).to_contain_text("Python \u203a Lists")
+
+    # When nothing has been said yet, the greeting offers to ask about the last error: the host finds it
+    suggestion = panel.locator("[data-suggestion='error']")
+    suggestion.click()
+    assert page.evaluate("() => window.__tnbEvents.splice(0)") == [
+        {"name": "tutornb:ask-error", "detail": {}}
+    ]
+
+    # When a session is opened, its tutor reply offers Insert below and Replace cell on its code
+    page.evaluate("() => window.__tnbChat.controller.openSession('s1', { resume: false })")
+    reply = panel.locator("[data-tutornb='message'][data-role='tutor']")
+    expect(reply).to_have_count(1)
+    reply.locator("[data-tutornb='replace']").click()
+    reply.locator("[data-tutornb='insert']").click()
+    reply.locator("[data-tutornb='citation']").click()
+
+    # Then each asks the host, which handled it: nothing else happened in the page
+    assert page.evaluate("() => window.__tnbEvents.splice(0)") == [
+        {"name": "tutornb:insert-code", "detail": {"code": "print(1)\n", "mode": "replace"}},
+        {"name": "tutornb:insert-code", "detail": {"code": "print(1)\n", "mode": "below"}},
+        {
+            "name": "tutornb:navigate",
+            "detail": {"notebook_path": "other.ipynb", "cell_index": 4, "heading": "Loops"},
+        },
+    ]
+    expect(reply.locator("[data-tutornb='citation']")).to_have_count(1)
+    expect(panel.locator("[data-tutornb='error']")).to_have_count(0)
+
+    # When the host unmounts it, the root is left empty and unmarked
+    page.evaluate("() => window.__tnbChat.destroy()")
+    assert root.inner_html() == ""
+    assert root.get_attribute("data-tutornb-host") is None
