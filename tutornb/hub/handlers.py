@@ -98,7 +98,7 @@ class ReportsHandler(ServiceHandler):
         course, author = self.course(course_id), self.user_name()
         try:
             report = parse_upload(self.request.body)
-            stored = self.state.reports.put(course, author, report)
+            stored = await self.state.reports.put(course, author, report)
         except ReportRejected as exc:
             raise Refused(400, "INVALID_REPORT", str(exc)) from None
         self.send_json({"learner": stored.learner, "course_id": course}, status=201)

@@ -13,7 +13,7 @@ from collections import Counter
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TextIO
 
 import httpx
 
@@ -73,6 +73,7 @@ class ModelProxy:
         self.used: Counter[str] = Counter()
         self.usage_log = usage_log
         self._client = httpx.AsyncClient(timeout=httpx.Timeout(timeout, connect=10))
+        self._log: TextIO | None = None
         self._load_usage()
 
     def _load_usage(self) -> None:
@@ -141,8 +142,12 @@ class ModelProxy:
             "estimated": call.tokens is None,
             "status": call.status,
         }
-        with self.usage_log.open("a", encoding="utf-8") as handle:
-            handle.write(json.dumps(entry) + "\n")
+        if self._log is None:
+            # line-buffered: each entry reaches the file whole, without reopening it per call
+            self._log = self.usage_log.open("a", encoding="utf-8", buffering=1)
+        self._log.write(json.dumps(entry) + "\n")
 
     async def aclose(self) -> None:
         await self._client.aclose()
+        if self._log is not None:
+            self._log.close()

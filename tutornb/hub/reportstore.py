@@ -8,6 +8,7 @@ memory for the live class view.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 from pathlib import Path
@@ -53,6 +54,7 @@ class ReportStore:
         self.folder = data_dir / "reports"
         self.folder.mkdir(parents=True, exist_ok=True, mode=0o700)
         self._reports: dict[str, dict[str, ProgressReport]] = {}
+        self._locks: dict[tuple[str, str], asyncio.Lock] = {}
         self.unreadable: list[Unreadable] = []
         self._load()
 
@@ -69,17 +71,24 @@ class ReportStore:
                 elif found.course_id:
                     self._reports.setdefault(found.course_id, {})[found.learner] = found
 
-    def put(self, course_id: str, author: str, report: ProgressReport) -> ProgressReport:
+    async def put(self, course_id: str, author: str, report: ProgressReport) -> ProgressReport:
         """Stores ``report`` as ``author``'s current one for ``course_id`` (the sender decides the
-        name and the URL decides the course, whatever the document says)."""
+        name and the URL decides the course, whatever the document says).
+
+        The durable write (fsync) runs in a worker thread so uploads of different learners wait on
+        the disk together; one learner's uploads are written one after the other, so the file and
+        the memory agree on which is current."""
         if report.course_id not in (None, course_id):
             raise ReportRejected(f"the report is for course {report.course_id!r}, not {course_id!r}")
         stored = report.model_copy(update={"learner": author, "course_id": course_id})
         folder = self.folder / checked_course_id(course_id)
-        folder.mkdir(exist_ok=True, mode=0o700)
         target = folder / f"{learner_file_stem(author, course_id)}.json"
-        replace_file(target, render_report(stored), mode=PRIVATE_MODE)
-        self._reports.setdefault(course_id, {})[author] = stored
+        lock = self._locks.setdefault((course_id, author), asyncio.Lock())
+        async with lock:
+            await asyncio.get_running_loop().run_in_executor(None, _write, target, render_report(stored))
+            self._reports.setdefault(course_id, {})[author] = stored
+        if not lock.locked():
+            self._locks.pop((course_id, author), None)
         return stored
 
     def course(self, course_id: str) -> list[ProgressReport]:
@@ -87,6 +96,11 @@ class ReportStore:
 
     def get(self, course_id: str, learner: str) -> ProgressReport | None:
         return self._reports.get(course_id, {}).get(learner)
+
+
+def _write(target: Path, data: bytes) -> None:
+    target.parent.mkdir(exist_ok=True, mode=0o700)
+    replace_file(target, data, mode=PRIVATE_MODE)
 
 
 def private_umask() -> None:
