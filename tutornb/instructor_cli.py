@@ -38,7 +38,7 @@ def cmd_course_check(args: argparse.Namespace) -> int:
 
 
 def cmd_course_init(args: argparse.Namespace) -> int:
-    from tutornb.course.init import init_notebook
+    from tutornb.course.init import folder_course, init_notebook
     from tutornb.course.notebooks import NotebookReadError, find_notebooks
 
     course_id = args.course_id.strip()
@@ -50,8 +50,13 @@ def cmd_course_init(args: argparse.Namespace) -> int:
         raise CLIError(str(exc)) from None
     failed = 0
     for path in notebooks:
+        chosen_id, chosen_title = course_id, args.course_title.strip()
+        kept = folder_course(path.parent)
+        if kept and kept[0] != course_id:
+            print(f"{path}: this folder's course is {kept[0]!r}; a draft keeps it (not {course_id!r})")
+            chosen_id, chosen_title = kept[0], kept[1] or chosen_title
         try:
-            result = init_notebook(path, course_id, args.course_title.strip())
+            result = init_notebook(path, chosen_id, chosen_title)
         except (NotebookReadError, ValueError, OSError) as exc:
             detail = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
             print(f"tutornb: {path}: {detail}", file=sys.stderr)
