@@ -119,6 +119,7 @@ def cmd_class_report(args: argparse.Namespace) -> int:
     from tutornb.reports.classview import class_view
     from tutornb.reports.html import render_class_page
     from tutornb.reports.model import ProgressReport
+    from tutornb.reports.objectives import objective_texts
     from tutornb.reports.reading import Unreadable, read_reports, report_files
 
     files, unreadable = report_files(Path(p) for p in args.reports)
@@ -145,7 +146,8 @@ def cmd_class_report(args: argparse.Namespace) -> int:
             + (f" for course {course!r}" if course else "")
             + "; nothing written"
         )
-    view = class_view(chosen, course)
+    texts = objective_texts(Path(args.material)) if args.material else None
+    view = class_view(chosen, course, texts)
     out = Path(args.output)
     out.mkdir(parents=True, exist_ok=True)
     document = json.dumps(view.model_dump(mode="json"), indent=2, ensure_ascii=False) + "\n"
@@ -193,4 +195,5 @@ def add_instructor_commands(
     p.add_argument("-o", "--output", required=True, metavar="OUT_DIR")
     p.add_argument("--course", help="course id (needed when the reports are of several courses)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.add_argument("--material", metavar="COURSE_DIR", help="the course's notebooks (objectives in words)")
     p.set_defaults(func=cmd_class_report)

@@ -8,9 +8,12 @@ size. The instructor may lower the threshold per request (``?min_group=N``, at l
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from tutornb.reports.classview import ClassView, class_view
 from tutornb.reports.html import render_class_page
 from tutornb.reports.model import ProgressReport
+from tutornb.reports.objectives import objective_texts
 
 
 def small_groups_withheld(view: ClassView, min_group: int) -> ClassView:
@@ -32,8 +35,11 @@ def small_groups_withheld(view: ClassView, min_group: int) -> ClassView:
     )
 
 
-def live_view(reports: list[ProgressReport], course_id: str, min_group: int) -> ClassView:
-    return small_groups_withheld(class_view(reports, course_id), min_group)
+def live_view(
+    reports: list[ProgressReport], course_id: str, min_group: int, material: Path | None = None
+) -> ClassView:
+    texts = objective_texts(material) if material else None
+    return small_groups_withheld(class_view(reports, course_id, texts), min_group)
 
 
 def live_page(view: ClassView) -> str:

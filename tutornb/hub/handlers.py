@@ -130,7 +130,8 @@ class ClassHandler(ServiceHandler):
             min_group = max(1, int(self.get_query_argument("min_group", str(self.state.min_group_size))))
         except ValueError:
             raise Refused(400, "INVALID_REQUEST", "min_group must be a whole number") from None
-        view = live_view(self.state.reports.course(course), course, min_group)
+        material = self.state.material.courses_dir / course
+        view = live_view(self.state.reports.course(course), course, min_group, material)
         if as_json:
             self.send_json(view.model_dump(mode="json"))
             return
