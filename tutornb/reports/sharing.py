@@ -19,8 +19,9 @@ from typing import Any, NoReturn
 from tutornb.hublink import HubShareError, relay_configured, upload_report
 from tutornb.paths import EXCHANGE_DIR_ENV
 from tutornb.reports.build import ReportError, build_report
-from tutornb.reports.exchange import ShareError, preview_text, render_report, share_report
+from tutornb.reports.exchange import ShareError, render_report, share_report
 from tutornb.reports.model import ProgressReport
+from tutornb.reports.preview import show_preview
 
 _EPOCH = datetime(2000, 1, 1, tzinfo=timezone.utc)
 USAGE = "usage: %tutor share [--include-questions] [--confirm]"
@@ -71,7 +72,7 @@ class ShareFlow:
         fingerprint = _fingerprint(report)
         if not opts.confirm or fingerprint != self._previewed:
             self._previewed = fingerprint
-            print(preview_text(report))
+            show_preview(report)
             again = (
                 "" if not opts.confirm else "This differs from the report you saw last (or you saw none). "
             )
