@@ -22,6 +22,12 @@ def cmd_course_check(args: argparse.Namespace) -> int:
     if not notebooks:
         raise CLIError("no notebooks found")
     findings = check_course(notebooks)
+    if args.policy:
+        from tutornb.course.policycheck import check_policies
+
+        leaks, replayed = check_policies(notebooks)
+        findings += leaks
+        print(f"policy: replayed {replayed} attempts to get a withheld solution", file=sys.stderr)
     problems = [f for f in findings if not f.warning]
     warnings = [f for f in findings if f.warning]
     for finding in problems:
@@ -169,6 +175,11 @@ def add_instructor_commands(
     course_sub.required = True
     p = course_sub.add_parser("check", help="check metadata.tutornb of notebooks and course folders")
     p.add_argument("paths", nargs="+", metavar="PATH")
+    p.add_argument(
+        "--policy",
+        action="store_true",
+        help="also replay 'just give me the answer' attempts against each withheld solution",
+    )
     p.set_defaults(func=cmd_course_check)
     p = course_sub.add_parser("init", help="add a draft metadata.tutornb to notebooks that lack it")
     p.add_argument("paths", nargs="+", metavar="PATH")
