@@ -18,6 +18,7 @@ from typing import Any
 
 import httpx
 
+from tutornb.hub.ids import is_valid_id
 from tutornb.reports.exchange import render_report
 from tutornb.reports.model import ProgressReport
 
@@ -56,6 +57,38 @@ class HubLink:
 
     def kernel_tutor_options(self, options: dict[str, Any], relay_url: str) -> dict[str, Any]:
         return {**options, "base_url": self.model_base(relay_url), "api_key": self.relay_key}
+
+
+#: The server's own link (set by the server extension); kernels use the relay instead.
+_server_link: HubLink | None = None
+
+
+def use_server_link(link: HubLink | None) -> None:
+    global _server_link
+    _server_link = link
+
+
+def hub_solution(course_id: str | None, exercise_id: str) -> str | None:
+    """The exercise's solution from the hub service, if there is one and the service allows it now
+    (each request counts as an attempt there). ``None`` without a service, or on any failure: the
+    tutor then says the course has no solution to show, never more."""
+    if not course_id or not is_valid_id(course_id) or not is_valid_id(exercise_id):
+        return None
+    path = f"courses/{course_id}/exercises/{exercise_id}/solution"
+    if _server_link is not None:
+        url, auth = _server_link.service_url + path, f"token {_server_link.token}"
+    elif relay_configured():
+        url, auth = os.environ[RELAY_URL_ENV].rstrip("/") + "/" + path, f"Bearer {os.environ[RELAY_KEY_ENV]}"
+    else:
+        return None
+    try:
+        # Short: the turn waits on it (the service is on the hub's own network).
+        response = httpx.post(url, headers={"Authorization": auth}, timeout=5)
+        answer = response.json() if response.status_code == 200 else {}
+    except (httpx.HTTPError, ValueError):
+        return None
+    solution = answer.get("solution") if isinstance(answer, dict) and answer.get("allowed") else None
+    return solution if isinstance(solution, str) and solution else None
 
 
 def scrub_kernel_env(env: dict[str, str]) -> dict[str, str]:

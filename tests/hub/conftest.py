@@ -25,6 +25,7 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -48,6 +49,10 @@ MODEL_KEY = "sk-tutornb-hub-test-model-key"
 #: The exercise the service holds the solution of; learners' copies have none.
 EXERCISE_ID = "lists-sum"
 SOLUTION_MARKER = "SOLUTION-7f3a-total-equals-sum-of-numbers"
+#: An exercise whose solution the service hands out on request.
+OPEN_NOTEBOOK = "02_dictionaries.ipynb"
+OPEN_EXERCISE_ID = "dicts-open"
+OPEN_SOLUTION = "OPEN-SOLUTION-2b9c = {'apples': 3}"
 PASSWORD = "tutornb-hub-test-password"
 #: JupyterLab settings for a quiet UI (no news toasts, every cell in the DOM).
 LAB_SETTINGS = {
@@ -201,10 +206,9 @@ def _prepare_home(home: Path) -> None:
         target.write_text(json.dumps(values), encoding="utf-8")
 
 
-def _course_folders(base: Path, tutornb_port: int, model_url: str) -> None:
-    """The instructor's copy (with the solution, policy "hints only") for the service, and the
-    learners' copy (no solution) in cy's home, whose server is wired to the service."""
-    notebook = json.loads((COURSE / NOTEBOOK).read_text(encoding="utf-8"))
+def _with_exercise(name: str, exercise_id: str, solution: str, policy: str) -> dict[str, Any]:
+    """A course notebook given one exercise (on its first section) with ``solution``."""
+    notebook: dict[str, Any] = json.loads((COURSE / name).read_text(encoding="utf-8"))
     heading = next(
         line.lstrip("# ").strip()
         for cell in notebook["cells"]
@@ -213,17 +217,24 @@ def _course_folders(base: Path, tutornb_port: int, model_url: str) -> None:
         if line.startswith("## ")
     )
     notebook["metadata"]["tutornb"]["exercises"] = [
-        {
-            "id": EXERCISE_ID,
-            "heading": heading,
-            "hints": ["Start from total = 0."],
-            "solution": SOLUTION_MARKER,
-        }
+        {"id": exercise_id, "heading": heading, "hints": ["Start small."], "solution": solution}
     ]
-    notebook["metadata"]["tutornb"]["policy"] = {"solutions": "never", "hints": True}
+    notebook["metadata"]["tutornb"]["policy"] = {"solutions": policy, "hints": True}
+    return notebook
+
+
+def _course_folders(base: Path, tutornb_port: int, model_url: str) -> None:
+    """The instructor's copies (with the solutions: "hints only" in the lists notebook, "on request"
+    in the dictionaries one) for the service, and the learners' copies (no solution) in cy's home,
+    whose server is wired to the service."""
+    notebooks = {
+        NOTEBOOK: _with_exercise(NOTEBOOK, EXERCISE_ID, SOLUTION_MARKER, "never"),
+        OPEN_NOTEBOOK: _with_exercise(OPEN_NOTEBOOK, OPEN_EXERCISE_ID, OPEN_SOLUTION, "on_request"),
+    }
     course = base / "courses" / COURSE_ID
     course.mkdir(parents=True)
-    (course / NOTEBOOK).write_text(json.dumps(notebook), encoding="utf-8")
+    for name, notebook in notebooks.items():
+        (course / name).write_text(json.dumps(notebook), encoding="utf-8")
     (base / "tutornb-hub.json").write_text(
         json.dumps(
             {
@@ -240,7 +251,8 @@ def _course_folders(base: Path, tutornb_port: int, model_url: str) -> None:
     for user in SERVICE_SERVERS:
         home = base / "home" / user
         _prepare_home(home)
-        (home / NOTEBOOK).write_text(json.dumps(learner_copy(notebook)), encoding="utf-8")
+        for name, notebook in notebooks.items():
+            (home / name).write_text(json.dumps(learner_copy(notebook)), encoding="utf-8")
         (home / ".jupyter" / "jupyter_server_config.json").write_text(
             json.dumps(
                 {

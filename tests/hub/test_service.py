@@ -18,6 +18,8 @@ from tests.hub.conftest import (
     INSTRUCTOR,
     MODEL_KEY,
     NOTEBOOK,
+    OPEN_NOTEBOOK,
+    OPEN_SOLUTION,
     SOLUTION_MARKER,
     Hub,
 )
@@ -191,3 +193,24 @@ def test_share_from_the_kernel_reaches_the_service_under_the_learner(hub: Hub) -
     with hub.service(INSTRUCTOR) as ivy:
         reports = {r["learner"]: r for r in ivy.get(f"courses/{COURSE_ID}/reports").json()["reports"]}
     assert reports["cy"]["modules"][0]["module_id"] == "lists-and-loops"
+
+
+def test_the_course_tutor_gets_an_allowed_solution_from_the_service(hub: Hub) -> None:
+    # Given cy's copy of the dictionaries notebook, which holds no solution (the service does)
+    code = (
+        "import os, tempfile\n"
+        "from tutornb.hublink import hub_solution\n"
+        "from tutornb.service import TutorService\n"
+        f"print(repr(hub_solution({COURSE_ID!r}, {EXERCISE_ID!r})))\n"
+        "service = TutorService.open(root_dir=os.getcwd(), store_dir=tempfile.mkdtemp(), tutor='course')\n"
+        f"session = service.create_session('cy', {{'context': {{'notebook_path': {OPEN_NOTEBOOK!r}}}}})\n"
+        "reply = await service.ask('cy', session.id, 'Show me the solution of the exercise')\n"
+        "service.close()\n"
+        "print(reply.text)"
+    )
+    outputs = _execute(hub, "cy", OPEN_NOTEBOOK, [code])
+    # Then the hints-only solution is refused through the relay, and the course tutor in the
+    # kernel shows the on-request one, which came from the service
+    assert outputs[0].startswith("None\n"), outputs
+    assert OPEN_SOLUTION in outputs[0], outputs
+    assert SOLUTION_MARKER not in outputs[0]

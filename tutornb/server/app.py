@@ -16,7 +16,13 @@ from tornado.ioloop import IOLoop, PeriodicCallback
 from traitlets import Bool, CaselessStrEnum, Dict, Float, Int, Unicode
 
 from tutornb.errors import TutorNBError
-from tutornb.hublink import RELAY_KEY_ENV, RELAY_URL_ENV, HubLink, keep_token_from_kernels
+from tutornb.hublink import (
+    RELAY_KEY_ENV,
+    RELAY_URL_ENV,
+    HubLink,
+    keep_token_from_kernels,
+    use_server_link,
+)
 from tutornb.paths import (
     EXCHANGE_DIR_ENV,
     ROOT_DIR_ENV,
@@ -304,6 +310,7 @@ class TutorNBApp(ExtensionApp):
                 self.log.warning("tutornb: hub_service_url is set but there is no JUPYTERHUB_API_TOKEN")
             return options, options
         self.settings[HUB_LINK_SETTING] = link
+        use_server_link(link)
         relay = f"{self.serverapp.connection_url.rstrip('/')}/{self.name}/api/hub/"
         os.environ[RELAY_URL_ENV] = relay
         os.environ[RELAY_KEY_ENV] = link.relay_key
