@@ -40,7 +40,7 @@ def _report(learner: str, module_title: str) -> dict[str, Any]:
                 "sessions": 1,
                 "phase": "learning",
                 "time_active_seconds": 60,
-                "mastery": {"lists-1": 0.5},
+                "mastery": {"indexing": 0.5},
             }
         ],
     }
@@ -214,3 +214,34 @@ def test_the_course_tutor_gets_an_allowed_solution_from_the_service(hub: Hub) ->
     assert outputs[0].startswith("None\n"), outputs
     assert OPEN_SOLUTION in outputs[0], outputs
     assert SOLUTION_MARKER not in outputs[0]
+
+
+def test_an_instructor_browser_signs_in_through_the_hub_and_reads_the_live_class_view(hub: Hub) -> None:
+    for user in ("dee", INSTRUCTOR):
+        with hub.service(user) as client:
+            client.post(f"courses/{COURSE_ID}/reports", json=_report(user, f"{user}'s"))
+    # Given ivy signed in to the hub with her password (a browser: cookies, redirects)
+    browser = hub.login(INSTRUCTOR)
+    try:
+        # When she opens the class page: the service sends her through the hub's OAuth and back
+        page = browser.get(f"services/tutornb/courses/{COURSE_ID}/class")
+        assert page.status_code == 200, [(r.status_code, str(r.url)) for r in (*page.history, page)]
+        assert "<title>Class report: python-foundations</title>" in page.text
+        assert any("oauth" in str(r.url) for r in page.history)
+        # And the JSON view of the same request, with aggregates of small groups withheld or not
+        shown = browser.get(f"services/tutornb/courses/{COURSE_ID}/class.json?min_group=1").json()
+        withheld = browser.get(f"services/tutornb/courses/{COURSE_ID}/class.json?min_group=1000").json()
+    finally:
+        browser.close()
+    assert shown["objectives"], shown
+    assert shown["learners"] == withheld["learners"] >= 2
+    assert withheld["objectives"] == withheld["quiz"] == withheld["misconceptions"] == []
+    # the objectives come with their text, from the service's course folder
+    assert any(o["objective_text"] for o in shown["objectives"]), shown["objectives"]
+    # While a learner's browser is refused
+    learner = hub.login("dee")
+    try:
+        refused = learner.get(f"services/tutornb/courses/{COURSE_ID}/class")
+        assert refused.status_code == 403
+    finally:
+        learner.close()
