@@ -243,5 +243,8 @@ def test_an_instructor_browser_signs_in_through_the_hub_and_reads_the_live_class
     try:
         refused = learner.get(f"services/tutornb/courses/{COURSE_ID}/class")
         assert refused.status_code == 403
+        # and a POST riding on her cookie alone (what a cross-site form would send) is not hers
+        forged = learner.post(f"services/tutornb/courses/{COURSE_ID}/reports", json=_report("dee", "csrf"))
+        assert forged.status_code == 403, forged.text
     finally:
         learner.close()
