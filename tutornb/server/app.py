@@ -325,7 +325,8 @@ class TutorNBApp(ExtensionApp):
         return is_shared(settings, self.owner_mode)
 
     def initialize_handlers(self) -> None:
-        self.handlers.extend(relay_routes(self.name))
+        if self._hub_link is not None:  # only on a hub with the service configured
+            self.handlers.extend(relay_routes(self.name))
         self.handlers.extend(route_table(self.name))
 
     def _expire_idle(self) -> None:
