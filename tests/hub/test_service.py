@@ -248,3 +248,24 @@ def test_an_instructor_browser_signs_in_through_the_hub_and_reads_the_live_class
         assert forged.status_code == 403, forged.text
     finally:
         learner.close()
+
+
+def test_the_kernel_relay_needs_its_key_and_relays_only_learner_routes(hub: Hub) -> None:
+    relay = f"user/cy/tutornb/api/hub/courses/{COURSE_ID}"
+    # cy's own hub token is not the relay's key (a browser or another client cannot use it)
+    with hub.as_user("cy") as client:
+        refused = client.post(f"{relay}/reports", json=_report("cy", "through the relay"))
+        assert refused.status_code == 403
+        assert refused.json()["code"] == "FORBIDDEN"
+    # while her kernel, holding the key, may relay a learner route and nothing else
+    code = (
+        "import os, httpx\n"
+        "url, key = os.environ['TUTORNB_HUB_RELAY_URL'], os.environ['TUTORNB_HUB_RELAY_KEY']\n"
+        "auth = {'Authorization': 'Bearer ' + key}\n"
+        f"print(httpx.get(url + 'courses/{COURSE_ID}/policy', headers=auth).status_code)\n"
+        f"print(httpx.get(url + 'courses/{COURSE_ID}/class.json', headers=auth).status_code)\n"
+        f"print(httpx.get(url + 'courses/{COURSE_ID}/reports', headers=auth).status_code)"
+    )
+    outputs = _execute(hub, "cy", NOTEBOOK, [code])
+    # (the class view is not relayed at all; the reports list is relayed and the service refuses it)
+    assert outputs[0].split() == ["200", "404", "403"], outputs
