@@ -227,6 +227,7 @@ def test_an_instructor_browser_signs_in_through_the_hub_and_reads_the_live_class
         page = browser.get(f"services/tutornb/courses/{COURSE_ID}/class")
         assert page.status_code == 200, [(r.status_code, str(r.url)) for r in (*page.history, page)]
         assert "<title>Class report: python-foundations</title>" in page.text
+        assert "Figures about fewer than 2 learners are not shown" in page.text  # the service's setting
         assert any("oauth" in str(r.url) for r in page.history)
         # And the JSON view of the same request, with aggregates of small groups withheld or not
         shown = browser.get(f"services/tutornb/courses/{COURSE_ID}/class.json?min_group=1").json()
@@ -236,6 +237,7 @@ def test_an_instructor_browser_signs_in_through_the_hub_and_reads_the_live_class
     assert shown["objectives"], shown
     assert shown["learners"] == withheld["learners"] >= 2
     assert withheld["objectives"] == withheld["quiz"] == withheld["misconceptions"] == []
+    assert (shown["min_group_size"], withheld["min_group_size"]) == (1, 1000)
     # the objectives come with their text, from the service's course folder
     assert any(o["objective_text"] for o in shown["objectives"]), shown["objectives"]
     # While a learner's browser is refused

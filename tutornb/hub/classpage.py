@@ -17,6 +17,7 @@ from tutornb.reports.objectives import objective_texts
 
 
 def small_groups_withheld(view: ClassView, min_group: int) -> ClassView:
+    view = view.model_copy(update={"min_group_size": min_group})
     if view.learners < min_group:
         return view.model_copy(
             update={

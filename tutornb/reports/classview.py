@@ -101,6 +101,8 @@ class ClassView(_View):
     uncovered: UncoveredView
     #: Only the learners who consented; everyone else is in the aggregates alone.
     named_learners: list[NamedLearner] = Field(default_factory=list)
+    #: Set by the live view: aggregates of fewer learners than this were left out.
+    min_group_size: int | None = None
 
 
 def latest_per_learner(reports: Iterable[ProgressReport]) -> list[ProgressReport]:

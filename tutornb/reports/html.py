@@ -203,6 +203,15 @@ def _cards(view: ClassView) -> str:
     return f'<div class="cards">{inner}</div>'
 
 
+def _withheld_note(view: ClassView) -> str:
+    if view.min_group_size is None or view.min_group_size <= 1:
+        return ""
+    return (
+        f'<p class="note">Figures about fewer than {view.min_group_size} learners are not shown, so '
+        "no one stands out in a small group.</p>"
+    )
+
+
 def render_class_page(view: ClassView, *, unreadable: int = 0, now: datetime | None = None) -> str:
     stamp = (now or datetime.now(timezone.utc)).strftime("%Y-%m-%d %H:%M UTC")
     course = view.course_id or "(no course id)"
@@ -229,5 +238,5 @@ def render_class_page(view: ClassView, *, unreadable: int = 0, now: datetime | N
         f'<p class="meta">{view.learners} learner{"s" if view.learners != 1 else ""} shared a report{skipped}'
         " · "
         f"generated {escape(stamp)} by tutornb {escape(__version__)}</p>"
-        f"{_cards(view)}{body}</main></body></html>\n"
+        f"{_withheld_note(view)}{_cards(view)}{body}</main></body></html>\n"
     )
