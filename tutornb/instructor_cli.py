@@ -12,8 +12,11 @@ from tutornb.cli_common import EXIT_FAILED, EXIT_OK, CLIError
 
 
 def cmd_course_check(args: argparse.Namespace) -> int:
+    import json
+
     from tutornb.course.check import check_course
     from tutornb.course.notebooks import NotebookReadError, find_notebooks
+    from tutornb.errors import TutorNBError
 
     try:
         notebooks = find_notebooks(Path(p) for p in args.paths)
@@ -25,7 +28,16 @@ def cmd_course_check(args: argparse.Namespace) -> int:
     if args.policy:
         from tutornb.course.policycheck import check_policies
 
-        leaks, replayed = check_policies(notebooks)
+        try:
+            options = json.loads(args.tutor_options) if args.tutor_options else {}
+        except ValueError:
+            raise CLIError("--tutor-options must be a JSON object") from None
+        if not isinstance(options, dict):
+            raise CLIError("--tutor-options must be a JSON object")
+        try:
+            leaks, replayed = check_policies(notebooks, args.tutor, options)
+        except TutorNBError as exc:
+            raise CLIError(f"--policy: {exc.message}") from None
         findings += leaks
         print(f"policy: replayed {replayed} attempts to get a withheld solution", file=sys.stderr)
     problems = [f for f in findings if not f.warning]
@@ -180,6 +192,8 @@ def add_instructor_commands(
         action="store_true",
         help="also replay 'just give me the answer' attempts against each withheld solution",
     )
+    p.add_argument("--tutor", default="course", help="the tutor to replay against (with --policy)")
+    p.add_argument("--tutor-options", metavar="JSON", help="its options, e.g. the model's base_url")
     p.set_defaults(func=cmd_course_check)
     p = course_sub.add_parser("init", help="add a draft metadata.tutornb to notebooks that lack it")
     p.add_argument("paths", nargs="+", metavar="PATH")
