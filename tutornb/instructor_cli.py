@@ -89,6 +89,19 @@ def cmd_course_init(args: argparse.Namespace) -> int:
     return EXIT_FAILED if failed else EXIT_OK
 
 
+def cmd_course_learner_copy(args: argparse.Namespace) -> int:
+    from tutornb.course.learnercopy import write_learner_copies
+    from tutornb.course.notebooks import NotebookReadError, find_notebooks
+
+    try:
+        notebooks = find_notebooks([Path(args.source)])
+        written = write_learner_copies(notebooks, Path(args.destination))
+    except (NotebookReadError, ValueError, OSError) as exc:
+        raise CLIError(str(exc)) from None
+    print(f"Wrote {len(written)} learner copies (without solutions) to {args.destination}")
+    return EXIT_OK
+
+
 def _confirmed(question: str) -> bool:
     """An interactive yes; without a terminal the learner must have said ``--yes``."""
     if not sys.stdin.isatty():
@@ -200,6 +213,12 @@ def add_instructor_commands(
     p.add_argument("--course-id", required=True)
     p.add_argument("--course-title", required=True)
     p.set_defaults(func=cmd_course_init)
+    p = course_sub.add_parser(
+        "learner-copy", help="copies of a course's notebooks without solutions (for the hub service)"
+    )
+    p.add_argument("source", metavar="COURSE_DIR")
+    p.add_argument("destination", metavar="DEST_DIR")
+    p.set_defaults(func=cmd_course_learner_copy)
 
     p = sub.add_parser("progress", parents=[common], help="write your progress report (to share by choice)")
     p.add_argument("--course", help="course id (needed when the store holds several courses)")

@@ -1,21 +1,21 @@
 """Instructor-only material: solutions and the policy, read from the service's course folder.
 
 ``<courses_dir>/<course_id>/`` holds the instructor's notebooks (with ``exercises[].solution``) and
-``tutornb-course.json``. Learners' servers get the notebooks without solutions (see
-:func:`learner_copy`) and ask the service for a solution, which decides under the policy: under
+``tutornb-course.json``. Learners' servers get the notebooks without solutions (``tutornb course
+learner-copy``) and ask the service for a solution, which decides under the policy: under
 ``never`` (hints only) it is never sent; under ``after_attempts`` only once the learner has asked
 the service that many times for this exercise (counted here, not by the learner's server).
 """
 
 from __future__ import annotations
 
-import copy
 import json
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from tutornb.course.learnercopy import learner_copy
 from tutornb.coursemeta import ExerciseSpec, TutoringPolicy, notebook_course_metadata
 from tutornb.hub.ids import checked_course_id
 from tutornb.policy import PolicyError, course_file_policy, effective_policy
@@ -114,13 +114,4 @@ class CourseMaterial:
         return SolutionDecision(True, rule, requests, 0, exercise.spec.solution)
 
 
-def learner_copy(notebook: dict[str, Any]) -> dict[str, Any]:
-    """The notebook as learners get it: every exercise's ``solution`` removed (hints, expected
-    results and the policy stay: the learner's tutor needs them)."""
-    copied = copy.deepcopy(notebook)
-    meta = copied.get("metadata", {}).get("tutornb")
-    if isinstance(meta, dict):
-        for exercise in meta.get("exercises") or []:
-            if isinstance(exercise, dict):
-                exercise.pop("solution", None)
-    return copied
+__all__ = ["CourseMaterial", "Exercise", "SolutionDecision", "learner_copy", "read_exercises"]
