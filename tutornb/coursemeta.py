@@ -79,6 +79,8 @@ class TutoringPolicy(_Spec):
     * ``off_topic``: ``decline`` (say it is not in this course), ``redirect`` (say so and point to the
       nearest sections that are), ``answer`` (a model-backed tutor may answer, marked as outside the
       course).
+    * ``shuffle_choices``: show each learner the quiz choices in an order of their own (stable for
+      the session; see :mod:`tutornb.quizorder`).
     """
 
     solutions: SolutionPolicy = "after_attempts"
@@ -89,6 +91,7 @@ class TutoringPolicy(_Spec):
     model: str | None = Field(default=None, max_length=200)
     instructions: str = Field(default="", max_length=8_000)
     off_topic: OffTopicPolicy = "redirect"
+    shuffle_choices: bool = False
 
 
 class CourseMetadata(_Spec):

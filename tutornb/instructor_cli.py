@@ -12,8 +12,11 @@ from tutornb.cli_common import EXIT_FAILED, EXIT_OK, CLIError
 
 
 def cmd_course_check(args: argparse.Namespace) -> int:
+    import json
+
     from tutornb.course.check import check_course
     from tutornb.course.notebooks import NotebookReadError, find_notebooks
+    from tutornb.errors import TutorNBError
 
     try:
         notebooks = find_notebooks(Path(p) for p in args.paths)
@@ -22,6 +25,21 @@ def cmd_course_check(args: argparse.Namespace) -> int:
     if not notebooks:
         raise CLIError("no notebooks found")
     findings = check_course(notebooks)
+    if args.policy:
+        from tutornb.course.policycheck import check_policies
+
+        try:
+            options = json.loads(args.tutor_options) if args.tutor_options else {}
+        except ValueError:
+            raise CLIError("--tutor-options must be a JSON object") from None
+        if not isinstance(options, dict):
+            raise CLIError("--tutor-options must be a JSON object")
+        try:
+            leaks, replayed = check_policies(notebooks, args.tutor, options)
+        except TutorNBError as exc:
+            raise CLIError(f"--policy: {exc.message}") from None
+        findings += leaks
+        print(f"policy: replayed {replayed} attempts to get a withheld solution", file=sys.stderr)
     problems = [f for f in findings if not f.warning]
     warnings = [f for f in findings if f.warning]
     for finding in problems:
@@ -38,7 +56,7 @@ def cmd_course_check(args: argparse.Namespace) -> int:
 
 
 def cmd_course_init(args: argparse.Namespace) -> int:
-    from tutornb.course.init import init_notebook
+    from tutornb.course.init import folder_course, init_notebook
     from tutornb.course.notebooks import NotebookReadError, find_notebooks
 
     course_id = args.course_id.strip()
@@ -50,8 +68,13 @@ def cmd_course_init(args: argparse.Namespace) -> int:
         raise CLIError(str(exc)) from None
     failed = 0
     for path in notebooks:
+        chosen_id, chosen_title = course_id, args.course_title.strip()
+        kept = folder_course(path.parent)
+        if kept and kept[0] != course_id:
+            print(f"{path}: this folder's course is {kept[0]!r}; a draft keeps it (not {course_id!r})")
+            chosen_id, chosen_title = kept[0], kept[1] or chosen_title
         try:
-            result = init_notebook(path, course_id, args.course_title.strip())
+            result = init_notebook(path, chosen_id, chosen_title)
         except (NotebookReadError, ValueError, OSError) as exc:
             detail = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
             print(f"tutornb: {path}: {detail}", file=sys.stderr)
@@ -64,6 +87,19 @@ def cmd_course_init(args: argparse.Namespace) -> int:
         else:
             print(f"{path}: already has metadata.tutornb; left unchanged")
     return EXIT_FAILED if failed else EXIT_OK
+
+
+def cmd_course_learner_copy(args: argparse.Namespace) -> int:
+    from tutornb.course.learnercopy import write_learner_copies
+    from tutornb.course.notebooks import NotebookReadError, find_notebooks
+
+    try:
+        notebooks = find_notebooks([Path(args.source)])
+        written = write_learner_copies(notebooks, Path(args.destination))
+    except (NotebookReadError, ValueError, OSError) as exc:
+        raise CLIError(str(exc)) from None
+    print(f"Wrote {len(written)} learner copies (without solutions) to {args.destination}")
+    return EXIT_OK
 
 
 def _confirmed(question: str) -> bool:
@@ -114,6 +150,7 @@ def cmd_class_report(args: argparse.Namespace) -> int:
     from tutornb.reports.classview import class_view
     from tutornb.reports.html import render_class_page
     from tutornb.reports.model import ProgressReport
+    from tutornb.reports.objectives import objective_texts
     from tutornb.reports.reading import Unreadable, read_reports, report_files
 
     files, unreadable = report_files(Path(p) for p in args.reports)
@@ -140,7 +177,8 @@ def cmd_class_report(args: argparse.Namespace) -> int:
             + (f" for course {course!r}" if course else "")
             + "; nothing written"
         )
-    view = class_view(chosen, course)
+    texts = objective_texts(Path(args.material)) if args.material else None
+    view = class_view(chosen, course, texts)
     out = Path(args.output)
     out.mkdir(parents=True, exist_ok=True)
     document = json.dumps(view.model_dump(mode="json"), indent=2, ensure_ascii=False) + "\n"
@@ -162,12 +200,25 @@ def add_instructor_commands(
     course_sub.required = True
     p = course_sub.add_parser("check", help="check metadata.tutornb of notebooks and course folders")
     p.add_argument("paths", nargs="+", metavar="PATH")
+    p.add_argument(
+        "--policy",
+        action="store_true",
+        help="also replay 'just give me the answer' attempts against each withheld solution",
+    )
+    p.add_argument("--tutor", default="course", help="the tutor to replay against (with --policy)")
+    p.add_argument("--tutor-options", metavar="JSON", help="its options, e.g. the model's base_url")
     p.set_defaults(func=cmd_course_check)
     p = course_sub.add_parser("init", help="add a draft metadata.tutornb to notebooks that lack it")
     p.add_argument("paths", nargs="+", metavar="PATH")
     p.add_argument("--course-id", required=True)
     p.add_argument("--course-title", required=True)
     p.set_defaults(func=cmd_course_init)
+    p = course_sub.add_parser(
+        "learner-copy", help="copies of a course's notebooks without solutions (for the hub service)"
+    )
+    p.add_argument("source", metavar="COURSE_DIR")
+    p.add_argument("destination", metavar="DEST_DIR")
+    p.set_defaults(func=cmd_course_learner_copy)
 
     p = sub.add_parser("progress", parents=[common], help="write your progress report (to share by choice)")
     p.add_argument("--course", help="course id (needed when the store holds several courses)")
@@ -188,4 +239,5 @@ def add_instructor_commands(
     p.add_argument("-o", "--output", required=True, metavar="OUT_DIR")
     p.add_argument("--course", help="course id (needed when the reports are of several courses)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.add_argument("--material", metavar="COURSE_DIR", help="the course's notebooks (objectives in words)")
     p.set_defaults(func=cmd_class_report)

@@ -39,6 +39,7 @@ from tutornb.models import (
 if TYPE_CHECKING:
     from IPython.core.interactiveshell import InteractiveShell
 
+    from tutornb.receipt import ReceiptFlow
     from tutornb.reports.sharing import ShareFlow
     from tutornb.service import TutorService
     from tutornb.widget import ChatPanel
@@ -46,7 +47,8 @@ if TYPE_CHECKING:
 USAGE = (
     "usage: %tutor [resume [ID] | history [QUERY] [--course ID] [--module ID] [--status S]"
     " [--limit N] | ask [--work|--no-work] TEXT | pause | close"
-    " | export [--format json|markdown|ipynb] [PATH] | status | share [--include-questions] [--confirm]]"
+    " | export [--format json|markdown|ipynb] [PATH] | status | share [--include-questions] [--confirm]"
+    " | receipt [--confirm]]"
 )
 HISTORY_COLUMNS = ("ID", "STATUS", "PHASE", "MSGS", "LAST ACTIVE (UTC)", "COURSE / MODULE", "TITLE")
 TITLE_WIDTH = 40
@@ -188,6 +190,7 @@ class TutorMagic:
         #: The panel the last ``%tutor`` / ``%tutor resume`` displayed (scripts and tests use it).
         self.last_panel: ChatPanel | None = None
         self._share: ShareFlow | None = None
+        self._receipt: ReceiptFlow | None = None
         #: The session these magics used last while the notebook was unknown (its "current" one).
         self._session_id: str | None = None
 
@@ -227,6 +230,7 @@ class TutorMagic:
             "export": self.export,
             "status": self.status,
             "share": self.share,
+            "receipt": self.receipt,
             "help": lambda _args: print(USAGE),
         }
 
@@ -456,6 +460,15 @@ class TutorMagic:
         if self._share is None:
             self._share = ShareFlow(self.owner)
         self._share(args, self._call, self._notebook().course.course_id)
+
+    def receipt(self, args: list[str]) -> None:
+        """Show this notebook's AI-use receipt; ``--confirm`` adds it to the notebook's metadata."""
+        from tutornb.receipt import ReceiptFlow
+
+        if self._receipt is None:
+            self._receipt = ReceiptFlow(self.owner)
+        notebook = self._notebook()
+        self._receipt(args, self._call, notebook.notebook_file, notebook.notebook_path)
 
 
 _TUTOR_QUESTION = re.compile(r"^(\s*)%tutor\s+(\S.*\?)\s*$")

@@ -21,7 +21,8 @@ NOTEBOOK = "01_lists_and_loops.ipynb"
 
 def _execute(hub: Hub, user: str, notebook: str, lines: list[str]) -> list[str]:
     """Runs each line in a kernel of ``user``'s server (a notebook session, as the lab opens one)
-    through the proxy with the user's token; the text each line printed (stdout + stderr)."""
+    through the proxy with the user's token; the text each line printed (stdout + stderr, and the
+    Markdown or plain text of what it displayed)."""
     with hub.as_user(user) as client:
         session = client.post(
             f"user/{user}/api/sessions",
@@ -55,6 +56,9 @@ def _execute(hub: Hub, user: str, notebook: str, lines: list[str]) -> list[str]:
                 kind, content = message["msg_type"], message["content"]
                 if kind == "stream":
                     text.append(content["text"])
+                elif kind in ("display_data", "execute_result"):
+                    data = content.get("data", {})
+                    text.append(str(data.get("text/markdown") or data.get("text/plain") or ""))
                 elif kind == "error":
                     text.append(f"{content['ename']}: {content['evalue']}")
                 elif kind == "status" and content["execution_state"] == "idle":

@@ -26,11 +26,14 @@ def test_init_drafts_only_where_missing(course: Path, capsys: pytest.CaptureFixt
     # Then only the stripped notebook gets a draft, with the module and objectives from its headings
     assert code == 0
     assert f"{LISTS}: added a draft metadata.tutornb" in out
+    # (keeping the course id the folder's other notebooks already share, not a second one)
+    assert f"{LISTS}: this folder's course is 'python-foundations'; a draft keeps it (not 'py101')" in out
     assert "02_dictionaries.ipynb: already has metadata.tutornb; left unchanged" in out
     assert (course / "02_dictionaries.ipynb").read_bytes() == untouched
     draft = load(course / LISTS)["metadata"]["tutornb"]
-    assert draft["course_id"] == "py101"
-    assert draft["course_title"] == "Python 101"
+    assert draft["course_id"] == "python-foundations"
+    folder_title = load(course / "02_dictionaries.ipynb")["metadata"]["tutornb"]["course_title"]
+    assert draft["course_title"] == folder_title
     assert draft["module_title"] == "Lists & loops"
     assert draft["module_id"] == "lists-loops"
     assert draft["objectives"], draft
@@ -41,8 +44,8 @@ def test_init_drafts_only_where_missing(course: Path, capsys: pytest.CaptureFixt
     assert after["cells"] == stripped["cells"]
     assert (course / LISTS).stat().st_mode & 0o777 == 0o640
     assert not [p for p in course.iterdir() if p.name.endswith(".tmp")]
-    # And the draft passes the checker (with warnings: no quiz) once the folder agrees on one course
-    code = main(["course", "check", str(course / LISTS)])
+    # And the whole folder passes the checker (with warnings: no quiz): still one course
+    code = main(["course", "check", str(course)])
     assert code == 0
     assert "quiz: no quiz questions" in capsys.readouterr().err
 

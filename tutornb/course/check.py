@@ -18,6 +18,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from tutornb.course.answerpositions import answer_position_warning
 from tutornb.course.notebooks import NotebookReadError, headings, normalize_heading, read_notebook
 from tutornb.coursemeta import (
     METADATA_KEY,
@@ -268,4 +269,8 @@ def check_course(paths: list[Path]) -> list[Finding]:
         file_findings, course_file = check_course_file(folder)
         findings += file_findings
         findings += _folder_rules(notebooks, course_file)
+        questions = [q for nb in notebooks if nb.metadata for q in nb.metadata.quiz]
+        position = answer_position_warning(questions)
+        if position:
+            findings.append(Finding(_display(folder), "quiz", position, warning=True))
     return findings

@@ -76,4 +76,34 @@ def init_notebook(path: Path, course_id: str, course_title: str) -> InitResult:
     return InitResult(path, added=True, objectives=len(draft.objectives))
 
 
+def folder_course(folder: Path) -> tuple[str, str | None] | None:
+    """The course id (and title) a folder already has: its course file's, else the most common
+    among its notebooks that have ``metadata.tutornb``. A draft must not start a second course in
+    the folder (``course check`` would then fail on the mismatch)."""
+    from collections import Counter
+
+    from tutornb.course.notebooks import NotebookReadError
+    from tutornb.coursemeta import notebook_course_metadata
+    from tutornb.policy import PolicyError, read_course_file
+
+    try:
+        course_file = read_course_file(folder) or {}
+    except PolicyError:
+        course_file = {}
+    if isinstance(course_file.get("course_id"), str) and course_file["course_id"].strip():
+        title = course_file.get("course_title")
+        return course_file["course_id"].strip(), title if isinstance(title, str) else None
+    seen: Counter[tuple[str, str | None]] = Counter()
+    for path in sorted(folder.glob("*.ipynb")):
+        if path.is_symlink():
+            continue
+        try:
+            meta = notebook_course_metadata(read_notebook(path)).metadata
+        except (NotebookReadError, OSError, ValueError):
+            continue
+        if meta.course_id:
+            seen[(meta.course_id, meta.course_title)] += 1
+    return seen.most_common(1)[0][0] if seen else None
+
+
 _DRAFT_FIELDS = ("course_id", "course_title", "module_id", "module_title", "objectives", "quiz")

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from tutornb.models import ActionLogEntry, Message, Role, SessionExport, SessionSummary, utcnow
+from tutornb.quizorder import as_written
 from tutornb.reports.model import (
     MisconceptionCount,
     ModuleProgress,
@@ -90,7 +91,8 @@ def _read_prompts(module: _Module, export: SessionExport) -> None:
         if message.quiz is not None:
             question = module.questions.setdefault(message.quiz.question_id, _Question())
             question.text = message.quiz.question[:2_000]
-            question.options = [choice[:2_000] for choice in message.quiz.choices]
+            shown = [choice[:2_000] for choice in message.quiz.choices]
+            question.options = as_written(export.session.state, message.quiz.question_id, shown)
 
 
 def _read_actions(module: _Module, export: SessionExport, include_questions: bool) -> None:

@@ -9,9 +9,9 @@ uncovered questions share (so "tensorflow" questions gather), else the module th
 from __future__ import annotations
 
 from collections import Counter, defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 from tutornb.reports.model import ProgressReport
 
@@ -28,6 +28,8 @@ class ObjectiveView(_View):
     module_id: str | None
     module_title: str | None
     objective_id: str
+    #: The objective as the course states it (from the course's notebooks), when known.
+    objective_text: str | None = None
     learners: int
     mean: float
     #: Learners per mastery bin (see :data:`MASTERY_BINS`).
@@ -79,6 +81,17 @@ class UncoveredView(_View):
     topics: list[UncoveredTopic]
 
 
+class NamedLearner(_View):
+    """A learner who consented to share more than counts (``includes_questions``), by name."""
+
+    learner: str
+    modules: int
+    mean_mastery: float | None
+    quiz_answered: int
+    first_try_correct: int
+    uncovered: int
+
+
 class ClassView(_View):
     course_id: str | None
     learners: int
@@ -86,6 +99,10 @@ class ClassView(_View):
     quiz: list[QuizView]
     misconceptions: list[MisconceptionView]
     uncovered: UncoveredView
+    #: Only the learners who consented; everyone else is in the aggregates alone.
+    named_learners: list[NamedLearner] = Field(default_factory=list)
+    #: Set by the live view: aggregates of fewer learners than this were left out.
+    min_group_size: int | None = None
 
 
 def latest_per_learner(reports: Iterable[ProgressReport]) -> list[ProgressReport]:
@@ -233,13 +250,44 @@ def _uncovered(reports: list[ProgressReport]) -> UncoveredView:
     )
 
 
-def class_view(reports: Iterable[ProgressReport], course_id: str | None) -> ClassView:
-    """The class view of ``reports`` (already filtered to one course)."""
+def _named(reports: list[ProgressReport]) -> list[NamedLearner]:
+    named = []
+    for report in reports:
+        if not report.includes_questions:
+            continue
+        values = [v for m in report.modules for v in m.mastery.values()]
+        quiz = [q for m in report.modules for q in m.quiz]
+        named.append(
+            NamedLearner(
+                learner=report.learner,
+                modules=len(report.modules),
+                mean_mastery=round(sum(values) / len(values), 3) if values else None,
+                quiz_answered=len(quiz),
+                first_try_correct=sum(1 for q in quiz if q.first_correct),
+                uncovered=sum(m.uncovered_count for m in report.modules),
+            )
+        )
+    return named
+
+
+def class_view(
+    reports: Iterable[ProgressReport],
+    course_id: str | None,
+    objective_texts: Mapping[str, str] | None = None,
+) -> ClassView:
+    """The class view of ``reports`` (already filtered to one course); ``objective_texts`` (id to
+    text, from the course's notebooks) names the objectives in words."""
     latest = latest_per_learner(reports)
+    objectives = _objectives(latest)
+    if objective_texts:
+        objectives = [
+            o.model_copy(update={"objective_text": objective_texts.get(o.objective_id)}) for o in objectives
+        ]
     return ClassView(
         course_id=course_id,
         learners=len(latest),
-        objectives=_objectives(latest),
+        named_learners=_named(latest),
+        objectives=objectives,
         quiz=_quiz(latest),
         misconceptions=_misconceptions(latest),
         uncovered=_uncovered(latest),

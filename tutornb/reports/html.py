@@ -84,7 +84,7 @@ def _objectives(view: ClassView) -> str:
     rows = [
         (
             o.module_title or o.module_id or "-",
-            o.objective_id,
+            f"{o.objective_text} ({o.objective_id})" if o.objective_text else o.objective_id,
             str(o.learners),
             f"{o.mean:.0%}",
             str(o.below_mastery),
@@ -169,6 +169,27 @@ def _uncovered(view: ClassView) -> str:
     return "".join(parts)
 
 
+def _named(view: ClassView) -> str:
+    if not view.named_learners:
+        return '<p class="note">No learner chose to share by name (with their questions\' text).</p>'
+    rows = [
+        (
+            n.learner,
+            str(n.modules),
+            f"{n.mean_mastery:.0%}" if n.mean_mastery is not None else "-",
+            f"{n.first_try_correct}/{n.quiz_answered}",
+            str(n.uncovered),
+        )
+        for n in view.named_learners
+    ]
+    return (
+        '<p class="note">Only learners who consented to share their questions are named here.</p>'
+        + _table(
+            ("Learner", "Modules", "Mean mastery", "Quiz right first time", "Uncovered"), rows, {1, 2, 4}
+        )
+    )
+
+
 def _cards(view: ClassView) -> str:
     hardest = view.quiz[0] if view.quiz else None
     below = sum(o.below_mastery for o in view.objectives)
@@ -182,6 +203,15 @@ def _cards(view: ClassView) -> str:
     return f'<div class="cards">{inner}</div>'
 
 
+def _withheld_note(view: ClassView) -> str:
+    if view.min_group_size is None or view.min_group_size <= 1:
+        return ""
+    return (
+        f'<p class="note">Figures about fewer than {view.min_group_size} learners are not shown, so '
+        "no one stands out in a small group.</p>"
+    )
+
+
 def render_class_page(view: ClassView, *, unreadable: int = 0, now: datetime | None = None) -> str:
     stamp = (now or datetime.now(timezone.utc)).strftime("%Y-%m-%d %H:%M UTC")
     course = view.course_id or "(no course id)"
@@ -193,6 +223,7 @@ def render_class_page(view: ClassView, *, unreadable: int = 0, now: datetime | N
         ("quiz", "Difficulty per quiz question", _quiz(view)),
         ("misconceptions", "Most frequent misconceptions", _misconceptions(view)),
         ("uncovered", "Questions the material did not cover", _uncovered(view)),
+        ("learners", "Learners who shared by name", _named(view)),
     )
     body = "".join(
         f'<section aria-labelledby="{key}"><h2 id="{key}">{escape(title)}</h2>{content}</section>'
@@ -207,5 +238,5 @@ def render_class_page(view: ClassView, *, unreadable: int = 0, now: datetime | N
         f'<p class="meta">{view.learners} learner{"s" if view.learners != 1 else ""} shared a report{skipped}'
         " · "
         f"generated {escape(stamp)} by tutornb {escape(__version__)}</p>"
-        f"{_cards(view)}{body}</main></body></html>\n"
+        f"{_withheld_note(view)}{_cards(view)}{body}</main></body></html>\n"
     )

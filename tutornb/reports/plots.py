@@ -66,7 +66,9 @@ def mastery_distribution(objectives: Sequence[ObjectiveView]) -> str:
         x += 84
     for row, objective in enumerate(objectives):
         y = top + row * ROW
-        name = f"{objective.module_title or objective.module_id or ''} · {objective.objective_id}".strip(" ·")
+        text = objective.objective_text or objective.objective_id
+        what = text if len(text) <= 40 else text[:39] + "…"
+        name = f"{objective.module_title or objective.module_id or ''} · {what}".strip(" ·")
         body.append(_label(y, name))
         offset = 0.0
         for index, count in enumerate(objective.distribution):

@@ -16,10 +16,12 @@ from collections.abc import Callable
 from datetime import datetime, timezone
 from typing import Any, NoReturn
 
+from tutornb.hublink import HubShareError, relay_configured, upload_report
 from tutornb.paths import EXCHANGE_DIR_ENV
 from tutornb.reports.build import ReportError, build_report
-from tutornb.reports.exchange import ShareError, preview_text, render_report, share_report
+from tutornb.reports.exchange import ShareError, render_report, share_report
 from tutornb.reports.model import ProgressReport
+from tutornb.reports.preview import show_preview
 
 _EPOCH = datetime(2000, 1, 1, tzinfo=timezone.utc)
 USAGE = "usage: %tutor share [--include-questions] [--confirm]"
@@ -70,12 +72,21 @@ class ShareFlow:
         fingerprint = _fingerprint(report)
         if not opts.confirm or fingerprint != self._previewed:
             self._previewed = fingerprint
-            print(preview_text(report))
+            show_preview(report)
             again = (
                 "" if not opts.confirm else "This differs from the report you saw last (or you saw none). "
             )
             flag = " --include-questions" if opts.include_questions else ""
             print(f"{again}Nothing is shared yet: run `%tutor share{flag} --confirm` to share exactly this.")
+            return
+        if relay_configured():  # a hub service: it stores the report under the hub user's name
+            try:
+                learner = upload_report(report)
+            except HubShareError as exc:
+                print(f"tutornb: {exc}", file=sys.stderr)
+                return
+            self._previewed = None
+            print(f"Shared your progress report with the course's tutornb service (as {learner}).")
             return
         try:
             target = share_report(report, os.environ.get(EXCHANGE_DIR_ENV))

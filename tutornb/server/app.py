@@ -16,6 +16,13 @@ from tornado.ioloop import IOLoop, PeriodicCallback
 from traitlets import Bool, CaselessStrEnum, Dict, Float, Int, Unicode
 
 from tutornb.errors import TutorNBError
+from tutornb.hublink import (
+    RELAY_KEY_ENV,
+    RELAY_URL_ENV,
+    HubLink,
+    keep_token_from_kernels,
+    use_server_link,
+)
 from tutornb.paths import (
     EXCHANGE_DIR_ENV,
     ROOT_DIR_ENV,
@@ -44,6 +51,7 @@ from tutornb.server.handlers import (
     SessionsHandler,
     StatusHandler,
 )
+from tutornb.server.hubrelay import HUB_LINK_SETTING, relay_routes
 from tutornb.server.storeguard import install_store_guard
 from tutornb.service import ServiceConfig, TutorService
 from tutornb.version import __version__
@@ -110,6 +118,19 @@ class TutorNBApp(ExtensionApp):
             "Folder where learners' `%tutor share` drops their progress reports (one file per "
             "learner and course, like nbgrader's exchange). Empty: sharing is off."
         ),
+    )
+    hub_service_url = Unicode(
+        "",
+        config=True,
+        help=(
+            "URL of the tutornb-hub JupyterHub service as this server reaches it (e.g. "
+            "http://127.0.0.1:8081/services/tutornb/ or the hub's internal URL on Kubernetes). Set: "
+            "%tutor share sends reports there, the openai tutor calls the model through it, with "
+            "this server's JUPYTERHUB_API_TOKEN (which kernels do not get). Empty: no service."
+        ),
+    )
+    hub_course_id = Unicode(
+        "", config=True, help="The course whose token budget this server's model calls count against."
     )
     session_expiry_days = Float(
         30.0, config=True, help="Sessions idle longer than this are closed (0 disables expiry)."
@@ -179,6 +200,7 @@ class TutorNBApp(ExtensionApp):
     )
 
     service: TutorService | None = None
+    _hub_link: HubLink | None = None
     _expiry_timer: PeriodicCallback | None = None
 
     def _resolved_store_dir(self, root: Path) -> Path:
@@ -210,7 +232,9 @@ class TutorNBApp(ExtensionApp):
             self.settings[OWNER_MODE_SETTING] = self.owner_mode
             install_store_guard(self.serverapp, root, store_dir)
             return
-        os.environ[TUTOR_OPTIONS_ENV] = json.dumps(tutor_options)
+        self._hub_link = HubLink.create(self.hub_service_url, self.hub_course_id)
+        kernel_options, tutor_options = self._hub_options(tutor_options)
+        os.environ[TUTOR_OPTIONS_ENV] = json.dumps(kernel_options)
         # ... and share progress reports into the same exchange folder (%tutor share).
         if self.exchange_dir:
             os.environ[EXCHANGE_DIR_ENV] = str(Path(self.exchange_dir).expanduser().resolve())
@@ -273,12 +297,36 @@ class TutorNBApp(ExtensionApp):
             options["policy"] = dict(self.policy)
         return options
 
+    def _hub_options(self, options: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+        """(the kernels' tutor options, the server's), wired to the hub service when one is set:
+        the server calls it with the hub token, kernels through this server's relay with a key
+        good for nothing else; the token is kept out of every kernel's environment."""
+        link = self._hub_link
+        assert self.serverapp is not None
+        if link is None:
+            os.environ.pop(RELAY_URL_ENV, None)
+            os.environ.pop(RELAY_KEY_ENV, None)
+            if self.hub_service_url:
+                self.log.warning("tutornb: hub_service_url is set but there is no JUPYTERHUB_API_TOKEN")
+            return options, options
+        self.settings[HUB_LINK_SETTING] = link
+        use_server_link(link)
+        relay = f"{self.serverapp.connection_url.rstrip('/')}/{self.name}/api/hub/"
+        os.environ[RELAY_URL_ENV] = relay
+        os.environ[RELAY_KEY_ENV] = link.relay_key
+        keep_token_from_kernels(self.serverapp.kernel_manager)
+        if self.tutor != "openai":
+            return options, options
+        return link.kernel_tutor_options(options, relay), link.server_tutor_options(options)
+
     def _shared(self) -> bool:
         assert self.serverapp is not None
         settings = {"identity_provider": getattr(self.serverapp, "identity_provider", None)}
         return is_shared(settings, self.owner_mode)
 
     def initialize_handlers(self) -> None:
+        if self._hub_link is not None:  # only on a hub with the service configured
+            self.handlers.extend(relay_routes(self.name))
         self.handlers.extend(route_table(self.name))
 
     def _expire_idle(self) -> None:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 
 from tutornb.coursemeta import ExerciseSpec
+from tutornb.hublink import hub_solution
 from tutornb.models import Phase, QuizQuestion, Role
 from tutornb.tutors import quizzing
 from tutornb.tutors.explain import best_example, show_example
@@ -200,7 +201,11 @@ def hint_rung(
 def show_solution(
     reply: Reply, lesson: Lesson, exercise: Passage, spec: ExerciseSpec | None, decision: dict[str, object]
 ) -> None:
-    if spec is None or not spec.solution:
+    # On a hub the notebook holds no solution: the course's tutornb-hub service decides and holds it.
+    solution = spec.solution if spec is not None else None
+    if spec is not None and not solution:
+        solution = hub_solution(lesson.module.course_id, spec.id)
+    if spec is None or not solution:
         reply.say(
             f"The course has no written solution for *{exercise.heading}*; the cells that show how "
             "are the closest thing:"
@@ -216,7 +221,7 @@ def show_solution(
         )
         return
     reply.say(f"Here's the course's solution for *{exercise.heading}* ({cell_label(exercise.cell_index)}):")
-    reply.say("```python", spec.solution, "```")
+    reply.say("```python", solution, "```")
     if spec.expected:
         reply.say("It gives:", "```text", spec.expected, "```")
     reply.say("", "Run it, then change something and predict the result before you run it again.")

@@ -4,6 +4,7 @@ follow-ups on what was missed and the next topic (a review plan) or the module's
 
 from __future__ import annotations
 
+from tutornb import quizorder
 from tutornb.lifecycle import can_change_phase
 from tutornb.models import Phase, PlanStep, QuizQuestion, StudyPlan
 from tutornb.tutors import plans, status
@@ -91,6 +92,8 @@ def start_quiz(
         first = quizzes.open_next(module, progress)
         assert first is not None  # the module has quiz questions
     state.quiz = progress
+    if lesson.policy.shuffle_choices:
+        quizorder.new_seed(state)
     state.topic = f"Quiz: {module.module_title}"
     reply.say(
         intro
@@ -174,7 +177,7 @@ def answer(reply: Reply, lesson: Lesson, question_id: str, choice: int) -> None:
         Phase.QUIZZING, "An answer to the paused quiz's open question resumes the quiz."
     ):
         return
-    graded = quizzes.grade(state, module, open_q, choice)
+    graded = quizzes.grade(state, module, open_q, quizorder.written_choice(state, open_q, choice))
     _feedback(reply, lesson, graded, reveal=follow_up)
     assert state.quiz is not None
     if follow_up:
@@ -193,13 +196,13 @@ def _feedback(reply: Reply, lesson: Lesson, graded: quizzes.Graded, *, reveal: b
     if graded.correct:
         reply.say(f"✅ **Correct!** {question.explanation}".rstrip())
     else:
-        reply.say(f"❌ **Not quite.** You chose {quizzes.choice_label(question, graded.choice)}.")
+        reply.say(f"❌ **Not quite.** You chose {quizorder.label(reply.state, question, graded.choice)}.")
         if graded.misconception is not None:
             reply.say("", graded.misconception.text)
         if reveal:
             reply.say(
                 "",
-                f"The answer is {quizzes.choice_label(question, question.answer)}. "
+                f"The answer is {quizorder.label(reply.state, question, question.answer)}. "
                 f"{question.explanation}".rstrip(),
             )
         else:

@@ -7,6 +7,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
+from tutornb import quizorder
 from tutornb.lifecycle import can_change_phase
 from tutornb.models import Citation, Phase, QuizPrompt, QuizQuestion, TutorState
 from tutornb.tutors import quiz as quizzes
@@ -72,7 +73,7 @@ class Reply:
         without writing it out again, so the latest tutor message always carries the open
         question."""
         assert self.state.quiz is not None
-        prompt = quizzes.prompt_for(self.state.quiz, question)
+        prompt = quizzes.prompt_for(self.state.quiz, quizorder.shown(self.state, question))
         self.quiz = prompt
         self.question_number = prompt.number
         if show:
