@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from tutornb.context import read_context
-from tutornb.coursemeta import course_metadata_schema, read_course_metadata
+from tutornb.course.metadata import course_metadata_schema, read_course_metadata
+from tutornb.kernel.context import read_context
 from tutornb.tutors.retrieval import parse_notebook
 
 NESTED = {

@@ -15,10 +15,10 @@ import pytest
 from IPython.core.interactiveshell import InteractiveShell
 
 from tests.instructor.conftest import COURSE
-from tutornb.context import reset_kernel_runtime
-from tutornb.magics import TutorMagic
-from tutornb.reports.exchange import ShareError, share_report
-from tutornb.reports.model import ProgressReport
+from tutornb.instructor.reports.exchange import ShareError, share_report
+from tutornb.instructor.reports.model import ProgressReport
+from tutornb.kernel.context import reset_kernel_runtime
+from tutornb.kernel.magics import TutorMagic
 
 NOTEBOOK = "01_lists_and_loops.ipynb"
 

@@ -139,7 +139,7 @@ def test_ask_attaches_work_when_it_failed_or_is_asked_about_and_obeys_the_flags(
 
 
 def test_tutor_cells_and_syntax_errors(shell: Shell) -> None:
-    from tutornb.kernelwork import work_tracker
+    from tutornb.kernel.lastrun import work_tracker
 
     # Given a failing cell, then cells that only drive the tutor
     _run(shell, "for x in [1, 2]\n    print(x)\n")
@@ -157,7 +157,7 @@ def test_tutor_cells_and_syntax_errors(shell: Shell) -> None:
     assert lines[2].startswith("SyntaxError: ")
 
     # And --work without any run is a clear one-line usage error in a fresh kernel state
-    from tutornb.kernelwork import reset_work_tracker
+    from tutornb.kernel.lastrun import reset_work_tracker
 
     reset_work_tracker()
     _, err, _ = shell.run("ask --work Why?")

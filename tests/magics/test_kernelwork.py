@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from tutornb.kernelwork import CODE_MAX, ERROR_MAX, is_tutor_cell, work_tracker
+from tutornb.kernel.lastrun import CODE_MAX, ERROR_MAX, is_tutor_cell, work_tracker
 from tutornb.models import LearnerWork
 
 from .conftest import Shell

@@ -14,8 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from tutornb.context import reset_kernel_runtime
-from tutornb.magics import HISTORY_COLUMNS, USAGE
+from tutornb.kernel.context import reset_kernel_runtime
+from tutornb.kernel.magics import HISTORY_COLUMNS, USAGE
 
 from .conftest import NOTEBOOK, QUESTION, Shell
 

@@ -6,9 +6,9 @@ import asyncio
 import logging
 from pathlib import Path
 
-from tutornb.batching import AppendBatcher
 from tutornb.errors import SessionNotFound
 from tutornb.models import CourseContext, Role
+from tutornb.service.batching import AppendBatcher
 from tutornb.store.api import AppendResult, NewMessage
 from tutornb.store.sessions import SessionStore
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from tutornb.ratelimit import RateLimiter, TokenBucket
+from tutornb.service.ratelimit import RateLimiter, TokenBucket
 
 
 class Clock:

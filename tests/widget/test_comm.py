@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from tutornb.context import KernelRuntime, read_context
+from tutornb.kernel.context import KernelRuntime, read_context
 from tutornb.service import TutorService
 from tutornb.widget import panel_for
 

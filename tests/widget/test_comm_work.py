@@ -13,7 +13,7 @@ from typing import Any
 import nbformat
 import pytest
 
-from tutornb.context import read_context
+from tutornb.kernel.context import read_context
 from tutornb.service import TutorService
 
 from .conftest import OWNER, RecordingPanel

@@ -15,6 +15,7 @@ from jupyter_server.extension.application import ExtensionApp
 from tornado.ioloop import IOLoop, PeriodicCallback
 from traitlets import Bool, CaselessStrEnum, Dict, Float, Int, Unicode
 
+from tutornb.course.policy import PolicyError, effective_policy
 from tutornb.errors import TutorNBError
 from tutornb.paths import (
     EXCHANGE_DIR_ENV,
@@ -24,7 +25,6 @@ from tutornb.paths import (
     TUTOR_OPTIONS_ENV,
     resolve_store_dir,
 )
-from tutornb.policy import PolicyError, effective_policy
 from tutornb.server.base import (
     OWNER_MODE_SETTING,
     SERVICE_SETTING,
@@ -98,7 +98,7 @@ class TutorNBApp(ExtensionApp):
         config=True,
         help=(
             "Tutoring policy that overrides every course's, field by field (e.g. "
-            '{"solutions": "never", "hints": true}); see tutornb.coursemeta.TutoringPolicy. On a '
+            '{"solutions": "never", "hints": true}); see tutornb.course.metadata.TutoringPolicy. On a '
             "hub this is the admin's to set, not the learner's. Passed to the tutor as its "
             "'policy' option."
         ),

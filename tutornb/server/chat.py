@@ -30,7 +30,7 @@ from tornado.websocket import WebSocketClosedError, WebSocketHandler
 from tutornb import frames
 from tutornb.errors import InvalidRequest, TutorNBError
 from tutornb.server.base import TutorNBMixin
-from tutornb.server.memory import release_soon
+from tutornb.server.heaptrim import release_soon
 from tutornb.service import ChatConnection
 
 MAX_FRAME_BYTES = 64 * 1024

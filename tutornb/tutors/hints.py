@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 
-from tutornb.coursemeta import ExerciseSpec
+from tutornb.course.metadata import ExerciseSpec
 from tutornb.models import Phase, QuizQuestion, Role
 from tutornb.tutors import quizzing
 from tutornb.tutors.explain import best_example, show_example

@@ -15,14 +15,14 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from tutornb.models import ActionLogEntry, Message, Role, SessionExport, SessionSummary, utcnow
-from tutornb.reports.model import (
+from tutornb.instructor.reports.model import (
     MisconceptionCount,
     ModuleProgress,
     ProgressReport,
     QuizResult,
     UncoveredQuestion,
 )
+from tutornb.models import ActionLogEntry, Message, Role, SessionExport, SessionSummary, utcnow
 from tutornb.store.api import SessionQuery, SessionStoreAPI
 
 #: A gap between two messages longer than this counts as this long: the learner was away.

@@ -16,8 +16,8 @@ from pathlib import Path
 from typing import Any
 
 from tutornb.atomicfile import replace_file
-from tutornb.course.notebooks import headings, read_notebook
-from tutornb.coursemeta import METADATA_KEY, CourseMetadata, ObjectiveSpec
+from tutornb.course.metadata import METADATA_KEY, CourseMetadata, ObjectiveSpec
+from tutornb.instructor.notebooks import headings, read_notebook
 
 #: At most this many objectives are drafted (a module with more sections gets the first ones).
 MAX_DRAFT_OBJECTIVES = 8

@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from html import escape
 
-from tutornb.reports.classview import MASTERY_BINS, MisconceptionView, ObjectiveView, QuizView
+from tutornb.instructor.reports.classview import MASTERY_BINS, MisconceptionView, ObjectiveView, QuizView
 
 WIDTH = 720
 LABEL = 230

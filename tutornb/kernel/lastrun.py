@@ -25,13 +25,13 @@ from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
-from tutornb.context import SESSION_NAME_ENV
+from tutornb.kernel.context import SESSION_NAME_ENV
 from tutornb.models import LearnerWork
 
 if TYPE_CHECKING:
     from IPython.core.interactiveshell import ExecutionResult, InteractiveShell
 
-log = logging.getLogger("tutornb.kernelwork")
+log = logging.getLogger("tutornb.kernel.lastrun")
 
 #: A captured cell is cut here: well inside LearnerWork's limit, so a frame carrying it (plus the
 #: question) stays under the chat socket's 64 KiB frame limit even for non-ASCII code.
@@ -183,7 +183,7 @@ class WorkTracker:
 
     def __init__(self, notebook_file: Callable[[], Path | None] | None = None) -> None:
         if notebook_file is None:
-            from tutornb.context import find_notebook
+            from tutornb.kernel.context import find_notebook
 
             notebook_file = find_notebook
         self._cells = NotebookCellIndex(notebook_file)

@@ -14,7 +14,7 @@ from pathlib import Path
 
 from pydantic import ValidationError
 
-from tutornb.reports.model import REPORT_FORMAT, REPORT_SCHEMA_VERSION, ProgressReport
+from tutornb.instructor.reports.model import REPORT_FORMAT, REPORT_SCHEMA_VERSION, ProgressReport
 
 #: A report is a few KiB; anything this large is not one.
 MAX_REPORT_BYTES = 5 * 1024 * 1024

@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from datetime import datetime, timezone
 from pathlib import Path
 
-from tutornb.cli_common import (
+from tutornb.cli.common import (
     EXIT_FAILED,
     EXIT_OK,
     CLIError,
@@ -184,7 +184,7 @@ def cmd_cleanup(args: argparse.Namespace) -> int:
 def course_folder() -> Path:
     """The repository's ``notebooks/`` course when installed from a checkout, else the current
     folder."""
-    candidate = Path(__file__).resolve().parent.parent / "notebooks"
+    candidate = Path(__file__).resolve().parents[2] / "notebooks"
     return candidate if candidate.is_dir() else Path.cwd()
 
 
@@ -297,7 +297,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(jupyter_args=[])
     p.set_defaults(func=cmd_lab)
 
-    from tutornb.instructor_cli import add_instructor_commands
+    from tutornb.cli.instructor import add_instructor_commands
 
     add_instructor_commands(sub, common)
     return parser

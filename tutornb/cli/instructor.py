@@ -8,12 +8,12 @@ import argparse
 import sys
 from pathlib import Path
 
-from tutornb.cli_common import EXIT_FAILED, EXIT_OK, CLIError
+from tutornb.cli.common import EXIT_FAILED, EXIT_OK, CLIError
 
 
 def cmd_course_check(args: argparse.Namespace) -> int:
-    from tutornb.course.check import check_course
-    from tutornb.course.notebooks import NotebookReadError, find_notebooks
+    from tutornb.instructor.check import check_course
+    from tutornb.instructor.notebooks import NotebookReadError, find_notebooks
 
     try:
         notebooks = find_notebooks(Path(p) for p in args.paths)
@@ -38,8 +38,8 @@ def cmd_course_check(args: argparse.Namespace) -> int:
 
 
 def cmd_course_init(args: argparse.Namespace) -> int:
-    from tutornb.course.init import init_notebook
-    from tutornb.course.notebooks import NotebookReadError, find_notebooks
+    from tutornb.instructor.init import init_notebook
+    from tutornb.instructor.notebooks import NotebookReadError, find_notebooks
 
     course_id = args.course_id.strip()
     if not course_id or len(course_id) > 200:
@@ -79,9 +79,9 @@ def _confirmed(question: str) -> bool:
 
 def cmd_progress(args: argparse.Namespace) -> int:
     from tutornb.atomicfile import replace_file
-    from tutornb.cli_common import open_store
-    from tutornb.reports.build import ReportError, build_report, learner_file_stem
-    from tutornb.reports.exchange import REPORT_MODE, preview_text, render_report
+    from tutornb.cli.common import open_store
+    from tutornb.instructor.reports.build import ReportError, build_report, learner_file_stem
+    from tutornb.instructor.reports.exchange import REPORT_MODE, preview_text, render_report
 
     store = open_store(args)
     try:
@@ -111,10 +111,10 @@ def cmd_class_report(args: argparse.Namespace) -> int:
     import json
 
     from tutornb.atomicfile import replace_file
-    from tutornb.reports.classview import class_view
-    from tutornb.reports.html import render_class_page
-    from tutornb.reports.model import ProgressReport
-    from tutornb.reports.reading import Unreadable, read_reports, report_files
+    from tutornb.instructor.reports.classview import class_view
+    from tutornb.instructor.reports.html import render_class_page
+    from tutornb.instructor.reports.model import ProgressReport
+    from tutornb.instructor.reports.reading import Unreadable, read_reports, report_files
 
     files, unreadable = report_files(Path(p) for p in args.reports)
     reports: list[ProgressReport] = []

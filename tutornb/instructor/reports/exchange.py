@@ -13,9 +13,9 @@ import os
 from pathlib import Path
 
 from tutornb.atomicfile import replace_file
+from tutornb.instructor.reports.build import learner_file_stem
+from tutornb.instructor.reports.model import ProgressReport
 from tutornb.paths import EXCHANGE_DIR_ENV
-from tutornb.reports.build import learner_file_stem
-from tutornb.reports.model import ProgressReport
 
 __all__ = ["EXCHANGE_DIR_ENV", "REPORT_MODE", "ShareError", "preview_text", "render_report", "share_report"]
 

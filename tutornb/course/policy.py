@@ -15,7 +15,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from tutornb.coursemeta import TutoringPolicy
+from tutornb.course.metadata import TutoringPolicy
 
 #: The course file: ``{"course_id"?: str, "course_title"?: str, "policy": {...}}``.
 COURSE_FILE = "tutornb-course.json"

@@ -1,7 +1,7 @@
 """The ``%tutor`` line magic (``%load_ext tutornb``).
 
 Every sub-command goes through the kernel's :class:`~tutornb.service.TutorService` (see
-:func:`tutornb.context.kernel_runtime`), exactly like the panel's comm transport. Errors are one
+:func:`tutornb.kernel.context.kernel_runtime`), exactly like the panel's comm transport. Errors are one
 line on stderr, never a traceback: a learner running a notebook should see what to do, not where it
 broke.
 """
@@ -19,15 +19,15 @@ from typing import TYPE_CHECKING, Any, Literal, NoReturn
 
 from tutornb import queryparams
 from tutornb.citations import cell_label, format_sources
-from tutornb.context import (
+from tutornb.errors import InvalidRequest, TutorNBError
+from tutornb.kernel.context import (
     KernelRuntime,
     NotebookContext,
     current_context,
     kernel_owner,
     kernel_runtime,
 )
-from tutornb.errors import InvalidRequest, TutorNBError
-from tutornb.kernelwork import work_tracker
+from tutornb.kernel.lastrun import work_tracker
 from tutornb.models import (
     LearnerWork,
     Message,
@@ -39,7 +39,7 @@ from tutornb.models import (
 if TYPE_CHECKING:
     from IPython.core.interactiveshell import InteractiveShell
 
-    from tutornb.reports.sharing import ShareFlow
+    from tutornb.instructor.reports.sharing import ShareFlow
     from tutornb.service import TutorService
     from tutornb.widget import ChatPanel
 
@@ -451,7 +451,7 @@ class TutorMagic:
 
     def share(self, args: list[str]) -> None:
         """Preview this learner's progress report; ``--confirm`` drops it in the exchange folder."""
-        from tutornb.reports.sharing import ShareFlow
+        from tutornb.instructor.reports.sharing import ShareFlow
 
         if self._share is None:
             self._share = ShareFlow(self.owner)

@@ -13,7 +13,7 @@ from collections.abc import Iterable
 
 from pydantic import BaseModel, ConfigDict
 
-from tutornb.reports.model import ProgressReport
+from tutornb.instructor.reports.model import ProgressReport
 
 #: Mastery bins of the distribution plot: [0, .2), [.2, .4), [.4, .6), [.6, .8), [.8, 1].
 MASTERY_BINS = (0.2, 0.4, 0.6, 0.8)

@@ -1,6 +1,6 @@
 """``tutornb course check``: every rule a course's metadata must follow, one finding per problem.
 
-The lenient reader (:mod:`tutornb.coursemeta`) lets a learner's session go on past a malformed
+The lenient reader (:mod:`tutornb.course.metadata`) lets a learner's session go on past a malformed
 question; an instructor wants every such problem before a learner meets it. So the checker reports
 what the reader skipped (the schema: the same pydantic models the published ``schema.json`` comes
 from) plus the rules across fields and notebooks that no schema can say: a quiz answer in range,
@@ -18,23 +18,23 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from tutornb.course.notebooks import NotebookReadError, headings, normalize_heading, read_notebook
-from tutornb.coursemeta import (
+from tutornb.course.metadata import (
     METADATA_KEY,
     CourseMetadata,
     ExerciseSpec,
     TutoringPolicy,
     notebook_course_metadata,
 )
+from tutornb.course.policy import COURSE_FILE, PolicyError, read_course_file
+from tutornb.instructor.notebooks import NotebookReadError, headings, normalize_heading, read_notebook
 from tutornb.models import QuizQuestion
-from tutornb.policy import COURSE_FILE, PolicyError, read_course_file
 
 #: Top-level keys of ``metadata.tutornb``: the flat format's fields plus the nested layout's two.
 _KNOWN_KEYS = frozenset(CourseMetadata.model_fields) | {"course", "module"}
 
 
 class CourseFile(BaseModel):
-    """The course file (:data:`tutornb.policy.COURSE_FILE`) of a folder of notebooks."""
+    """The course file (:data:`tutornb.course.policy.COURSE_FILE`) of a folder of notebooks."""
 
     model_config = ConfigDict(extra="forbid")
 

@@ -2,7 +2,7 @@
 
 Every way in (a chat frame, a quiz answer, ``%tutor ask``) comes through here, so the length limit,
 the status check, the rate limit, the owner's quota and idempotency on ``client_id`` are one rule
-each. The append goes through :class:`~tutornb.batching.AppendBatcher`: messages arriving together
+each. The append goes through :class:`~tutornb.service.batching.AppendBatcher`: messages arriving together
 share one fsync, and the acknowledgement waits until the message is on disk.
 """
 
@@ -15,7 +15,6 @@ from typing import Any
 from pydantic import ValidationError
 
 from tutornb import frames
-from tutornb.batching import AppendBatcher
 from tutornb.errors import (
     InvalidRequest,
     InvalidSessionState,
@@ -25,9 +24,10 @@ from tutornb.errors import (
 )
 from tutornb.lifecycle import accepts_messages
 from tutornb.models import LearnerWork, Message, QuizPrompt, Role
-from tutornb.ratelimit import RateLimiter
 from tutornb.render import render_markdown
-from tutornb.serviceconfig import ServiceConfig
+from tutornb.service.batching import AppendBatcher
+from tutornb.service.config import ServiceConfig
+from tutornb.service.ratelimit import RateLimiter
 from tutornb.store.api import NewMessage, SessionStoreAPI
 
 

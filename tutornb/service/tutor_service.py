@@ -10,10 +10,9 @@ once it is durable; the sender gets its ``ack`` before anyone gets the ``message
 turns on one session are serialized by a per-session lock, while acknowledgements never wait for a
 tutor turn.
 
-The service is the facade; its parts each do one job: :mod:`tutornb.connections` (who is attached,
-fan-out), :mod:`tutornb.dispatch` (a client's chat frame), :mod:`tutornb.intake` (a learner message
-made durable), :mod:`tutornb.replies` (tutor turns, one reply per message) and :mod:`tutornb.turns`
-(one turn).
+The service is the facade; its parts in this package each do one job: ``connections`` (who is
+attached, fan-out), ``dispatch`` (a client's chat frame), ``intake`` (a learner message made durable),
+``turn_queue`` (tutor turns, one reply per message) and ``turns`` (one turn).
 """
 
 from __future__ import annotations
@@ -31,15 +30,12 @@ from typing import Any, Literal
 from pydantic import ValidationError
 
 from tutornb import frames, queryparams
-from tutornb.connections import ChatConnection, Connections, FrameSink
-from tutornb.dispatch import FrameDispatcher
 from tutornb.errors import (
     InvalidRequest,
     SessionNotFound,
     TutorNBError,
     TutorUnavailable,
 )
-from tutornb.intake import LearnerIntake
 from tutornb.lifecycle import (
     accepts_messages,
     is_expired,
@@ -60,10 +56,13 @@ from tutornb.models import (
     utcnow,
 )
 from tutornb.paths import display_path, resolve_store_dir
-from tutornb.replies import Replies
-from tutornb.serviceconfig import ServiceConfig
+from tutornb.service.config import ServiceConfig
+from tutornb.service.connections import ChatConnection, Connections, FrameSink
+from tutornb.service.dispatch import FrameDispatcher
+from tutornb.service.intake import LearnerIntake
+from tutornb.service.turn_queue import Replies
+from tutornb.service.turns import TurnRunner
 from tutornb.store.api import NewMessage, SessionStoreAPI
-from tutornb.turns import TurnRunner
 from tutornb.tutors.base import Tutor
 from tutornb.version import __version__
 
@@ -423,7 +422,7 @@ class TutorService:
             self.log.debug("tutornb: auto-pause skipped (%s)", exc.code)
 
     async def receive(self, conn: ChatConnection, raw: str | bytes | Mapping[str, Any]) -> None:
-        """One frame from a chat client (tutornb.dispatch); errors go back to it as an error frame."""
+        """One frame from a chat client (tutornb.service.dispatch); errors go back to it as an error frame."""
         await self._dispatcher.receive(conn, raw)
 
     async def ask(

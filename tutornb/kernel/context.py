@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from tutornb.coursemeta import notebook_course_metadata
+from tutornb.course.metadata import notebook_course_metadata
 from tutornb.models import CourseContext, QuizQuestion
 from tutornb.paths import default_owner, resolve_root_dir, tutor_from_environment
 

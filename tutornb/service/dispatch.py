@@ -1,7 +1,7 @@
 """A client's chat frame, turned into the service's work: the same for a socket and a comm panel.
 
-A message or a quiz answer is stored (:mod:`tutornb.intake`), acknowledged to its sender, shown to
-every connection of the session, and only then is the tutor's turn queued (:mod:`tutornb.replies`):
+A message or a quiz answer is stored (:mod:`tutornb.service.intake`), acknowledged to its sender, shown to
+every connection of the session, and only then is the tutor's turn queued (:mod:`tutornb.service.turn_queue`):
 acknowledgements never wait for a tutor. A ``stop`` cuts the streaming reply short; ``pause``,
 ``resume`` and ``close`` go through the service's one status change. Any error becomes one
 ``error`` frame to the sender, never a closed socket.
@@ -18,9 +18,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from tutornb import frames
-from tutornb.connections import ChatConnection, Connections
 from tutornb.errors import InvalidRequest, TutorNBError
-from tutornb.intake import LearnerIntake
 from tutornb.models import (
     CLIENT_FRAME,
     AnswerFrame,
@@ -30,8 +28,10 @@ from tutornb.models import (
     Session,
     StopFrame,
 )
-from tutornb.replies import Replies
-from tutornb.turns import TurnRunner
+from tutornb.service.connections import ChatConnection, Connections
+from tutornb.service.intake import LearnerIntake
+from tutornb.service.turn_queue import Replies
+from tutornb.service.turns import TurnRunner
 from tutornb.tutors.base import QuizAnswerInput, TurnKind
 
 #: The service's status change (owner, session id, action) and its "is a recap due" question.

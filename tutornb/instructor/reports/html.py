@@ -1,6 +1,6 @@
 """The class page (``index.html``): one self-contained file an instructor can open, mail or print.
 
-No network and no script: styles are inline, plots are inline SVG (:mod:`tutornb.reports.plots`).
+No network and no script: styles are inline, plots are inline SVG (:mod:`tutornb.instructor.reports.plots`).
 Every piece of text that came from a report (learners' questions above all, but also ids and
 misconception texts, which a hand-edited report could fill with markup) is HTML-escaped.
 """
@@ -11,8 +11,8 @@ from collections.abc import Sequence
 from datetime import datetime, timezone
 from html import escape
 
-from tutornb.reports import plots
-from tutornb.reports.classview import ClassView
+from tutornb.instructor.reports import plots
+from tutornb.instructor.reports.classview import ClassView
 from tutornb.version import __version__
 
 #: Nothing may load from anywhere: the page is its own styles and nothing else.

@@ -16,10 +16,10 @@ from collections.abc import Callable
 from datetime import datetime, timezone
 from typing import Any, NoReturn
 
+from tutornb.instructor.reports.build import ReportError, build_report
+from tutornb.instructor.reports.exchange import ShareError, preview_text, render_report, share_report
+from tutornb.instructor.reports.model import ProgressReport
 from tutornb.paths import EXCHANGE_DIR_ENV
-from tutornb.reports.build import ReportError, build_report
-from tutornb.reports.exchange import ShareError, preview_text, render_report, share_report
-from tutornb.reports.model import ProgressReport
 
 _EPOCH = datetime(2000, 1, 1, tzinfo=timezone.utc)
 USAGE = "usage: %tutor share [--include-questions] [--confirm]"

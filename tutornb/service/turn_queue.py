@@ -16,8 +16,8 @@ from typing import Any
 from tutornb import frames
 from tutornb.errors import SessionNotFound, TutorNBError
 from tutornb.models import Message, Role
+from tutornb.service.turns import TurnRunner
 from tutornb.store.api import SessionStoreAPI
-from tutornb.turns import TurnRunner
 from tutornb.tutors.base import QuizAnswerInput, TurnKind
 
 Broadcast = Callable[[str, dict[str, Any]], Awaitable[None]]
@@ -81,7 +81,7 @@ class Replies:
         answer: QuizAnswerInput | None = None,
         reraise: bool = True,
     ) -> Message | None:
-        """One tutor turn (tutornb.turns); a failure becomes an ``error`` frame to the session's
+        """One tutor turn (tutornb.service.turns); a failure becomes an ``error`` frame to the session's
         connections, then is raised to a caller that waits for the reply (``reraise``) or ends
         the turn with ``None`` (background turns, resumes: the frame was the whole answer)."""
         if learner is not None:
