@@ -25,10 +25,10 @@ import time
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
-from tutornb.course.notebooks import read_notebook
-from tutornb.coursemeta import CourseMetadata, notebook_course_metadata
-from tutornb.reports.exchange import render_report
-from tutornb.reports.model import (
+from tutornb.course.metadata import CourseMetadata, notebook_course_metadata
+from tutornb.instructor.notebooks import read_notebook
+from tutornb.instructor.reports.exchange import render_report
+from tutornb.instructor.reports.model import (
     MisconceptionCount,
     ModuleProgress,
     ProgressReport,
