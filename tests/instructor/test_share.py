@@ -17,8 +17,8 @@ from IPython.core.interactiveshell import InteractiveShell
 from tests.instructor.conftest import COURSE
 from tutornb.instructor.reports.exchange import ShareError, share_report
 from tutornb.instructor.reports.model import ProgressReport
-from tutornb.kernel.context import reset_kernel_runtime
 from tutornb.kernel.magics import TutorMagic
+from tutornb.kernel.runtime import reset_kernel_runtime
 
 NOTEBOOK = "01_lists_and_loops.ipynb"
 

@@ -11,9 +11,9 @@ import pytest
 from IPython.core.interactiveshell import InteractiveShell
 from IPython.utils.capture import capture_output
 
-from tutornb.kernel.context import reset_kernel_runtime
 from tutornb.kernel.lastrun import reset_work_tracker
 from tutornb.kernel.magics import TutorMagic
+from tutornb.kernel.runtime import reset_kernel_runtime
 
 COURSE = Path(__file__).resolve().parents[2] / "notebooks"
 NOTEBOOK = "01_lists_and_loops.ipynb"

@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from tutornb.kernel.context import KernelRuntime
+from tutornb.kernel.runtime import KernelRuntime
 from tutornb.service import TutorService
 from tutornb.widget import ChatPanel
 

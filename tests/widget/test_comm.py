@@ -12,7 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from tutornb.kernel.context import KernelRuntime, read_context
+from tutornb.kernel.context import read_context
+from tutornb.kernel.runtime import KernelRuntime
 from tutornb.service import TutorService
 from tutornb.widget import panel_for
 

@@ -1,7 +1,7 @@
 """The ``%tutor`` line magic (``%load_ext tutornb``).
 
 Every sub-command goes through the kernel's :class:`~tutornb.service.TutorService` (see
-:func:`tutornb.kernel.context.kernel_runtime`), exactly like the panel's comm transport. Errors are one
+:func:`tutornb.kernel.runtime.kernel_runtime`), exactly like the panel's comm transport. Errors are one
 line on stderr, never a traceback: a learner running a notebook should see what to do, not where it
 broke.
 """
@@ -20,14 +20,9 @@ from typing import TYPE_CHECKING, Any, Literal, NoReturn
 from tutornb import queryparams
 from tutornb.citations import cell_label, format_sources
 from tutornb.errors import InvalidRequest, TutorNBError
-from tutornb.kernel.context import (
-    KernelRuntime,
-    NotebookContext,
-    current_context,
-    kernel_owner,
-    kernel_runtime,
-)
+from tutornb.kernel.context import NotebookContext, current_context
 from tutornb.kernel.lastrun import work_tracker
+from tutornb.kernel.runtime import KernelRuntime, kernel_owner, kernel_runtime
 from tutornb.models import (
     LearnerWork,
     Message,

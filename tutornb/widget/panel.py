@@ -32,13 +32,8 @@ import traitlets as t
 from tutornb import frames
 from tutornb.errors import InvalidRequest, TutorNBError
 from tutornb.htmlpolicy import SANITIZER_POLICY
-from tutornb.kernel.context import (
-    KernelRuntime,
-    NotebookContext,
-    current_context,
-    kernel_owner,
-    kernel_runtime,
-)
+from tutornb.kernel.context import NotebookContext, current_context
+from tutornb.kernel.runtime import KernelRuntime, kernel_owner, kernel_runtime
 from tutornb.models import LearnerWork, is_valid_session_id
 
 if TYPE_CHECKING:
