@@ -12,7 +12,7 @@ from typing import Any
 
 import websocket
 
-from .conftest import LabServer
+from tests.support.lab import LabServer
 
 NOTEBOOK = "00_start_here.ipynb"
 

@@ -12,7 +12,6 @@ import os
 import secrets
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -25,10 +24,13 @@ import httpx
 import pytest
 from jupyter_core.paths import jupyter_config_path, jupyter_path
 
+from tests.support.browser import IN_CI
+from tests.support.live_server import free_port
+
 REPO = Path(__file__).resolve().parents[2]
 COURSE = REPO / "notebooks"
 PROXY = REPO / "node_modules" / ".bin" / "configurable-http-proxy"
-IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
+
 USERS = ("ann", "bo")
 PASSWORD = "tutornb-hub-test-password"
 #: JupyterLab settings for a quiet UI (no news toasts, every cell in the DOM).
@@ -93,12 +95,6 @@ c.JupyterHub.load_roles = [
     }}
 ]
 """
-
-
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 @dataclass
@@ -191,12 +187,12 @@ def hub() -> Iterator[Hub]:
     os.chmod(exchange, 0o1777)  # like nbgrader's exchange: everyone drops files in
     for user in USERS:
         _prepare_home(base / "home" / user)
-    port, service_token = _free_port(), secrets.token_hex(16)
+    port, service_token = free_port(), secrets.token_hex(16)
     (base / "jupyterhub_config.py").write_text(
         CONFIG.format(
             port=port,
-            hub_port=_free_port(),
-            proxy_api_port=_free_port(),
+            hub_port=free_port(),
+            proxy_api_port=free_port(),
             base=base,
             proxy=PROXY,
             password=PASSWORD,

@@ -1,73 +1,27 @@
-"""IPython's own shell with ``%load_ext tutornb``, on a copy of the sample course and a temp store."""
+"""IPython's own shell with ``%load_ext tutornb``, on a copy of the sample course and a temp store
+(the harness's ``tests.support.kernel_shell``)."""
 
 from __future__ import annotations
 
-import shutil
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
-from IPython.core.interactiveshell import InteractiveShell
-from IPython.utils.capture import capture_output
 
-from tutornb.kernel.lastrun import reset_work_tracker
-from tutornb.kernel.magics import TutorMagic
-from tutornb.kernel.runtime import reset_kernel_runtime
+from tests.support.kernel_shell import COURSE, NOTEBOOK, Shell, course_root, loaded_shell, reset_kernel_state
 
-COURSE = Path(__file__).resolve().parents[2] / "notebooks"
-NOTEBOOK = "01_lists_and_loops.ipynb"
 QUESTION = "How do I loop over a list and get the index of each item?"
 
-
-class Shell:
-    """IPython's shell with ``%load_ext tutornb`` done, and the output of each magic line."""
-
-    def __init__(self, ip: InteractiveShell, capsys: pytest.CaptureFixture[str]) -> None:
-        self.ip = ip
-        self.capsys = capsys
-        ip.run_line_magic("load_ext", "tutornb")
-        magic = ip.magics_manager.magics["line"]["tutor"]
-        assert isinstance(magic, TutorMagic)
-        self.magic = magic
-        capsys.readouterr()
-
-    def run(self, line: str) -> tuple[str, str, list[dict[str, Any]]]:
-        """(stdout, stderr, displayed mimebundles) of ``%tutor <line>``."""
-        with capture_output(stdout=False, stderr=False) as displayed:
-            self.ip.run_line_magic("tutor", line)
-        out, err = self.capsys.readouterr()
-        return out, err, [o.data for o in displayed.outputs]
-
-    def ask(self, line: str) -> tuple[str, str, str]:
-        """(plain text, Markdown, stderr) of ``%tutor ask <line>``: one rich display, nothing
-        printed."""
-        out, err, shown = self.run(f"ask {line}")
-        assert out == ""
-        if err:
-            return "", "", err
-        assert len(shown) == 1, shown
-        return shown[0]["text/plain"], shown[0]["text/markdown"], err
+__all__ = ["COURSE", "NOTEBOOK", "QUESTION", "Shell"]
 
 
 @pytest.fixture
 def root(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
-    root = tmp_path / "root"
-    shutil.copytree(COURSE, root, ignore=shutil.ignore_patterns(".tutornb", ".ipynb_checkpoints"))
-    monkeypatch.setenv("TUTORNB_ROOT_DIR", str(root))
-    monkeypatch.setenv("TUTORNB_STORE_DIR", str(tmp_path / "store"))
-    monkeypatch.setenv("JPY_SESSION_NAME", str(root / NOTEBOOK))
-    monkeypatch.chdir(tmp_path)
-    reset_kernel_runtime()
-    reset_work_tracker()
-    yield root
-    reset_kernel_runtime()
-    reset_work_tracker()
+    yield course_root(tmp_path, monkeypatch)
+    reset_kernel_state()
 
 
 @pytest.fixture
 def shell(root: Path, capsys: pytest.CaptureFixture[str]) -> Iterator[Shell]:
-    ip = InteractiveShell.instance()
-    yield Shell(ip, capsys)
-    ip.magics_manager.magics["line"].pop("tutor", None)
-    ip.extension_manager.loaded.discard("tutornb")
+    with loaded_shell(capsys) as loaded:
+        yield loaded

@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 from tornado.httpclient import HTTPClientError
 
+from tests.support.server_helpers import Chat, Fetch, create_session, eventually
 from tutornb.models import Citation, CourseContext, Phase, Status, utcnow
 from tutornb.paths import default_owner
 from tutornb.service import TutorService
@@ -26,8 +27,6 @@ from tutornb.tutors.base import (
     TutorEvent,
     TutorTurn,
 )
-
-from .server_helpers import Chat, Fetch, create_session, eventually
 
 OpenChat = Callable[..., Awaitable[Chat]]
 

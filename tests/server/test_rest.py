@@ -9,9 +9,8 @@ from typing import Any
 
 import pytest
 
+from tests.support.server_helpers import Fetch, create_session
 from tutornb.service import TutorService
-
-from .server_helpers import Fetch, create_session
 
 CONTEXT = {
     "course_id": "py101",

@@ -8,8 +8,8 @@ import time
 from typing import Any
 
 import websocket
-from live_server import LiveServer
 
+from tests.support.live_server import LiveServer
 from tutornb.models import Role
 
 

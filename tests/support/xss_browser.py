@@ -9,8 +9,6 @@ a 404 (so ``<img src=x onerror=…>`` fails fast and would fire its handler if i
 from __future__ import annotations
 
 import contextlib
-import os
-import shutil
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -19,25 +17,12 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
-from hostile_chat import XssSession
-from hostile_payloads import Payload
+from tests.support.browser import CHROMIUM_ARGS
+from tests.support.hostile_chat import XssSession
+from tests.support.hostile_payloads import Payload
 
 HERE = Path(__file__).resolve().parent
 STATIC = HERE.parents[1] / "tutornb" / "widget" / "static"
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-dev-shm-usage",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
-IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
-
-
-def chromium_path() -> str | None:
-    return shutil.which("chromium") or shutil.which("chromium-browser")
 
 
 class _Handler(BaseHTTPRequestHandler):

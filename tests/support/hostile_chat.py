@@ -7,9 +7,9 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
-from chat_client import all_messages, open_socket, read_until
-from hostile_payloads import Payload
-from live_server import LiveServer
+from tests.support.chat_client import all_messages, open_socket, read_until
+from tests.support.hostile_payloads import Payload
+from tests.support.live_server import LiveServer
 
 #: The server's default burst: a session never receives more at once, so nothing is rate limited.
 RATE_BURST = 20

@@ -25,11 +25,12 @@ from typing import Any
 
 import hypothesis
 import schemathesis
-from chat_client import open_socket, read_until
 from hypothesis import HealthCheck, Phase, given, settings
-from live_server import LiveServer
 from schemathesis import GenerationMode
 from schemathesis.checks import CHECKS, load_all_checks
+
+from tests.support.chat_client import open_socket, read_until
+from tests.support.live_server import LiveServer
 
 OPENAPI = Path(__file__).resolve().parents[2] / "tutornb" / "server" / "openapi.yaml"
 NOT_FUZZED = {"chatSocket"}

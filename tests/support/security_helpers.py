@@ -39,6 +39,15 @@ OPERATIONS: list[tuple[str, str]] = [
 ]
 
 
+def login_cookie(response: HTTPResponse) -> str:
+    """The ``username-…`` login cookie jupyter-server set on ``response`` (a token login)."""
+    for header in response.headers.get_list("Set-Cookie"):
+        name_value = header.split(";", 1)[0]
+        if name_value.startswith("username-"):
+            return name_value
+    raise AssertionError("no login cookie was set")
+
+
 def tree_snapshot(folder: Path, skip: Path | None = None) -> dict[str, tuple[str, int, int]]:
     """Every file under ``folder`` (outside ``skip``) with its hash, mtime and mode: any
     difference means a file was created, changed, removed or re-permissioned."""

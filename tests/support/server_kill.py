@@ -16,9 +16,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import websocket
-from chat_client import learner_messages, open_socket
-from live_server import LiveServer
 
+from tests.support.chat_client import learner_messages, open_socket
+from tests.support.live_server import LiveServer
 from tutornb.store import SessionStore
 
 MAX_IN_FLIGHT = 64

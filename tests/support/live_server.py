@@ -9,7 +9,7 @@ only, on a free port, with its own token. A test tutor can be registered through
 the way a third-party package would.
 
 The module name is unique on purpose: test folders are not packages, and the crash test and the
-bench scripts import it by adding this folder to ``sys.path``.
+bench scripts import it as ``tests.support.live_server`` (run from the repository root).
 """
 
 from __future__ import annotations

@@ -8,10 +8,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import websocket
-from chat_client import open_socket, read_until
-from hostile_payloads import INVALID_UTF8_TEXT, Frame
-from live_server import LiveServer
 from websocket import ABNF
+
+from tests.support.chat_client import open_socket, read_until
+from tests.support.hostile_payloads import INVALID_UTF8_TEXT, Frame
+from tests.support.live_server import LiveServer
 
 #: Frames in flight before the client reads their answers.
 BATCH = 100
