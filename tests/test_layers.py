@@ -20,7 +20,7 @@ LAYERS = (
     grimp.Layer("export", "queryparams"),
     grimp.Layer("store", "tutors"),
     grimp.Layer("course"),
-    grimp.Layer("citations", "frames", "lifecycle", "render", "paths", "atomicfile", "version"),
+    grimp.Layer("citations", "frames", "lifecycle", "render", "paths", "atomicfile", "version", "plaintext"),
     grimp.Layer("errors", "htmlpolicy"),
     grimp.Layer("models"),
 )

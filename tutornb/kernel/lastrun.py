@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING, Any
 
 from tutornb.kernel.context import SESSION_NAME_ENV
 from tutornb.models import LearnerWork
+from tutornb.plaintext import clip, strip_ansi
 
 if TYPE_CHECKING:
     from IPython.core.interactiveshell import ExecutionResult, InteractiveShell
@@ -42,7 +43,6 @@ MESSAGE_MAX = 1_000
 LINE_MAX = 300
 _TRUNCATED = "\n# … (cell truncated)"
 
-_ANSI = re.compile(r"\x1b\[[0-9;?]*[ -/]*[@-~]")
 #: Lines that drive tutornb rather than being the learner's work (any mix of these, and blanks or
 #: comments, makes a "tutor cell").
 _TUTOR_LINE = re.compile(
@@ -53,18 +53,10 @@ _TUTOR_LINE = re.compile(
 WorkListener = Callable[[LearnerWork | None], None]
 
 
-def strip_ansi(text: str) -> str:
-    return _ANSI.sub("", text)
-
-
 def is_tutor_cell(code: str) -> bool:
     """True for a cell whose lines only drive tutornb (blank lines and comments aside)."""
     lines = [line for line in code.splitlines() if line.strip() and not line.lstrip().startswith("#")]
     return bool(lines) and all(_TUTOR_LINE.match(line) for line in lines)
-
-
-def _clip(text: str, limit: int) -> str:
-    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 def _cell_frame(tb: TracebackType | None) -> traceback.FrameSummary | None:
@@ -115,14 +107,14 @@ def describe_error(exc: BaseException, code: str, execution_count: int | None = 
         if 0 < lineno <= len(lines):
             line_text = lines[lineno - 1]
     head = type(exc).__qualname__
-    summary = f"{head}: {_clip(strip_ansi(message).strip(), MESSAGE_MAX)}" if message else head
+    summary = f"{head}: {clip(strip_ansi(message).strip(), MESSAGE_MAX)}" if message else head
     parts = []
     if lineno is not None:
         parts.append(f"{label}, line {lineno}")
         if line_text and line_text.strip():
-            parts.append("    " + _clip(strip_ansi(line_text).strip(), LINE_MAX))
+            parts.append("    " + clip(strip_ansi(line_text).strip(), LINE_MAX))
     parts.append(summary)
-    return _clip("\n".join(parts), ERROR_MAX)
+    return clip("\n".join(parts), ERROR_MAX)
 
 
 class NotebookCellIndex:

@@ -30,6 +30,7 @@ from tutornb.models import (
     Status,
     is_valid_session_id,
 )
+from tutornb.plaintext import clip
 
 if TYPE_CHECKING:
     from IPython.core.interactiveshell import InteractiveShell
@@ -82,11 +83,6 @@ def _fmt_time(value: datetime) -> str:
     return value.astimezone(timezone.utc).strftime("%Y-%m-%d %H:%M")
 
 
-def _clip(text: str, width: int) -> str:
-    text = " ".join(text.split())
-    return text if len(text) <= width else text[: width - 1] + "…"
-
-
 def history_table(sessions: Sequence[SessionSummary]) -> str:
     """A plain-text table with fixed columns (same input, same text: scripts and nbval can compare
     it).
@@ -102,7 +98,7 @@ def history_table(sessions: Sequence[SessionSummary]) -> str:
                 str(s.message_count),
                 _fmt_time(s.last_active_at),
                 where,
-                _clip(s.title or "-", TITLE_WIDTH),
+                clip(" ".join((s.title or "-").split()), TITLE_WIDTH),
             )
         )
     widths = [max(len(row[i]) for row in rows) for i in range(len(HISTORY_COLUMNS))]

@@ -30,6 +30,7 @@ from tutornb import frames
 from tutornb.errors import TutorNBError, TutorUnavailable
 from tutornb.lifecycle import refused_phase_change
 from tutornb.models import ActionLogEntry, Citation, Message, QuizPrompt, Role, Session, Status
+from tutornb.plaintext import without_addresses
 from tutornb.render import render_markdown
 from tutornb.store.api import NewMessage, SessionStoreAPI
 from tutornb.tutors.base import (
@@ -295,7 +296,12 @@ class TurnRunner:
             if self._stops.get(session.id) is stop:
                 del self._stops[session.id]
         if failure is not None:
-            raise TutorTurnFailed(failure.code, failure.message)
+            # The learner's text is made here, once, for every front end (panel, %tutor ask, CLI):
+            # a model tutor names its endpoint so that this log can say which one failed.
+            shown = without_addresses(failure.message)
+            if shown != failure.message:
+                self.log.warning("tutornb: tutor turn failed (%s): %s", failure.code, failure.message)
+            raise TutorTurnFailed(failure.code, shown)
         await deltas.flush()
         return outcome
 

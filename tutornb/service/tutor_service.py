@@ -42,7 +42,6 @@ from tutornb.lifecycle import (
     status_for_action,
 )
 from tutornb.models import (
-    SESSION_ID_RE,
     CourseContext,
     CreateSessionRequest,
     LearnerWork,
@@ -53,6 +52,7 @@ from tutornb.models import (
     SessionPage,
     SessionSummary,
     Status,
+    is_valid_session_id,
     utcnow,
 )
 from tutornb.paths import display_path, resolve_store_dir
@@ -92,7 +92,7 @@ class ExportFile:
 
 
 def check_session_id(session_id: object) -> str:
-    if not isinstance(session_id, str) or SESSION_ID_RE.fullmatch(session_id) is None:
+    if not is_valid_session_id(session_id):
         raise InvalidRequest("Invalid session id: use 1-64 letters, digits, '-' or '_'.")
     return session_id
 

@@ -13,19 +13,18 @@ from collections.abc import Sequence
 from html import escape
 
 from tutornb.instructor.reports.classview import MASTERY_BINS, MisconceptionView, ObjectiveView, QuizView
+from tutornb.plaintext import clip
 
 WIDTH = 720
 LABEL = 230
 ROW = 26
+#: Characters of a label shown beside a bar (the full text is in its tooltip).
+LABEL_CHARS = 34
 BAR = 16
 BIN_LABELS = tuple(
     f"{int(lo * 100)}\u2013{int(hi * 100)}%"
     for lo, hi in zip((0.0, *MASTERY_BINS), (*MASTERY_BINS, 1.0), strict=True)
 )
-
-
-def _clip(text: str, width: int = 34) -> str:
-    return text if len(text) <= width else text[: width - 1] + "…"
 
 
 def _svg(height: int, label: str, body: list[str]) -> str:
@@ -39,7 +38,7 @@ def _svg(height: int, label: str, body: list[str]) -> str:
 def _label(y: float, text: str) -> str:
     return (
         f'<text class="label" x="{LABEL - 8}" y="{y + BAR / 2 + 4:.1f}" text-anchor="end">'
-        f"<title>{escape(text)}</title>{escape(_clip(text))}</text>"
+        f"<title>{escape(text)}</title>{escape(clip(text, LABEL_CHARS))}</text>"
     )
 
 
