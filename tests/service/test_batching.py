@@ -6,11 +6,16 @@ import asyncio
 import logging
 from pathlib import Path
 
+import pytest
+
 from tutornb.errors import SessionNotFound
 from tutornb.models import CourseContext, Role
 from tutornb.service.batching import AppendBatcher
 from tutornb.store.api import AppendResult, NewMessage
 from tutornb.store.sessions import SessionStore
+
+# Coroutine tests on asyncio (anyio's pytest plugin; no Jupyter server involved).
+pytestmark = pytest.mark.anyio
 
 
 def learner(text: str, client_id: str) -> NewMessage:
