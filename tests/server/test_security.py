@@ -17,6 +17,7 @@ from tests.support.security_helpers import OPERATIONS as GUARDED_OPERATIONS
 from tests.support.security_helpers import login_cookie, tree_snapshot
 from tests.support.server_helpers import Chat, Fetch, create_session
 from tutornb.server.app import ROUTES, route_table
+from tutornb.server.lifetime import service_opener
 from tutornb.service import TutorService
 
 #: Every REST operation (``{sid}`` is filled per test), with the JSON 404 catch-all by GET only: the
@@ -245,7 +246,7 @@ def test_extension_with_unauthenticated_access_off_raises_no_auth_warning(
     # Then no auth warning was raised and tutornb is serving
     auth = [w for w in caught if issubclass(w.category, JupyterServerAuthWarning)]
     assert auth == [], [str(w.message) for w in auth]
-    assert isinstance(app.web_app.settings.get("tutornb_service"), TutorService)
+    assert isinstance(service_opener(app.web_app.settings).get(), TutorService)
     # And jupyter-server's own check finds every tutornb method decorated
     for pattern, handler in route_table("tutornb"):
         assert app.web_app._check_handler_auth(pattern, handler) == [], handler.__name__

@@ -78,9 +78,11 @@ def store_dir(jp_root_dir: Path) -> Path:
 
 @pytest.fixture
 def service(jp_serverapp: Any) -> TutorService:
+    """The extension's service, opened as the first tutornb request would open it."""
+    from tutornb.server.lifetime import service_opener
     from tutornb.service import TutorService
 
-    found = jp_serverapp.web_app.settings["tutornb_service"]
+    found = service_opener(jp_serverapp.web_app.settings).get()
     assert isinstance(found, TutorService)
     return found
 

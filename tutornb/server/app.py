@@ -9,14 +9,13 @@ import json
 import os
 import re
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from jupyter_server.extension.application import ExtensionApp
 from tornado.ioloop import IOLoop, PeriodicCallback
 from traitlets import Bool, CaselessStrEnum, Dict, Float, Int, Unicode
 
-from tutornb.course.policy import PolicyError, effective_policy
-from tutornb.errors import TutorNBError
+from tutornb.errors import InvalidPolicy, TutorNBError
 from tutornb.paths import (
     EXCHANGE_DIR_ENV,
     ROOT_DIR_ENV,
@@ -25,12 +24,7 @@ from tutornb.paths import (
     TUTOR_OPTIONS_ENV,
     resolve_store_dir,
 )
-from tutornb.server.base import (
-    OWNER_MODE_SETTING,
-    SERVICE_SETTING,
-    STARTUP_ERROR_SETTING,
-    is_shared,
-)
+from tutornb.server.base import OWNER_MODE_SETTING, is_shared
 from tutornb.server.chat import ChatSocketHandler
 from tutornb.server.handlers import (
     CloseHandler,
@@ -44,9 +38,12 @@ from tutornb.server.handlers import (
     SessionsHandler,
     StatusHandler,
 )
+from tutornb.server.lifetime import OPENER_SETTING, ServiceOpener
 from tutornb.server.storeguard import install_store_guard
-from tutornb.service import ServiceConfig, TutorService
 from tutornb.version import __version__
+
+if TYPE_CHECKING:
+    from tutornb.service import TutorService
 
 #: Every route, as the OpenAPI document spells it (``{session_id}`` is a path parameter). Order
 #: matters: ``/sessions/import`` before ``/sessions/{session_id}``, and the JSON 404 catch-all last.
@@ -178,8 +175,13 @@ class TutorNBApp(ExtensionApp):
         ),
     )
 
-    service: TutorService | None = None
+    _opener: ServiceOpener | None = None
     _expiry_timer: PeriodicCallback | None = None
+
+    @property
+    def service(self) -> TutorService | None:
+        """The service once a request opened it (None before, and after a failure or shutdown)."""
+        return self._opener.service if self._opener is not None else None
 
     def _resolved_store_dir(self, root: Path) -> Path:
         return resolve_store_dir(root, explicit=self.store_dir or None)
@@ -191,6 +193,8 @@ class TutorNBApp(ExtensionApp):
         return resolve_store_dir(root)
 
     def initialize_settings(self) -> None:
+        """Only the store's path, the environment kernels inherit and the store guard: the service
+        (store, tutor, pydantic, renderer) opens on the first tutornb request (see lifetime.py)."""
         assert self.serverapp is not None
         root = Path(self.serverapp.root_dir).expanduser().resolve()
         store_dir = self._resolved_store_dir(root)
@@ -199,23 +203,40 @@ class TutorNBApp(ExtensionApp):
         # Kernels started by this server inherit these, so the widget and magics use the same store.
         os.environ[ROOT_DIR_ENV] = str(root)
         os.environ[STORE_DIR_ENV] = str(store_dir)
-        # ... and answer with the same tutor (%tutor ask, the panel's kernel pipe).
+        # ... and answer with the same tutor (%tutor ask, the panel's kernel pipe), under the same
+        # policy override (checked when the service opens; a kernel's tutor checks it too).
         os.environ[TUTOR_ENV] = self.tutor
-        try:
-            tutor_options = self._tutor_options()
-        except PolicyError as exc:
-            self.log.error("tutornb could not start (INVALID_POLICY): %s", exc)
-            self.settings[STARTUP_ERROR_SETTING] = "INVALID_POLICY"
-            self.settings[SERVICE_SETTING] = None
-            self.settings[OWNER_MODE_SETTING] = self.owner_mode
-            install_store_guard(self.serverapp, root, store_dir)
-            return
-        os.environ[TUTOR_OPTIONS_ENV] = json.dumps(tutor_options)
+        os.environ[TUTOR_OPTIONS_ENV] = json.dumps(self._tutor_options())
         # ... and share progress reports into the same exchange folder (%tutor share).
         if self.exchange_dir:
             os.environ[EXCHANGE_DIR_ENV] = str(Path(self.exchange_dir).expanduser().resolve())
         else:
             os.environ.pop(EXCHANGE_DIR_ENV, None)
+        self._opener = ServiceOpener(lambda: self._open_service(root, store_dir), self.log)
+        self.settings[OPENER_SETTING] = self._opener
+        self.settings[OWNER_MODE_SETTING] = self.owner_mode
+        # jupyter-server's own file routes must never serve or change the store (see storeguard).
+        install_store_guard(self.serverapp, root, store_names)
+        interval_ms = max(1.0, self.expiry_check_minutes) * 60_000
+        self._expiry_timer = PeriodicCallback(self._expire_idle, interval_ms)
+        self._expiry_timer.start()
+        # jupyter-server runs stop_extension on SIGTERM (how JupyterHub stops a server), but a
+        # SIGINT without a terminal ends its loop with KeyboardInterrupt and skips it: the
+        # sessions open in a socket must still be paused and the store closed on the way out.
+        atexit.register(self._close_service)
+        if self.freeze_gc:
+            IOLoop.current().call_later(2.0, _freeze_startup_objects)
+
+    def _open_service(self, root: Path, store_dir: Path) -> TutorService:
+        from tutornb.course.policy import PolicyError
+        from tutornb.service import ServiceConfig, TutorService
+
+        try:
+            tutor_options = self._checked_tutor_options()
+        except PolicyError as exc:
+            # Kernels started from now on are not told to tutor under a policy nobody set.
+            os.environ.pop(TUTOR_OPTIONS_ENV, None)
+            raise InvalidPolicy(str(exc)) from None
         config = ServiceConfig(
             max_message_chars=self.max_message_chars,
             session_expiry_days=self.session_expiry_days,
@@ -228,50 +249,36 @@ class TutorNBApp(ExtensionApp):
             owner_quota_bytes=self.owner_quota_bytes if self._shared() else 0,
             recap_after_seconds=self.recap_after_seconds,
         )
-        try:
-            self.service = TutorService.open(
-                root_dir=root,
-                store_dir=store_dir,
-                tutor=self.tutor,
-                tutor_options=tutor_options,
-                config=config,
-                quota_bytes=self.quota_bytes,
-                logger=self.log,
-            )
-        except (TutorNBError, OSError) as exc:
-            # The server keeps running; tutornb routes answer 503 with the code until this is fixed.
-            # The log names the error, never a traceback or the absolute path of the store.
-            code = exc.code if isinstance(exc, TutorNBError) else type(exc).__name__
-            detail = exc.message if isinstance(exc, TutorNBError) else (exc.strerror or "I/O error")
-            self.log.error("tutornb could not start (%s): %s", code, detail)
-            self.service = None
-            self.settings[STARTUP_ERROR_SETTING] = code
-        self.settings[SERVICE_SETTING] = self.service
-        self.settings[OWNER_MODE_SETTING] = self.owner_mode
-        # jupyter-server's own file routes must never serve or change the store (see storeguard).
-        install_store_guard(self.serverapp, root, store_names)
-        if self.service is not None:
-            self._expire_idle()
-            interval_ms = max(1.0, self.expiry_check_minutes) * 60_000
-            self._expiry_timer = PeriodicCallback(self._expire_idle, interval_ms)
-            self._expiry_timer.start()
-            self.log.info("tutornb %s: store ready, tutor %r", __version__, self.tutor)
-            # jupyter-server runs stop_extension on SIGTERM (how JupyterHub stops a server), but a
-            # SIGINT without a terminal ends its loop with KeyboardInterrupt and skips it: the
-            # sessions open in a socket must still be paused and the store closed on the way out.
-            atexit.register(self._close_service)
-            if self.freeze_gc:
-                IOLoop.current().call_later(2.0, _freeze_startup_objects)
+        service = TutorService.open(
+            root_dir=root,
+            store_dir=store_dir,
+            tutor=self.tutor,
+            tutor_options=tutor_options,
+            config=config,
+            quota_bytes=self.quota_bytes,
+            logger=self.log,
+        )
+        self.log.info("tutornb %s: store ready, tutor %r", __version__, self.tutor)
+        self._expire_with(service)
+        return service
 
     def _tutor_options(self) -> dict[str, Any]:
         """The tutor's options with the server's policy override as ``policy`` (it wins over the
-        course's). Raises :class:`PolicyError` when the override does not fit the policy model:
-        tutornb then does not start rather than tutor under a policy the admin did not set."""
+        course's)."""
         options = dict(self.tutor_options)
         if self.policy:
-            effective_policy(override=dict(self.policy))
             options["policy"] = dict(self.policy)
         return options
+
+    def _checked_tutor_options(self) -> dict[str, Any]:
+        """:meth:`_tutor_options`; raises :class:`PolicyError` when the override does not fit the
+        policy model: tutornb then does not start rather than tutor under a policy the admin did
+        not set."""
+        from tutornb.course.policy import effective_policy
+
+        if self.policy:
+            effective_policy(override=dict(self.policy))
+        return self._tutor_options()
 
     def _shared(self) -> bool:
         assert self.serverapp is not None
@@ -282,10 +289,14 @@ class TutorNBApp(ExtensionApp):
         self.handlers.extend(route_table(self.name))
 
     def _expire_idle(self) -> None:
-        if self.service is None:
-            return
+        """The periodic check: only a service some request opened (opening one for it would load
+        everything on a server whose learner never opened the tutor)."""
+        if self.service is not None:
+            self._expire_with(self.service)
+
+    def _expire_with(self, service: TutorService) -> None:
         try:
-            closed = self.service.expire_idle()
+            closed = service.expire_idle()
         except TutorNBError as exc:
             self.log.warning("tutornb: expiry check failed (%s)", exc.code)
             return
@@ -294,7 +305,7 @@ class TutorNBApp(ExtensionApp):
 
     def _close_service(self) -> None:
         """Pauses the sessions still open in a socket and closes the store (once)."""
-        service, self.service = self.service, None
+        service = self._opener.close() if self._opener is not None else None
         if service is not None:
             service.close()
             self.log.info("tutornb: stopped; open sessions paused")
