@@ -1,7 +1,7 @@
 """The service's settings (``TutorNBApp`` traits on the server, defaults in a kernel or the CLI).
 
-Kept apart from :mod:`tutornb.service` so the service's parts (connections, intake, replies) read
-their limits from one definition without importing the service itself.
+Kept apart from :mod:`tutornb.service.tutor_service` so the service's parts (connections, intake,
+the turn queue) read their limits from one definition without importing the service itself.
 """
 
 from __future__ import annotations

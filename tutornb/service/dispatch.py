@@ -30,7 +30,7 @@ from tutornb.models import (
 )
 from tutornb.service.connections import ChatConnection, Connections
 from tutornb.service.intake import LearnerIntake
-from tutornb.service.turn_queue import Replies
+from tutornb.service.turn_queue import TurnQueue
 from tutornb.service.turns import TurnRunner
 from tutornb.tutors.base import QuizAnswerInput, TurnKind
 
@@ -45,7 +45,7 @@ class FrameDispatcher:
         *,
         intake: LearnerIntake,
         connections: Connections,
-        replies: Replies,
+        turn_queue: TurnQueue,
         turns: TurnRunner,
         apply_status: ApplyStatus,
         recap_due: RecapDue,
@@ -53,7 +53,7 @@ class FrameDispatcher:
     ) -> None:
         self._intake = intake
         self._connections = connections
-        self._replies = replies
+        self._turn_queue = turn_queue
         self._turns = turns
         self._apply_status = apply_status
         self._recap_due = recap_due
@@ -123,10 +123,10 @@ class FrameDispatcher:
         if created:
             await self._connections.broadcast(conn.session_id, frames.message_frame(learner))
         # A resend after a failed or cut-off tutor turn is the retry: same stored message, a fresh turn.
-        if created or self._replies.needs_reply(conn.session_id, learner, retry=True):
-            self._replies.spawn_turn(conn.session_id, kind, learner=learner, answer=answer)
+        if created or self._turn_queue.needs_reply(conn.session_id, learner, retry=True):
+            self._turn_queue.spawn_turn(conn.session_id, kind, learner=learner, answer=answer)
 
     async def _on_control(self, conn: ChatConnection, frame: ControlFrame) -> None:
         session = await self._apply_status(conn.owner, conn.session_id, frame.type)
         if frame.type == "resume" and self._recap_due(session.id):
-            self._replies.spawn_turn(session.id, "resume")
+            self._turn_queue.spawn_turn(session.id, "resume")

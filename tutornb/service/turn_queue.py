@@ -23,7 +23,7 @@ from tutornb.tutors.base import QuizAnswerInput, TurnKind
 Broadcast = Callable[[str, dict[str, Any]], Awaitable[None]]
 
 
-class Replies:
+class TurnQueue:
     def __init__(
         self, store: SessionStoreAPI, turns: TurnRunner, broadcast: Broadcast, logger: logging.Logger
     ) -> None:

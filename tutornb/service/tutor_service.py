@@ -60,7 +60,7 @@ from tutornb.service.config import ServiceConfig
 from tutornb.service.connections import ChatConnection, Connections, FrameSink
 from tutornb.service.dispatch import FrameDispatcher
 from tutornb.service.intake import LearnerIntake
-from tutornb.service.turn_queue import Replies
+from tutornb.service.turn_queue import TurnQueue
 from tutornb.service.turns import TurnRunner
 from tutornb.store.api import NewMessage, SessionStoreAPI
 from tutornb.tutors.base import Tutor
@@ -132,11 +132,11 @@ class TutorService:
             logger=self.log,
             max_concurrent=self.config.max_concurrent_turns,
         )
-        self._replies = Replies(store, self._turns, self._connections.broadcast, self.log)
+        self._turn_queue = TurnQueue(store, self._turns, self._connections.broadcast, self.log)
         self._dispatcher = FrameDispatcher(
             intake=self._intake,
             connections=self._connections,
-            replies=self._replies,
+            turn_queue=self._turn_queue,
             turns=self._turns,
             apply_status=self._apply_status,
             recap_due=self._recap_due,
@@ -179,7 +179,7 @@ class TutorService:
         if self._closed:
             return
         self._closed = True
-        self._replies.cancel_all()
+        self._turn_queue.cancel_all()
         if self._search_pool is not None:
             self._search_pool.shutdown(wait=True, cancel_futures=True)
         for session_id in self._connections.session_ids():
@@ -190,7 +190,7 @@ class TutorService:
     async def drain(self) -> None:
         """Waits until every background tutor turn has finished (for shutdown, tests and
         scripts)."""
-        await self._replies.drain()
+        await self._turn_queue.drain()
 
     # ----------------------------------------------------------------------------------------------
     # REST-shaped calls
@@ -308,7 +308,7 @@ class TutorService:
         if action == "resume" and self._recap_due(session.id):
             # Waiting for the "where we left off" turn keeps every transport deterministic; its
             # failure is reported as an error frame and does not undo the resume.
-            await self._replies.turn(session.id, "resume", reraise=False)
+            await self._turn_queue.turn(session.id, "resume", reraise=False)
             session = self.store.get_session(session.id, owner=owner)
         return session
 
@@ -352,7 +352,7 @@ class TutorService:
         closed = self.store.expire_idle(self.config.session_expiry_days)
         for session_id in closed:
             if self._connections.watched(session_id):
-                self._replies.spawn(self._broadcast_state_of(session_id))
+                self._turn_queue.spawn(self._broadcast_state_of(session_id))
         return closed
 
     # ----------------------------------------------------------------------------------------------
@@ -400,8 +400,8 @@ class TutorService:
         if not accepts_messages(detail.status) or not detail.messages:
             return
         last = detail.messages[-1]
-        if last.role is Role.LEARNER and self._replies.needs_reply(detail.id, last):
-            self._replies.spawn_turn(detail.id, "message", learner=last)
+        if last.role is Role.LEARNER and self._turn_queue.needs_reply(detail.id, last):
+            self._turn_queue.spawn_turn(detail.id, "message", learner=last)
 
     async def disconnect(self, conn: ChatConnection) -> None:
         conn.closed = True
@@ -438,7 +438,7 @@ class TutorService:
         )
         if created:
             await self._connections.broadcast(session_id, frames.message_frame(learner))
-        reply = await self._replies.turn(session_id, "message", learner=learner)
+        reply = await self._turn_queue.turn(session_id, "message", learner=learner)
         if reply is None:
             raise TutorUnavailable("The tutor had no answer; ask again.")
         return reply
@@ -449,7 +449,7 @@ class TutorService:
         session = self.store.get_session(check_session_id(session_id), owner=owner)
         if session.message_count or not accepts_messages(session.status):
             return None
-        return await self._replies.turn(session_id, "start")
+        return await self._turn_queue.turn(session_id, "start")
 
     def connections(self, session_id: str) -> int:
         """How many sockets/panels are attached to a session (for ``/status`` and tests)."""
