@@ -1,7 +1,7 @@
 """What every ``tutornb`` subcommand shares: exit codes, the one-line error, and opening the store.
 
-Its own module so the instructor commands (``instructor_cli.py``) and the session commands
-(``cli.py``) both use it without importing each other.
+Its own module so every command family of this package (``sessions``, ``maintenance``, ``lab``,
+``instructor``) uses it without importing the others.
 """
 
 from __future__ import annotations

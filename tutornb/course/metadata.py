@@ -1,8 +1,8 @@
 """The one reader of a notebook's ``metadata.tutornb`` (the course format).
 
-The kernel (``context.py``), the server, both tutors and the instructor's course checker all read
-course metadata through this module, so a notebook means the same thing everywhere. Two layouts are
-accepted, because both are in use in published courses:
+The kernel (:mod:`tutornb.kernel.context`), the server, both tutors and the instructor's course
+checker all read course metadata through this module, so a notebook means the same thing
+everywhere. Two layouts are accepted, because both are in use in published courses:
 
 * flat: ``course_id``, ``course_title``, ``module_id``, ``module_title``;
 * nested: ``course: {id, title}``, ``module: {id, title}``.

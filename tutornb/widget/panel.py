@@ -9,7 +9,8 @@ Comm messages (JSON, ``kind`` decides):
 
 - ``{"kind": "request", "id", "method", "params"}`` is answered by
   ``{"kind": "response", "id", "ok", "result"|"error"}`` (errors come back as data
-  ``{code, message}``, never as an exception: quak style);
+  ``{code, message}``, never as an exception, so the page handles a refusal like any other
+  answer and a failure never surfaces as an uncaught error in the browser);
 - ``{"kind": "connect", "session_id"}`` / ``{"kind": "disconnect"}`` open and close the chat
   connection;
 - ``{"kind": "frame", "frame"}`` is one client chat frame; server frames come back as
