@@ -13,27 +13,19 @@ look like a pass there (``chromium_path``, from the harness plugin ``tests.suppo
 
 from __future__ import annotations
 
-import shutil
-import tempfile
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
 
 from tests.support.browser import CHROMIUM_ARGS
-from tests.support.lab import Lab, LabServer, report_failure, start_lab
+from tests.support.lab import Lab, LabServer, report_failure, running_lab
 
 
 @pytest.fixture(scope="module")
 def lab_server() -> Iterator[LabServer]:
-    base = Path(tempfile.mkdtemp(prefix="tutornb-lab-"))
-    server = start_lab(base)
-    try:
+    with running_lab() as server:
         yield server
-    finally:
-        server.stop()
-        shutil.rmtree(base, ignore_errors=True)
 
 
 @pytest.fixture(scope="package")

@@ -7,16 +7,13 @@ fast gets ``RATE_LIMITED`` for real.
 
 from __future__ import annotations
 
-import shutil
-import tempfile
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
 from playwright.sync_api import expect
 
-from tests.support.lab import Lab, LabServer, start_lab
+from tests.support.lab import Lab, LabServer, running_lab
 
 from .journey_fixtures import open_panel, send
 
@@ -25,16 +22,9 @@ NOTEBOOK = "03_functions.ipynb"
 
 @pytest.fixture(scope="module")
 def lab_server() -> Iterator[LabServer]:
-    base = Path(tempfile.mkdtemp(prefix="tutornb-lab-"))
-    server = start_lab(
-        base,
-        extra_args=["--TutorNBApp.rate_limit_burst=2", "--TutorNBApp.rate_limit_per_minute=12"],
-    )
-    try:
+    limits = ["--TutorNBApp.rate_limit_burst=2", "--TutorNBApp.rate_limit_per_minute=12"]
+    with running_lab(extra_args=limits) as server:
         yield server
-    finally:
-        server.stop()
-        shutil.rmtree(base, ignore_errors=True)
 
 
 @pytest.mark.browser

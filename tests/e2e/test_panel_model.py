@@ -8,16 +8,13 @@ from __future__ import annotations
 
 import json
 import re
-import shutil
-import tempfile
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
 from playwright.sync_api import expect
 
-from tests.support.lab import Lab, LabServer, start_lab
+from tests.support.lab import Lab, LabServer, running_lab
 from tests.support.model_server import ModelServer, failure, stream
 
 from .journey_fixtures import messages, open_panel, send
@@ -38,21 +35,15 @@ def model() -> Iterator[ModelServer]:
 
 @pytest.fixture(scope="module")
 def lab_server(model: ModelServer) -> Iterator[LabServer]:
-    base = Path(tempfile.mkdtemp(prefix="tutornb-lab-"))
     options = {
         "base_url": f"http://127.0.0.1:{model.port}/v1",
         "model": "test",
         "timeout": 20,
         "max_retry_after": 0,
     }
-    server = start_lab(
-        base, extra_args=["--TutorNBApp.tutor=openai", f"--TutorNBApp.tutor_options={json.dumps(options)}"]
-    )
-    try:
+    tutor = ["--TutorNBApp.tutor=openai", f"--TutorNBApp.tutor_options={json.dumps(options)}"]
+    with running_lab(extra_args=tutor) as server:
         yield server
-    finally:
-        server.stop()
-        shutil.rmtree(base, ignore_errors=True)
 
 
 @pytest.mark.browser

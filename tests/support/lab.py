@@ -11,6 +11,8 @@ import re
 import shutil
 import tempfile
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -52,6 +54,20 @@ def start_lab(
     )
     server.start(timeout=90)
     return server
+
+
+@contextmanager
+def running_lab(
+    *, extra_env: dict[str, str] | None = None, extra_args: list[str] | None = None
+) -> Iterator[LabServer]:
+    """:func:`start_lab` in a fresh temp folder, stopped and removed on the way out."""
+    base = Path(tempfile.mkdtemp(prefix="tutornb-lab-"))
+    server = start_lab(base, extra_env=extra_env, extra_args=extra_args)
+    try:
+        yield server
+    finally:
+        server.stop()
+        shutil.rmtree(base, ignore_errors=True)
 
 
 class Lab:
