@@ -16,6 +16,8 @@ from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import Any
 
+from playwright.sync_api import expect
+
 from tests.support.lab import Lab, LabServer, report_failure
 
 DOCS = Path(__file__).resolve().parents[2] / "docs"
@@ -65,10 +67,13 @@ def fresh_page(browser: Any, server: LabServer, name: str) -> Iterator[Lab]:
 
 
 def open_panel(lab: Lab, notebook: str) -> Any:
-    """Opens ``notebook``, loads the extension and runs ``%tutor``, as a learner does; the panel."""
+    """Opens ``notebook``, loads the extension and runs ``%tutor``, as a learner does; the panel,
+    once it is online (its pipe to the server chosen: text sent before that is not taken)."""
     lab.open_notebook(notebook)
     lab.run_cell("%load_ext tutornb")
-    return lab.panel(lab.run_cell("%tutor"))
+    panel = lab.panel(lab.run_cell("%tutor"))
+    expect(panel.locator("[data-tutornb='status']")).to_have_attribute("data-state", "online", timeout=30_000)
+    return panel
 
 
 def send(panel: Any, text: str) -> None:

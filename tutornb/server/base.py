@@ -104,6 +104,12 @@ class TutorNBMixin:
 
     auth_resource = "tutornb"
 
+    async def service_ready(self) -> None:
+        """Waits for the service to be open (the first authenticated request opens it off the
+        event loop; see :mod:`.lifetime`)."""
+        handler = cast(web.RequestHandler, self)
+        await service_opener(handler.settings).opened()
+
     @property
     def service(self) -> TutorService:
         """The service, opened by the first request that needs it (see :mod:`.lifetime`)."""

@@ -94,6 +94,7 @@ class ChatSocketHandler(
         if self.request.headers.get("Upgrade", "").lower() != "websocket":
             raise InvalidRequest("This endpoint speaks WebSocket only.")
         self.session_owner = self.owner
+        await self.service_ready()
         # A malformed id is 400 and an unknown one 404, before the upgrade (the service checks both).
         self.service.get_session(self.session_owner, session_id)
         await super().get(session_id)

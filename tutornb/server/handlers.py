@@ -75,6 +75,9 @@ class TutorNBHandler(TutorNBMixin, ExtensionHandlerMixin, APIHandler):
             self._refuse_when_read(_TOO_LARGE)
             return
         self._body = bytearray()
+        if self.current_user is not None:
+            # The first request of a signed-in user opens the service (off the event loop).
+            await self.service_ready()
 
     def data_received(self, chunk: bytes) -> None:
         self._received += len(chunk)

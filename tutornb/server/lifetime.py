@@ -6,11 +6,18 @@ second. So the extension's start registers its routes and the store's path (and 
 and :class:`ServiceOpener` builds the rest the first time a handler asks for the service. A failure
 to open is remembered: every tutornb route then answers 503 with its code until the server is
 restarted, exactly as when the failure happened at start.
+
+Opening reads the store and builds the tutor (a second or so): a request that needs the service
+first awaits :meth:`ServiceOpener.opened`, which opens it on a worker thread so the server's event
+loop keeps serving everything else meanwhile; requests arriving during the opening wait for the same
+one.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import threading
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
@@ -28,15 +35,15 @@ class ServiceOpener:
     def __init__(self, open_service: Callable[[], TutorService], log: logging.Logger) -> None:
         self._open = open_service
         self._log = log
+        self._lock = threading.Lock()
+        self._opening: asyncio.Future[None] | None = None
         self.service: TutorService | None = None
         self.error: str | None = None
 
-    def fail(self, code: str) -> None:
-        """Marks the service as unable to open (a refusal decided before any request)."""
-        self.error = code
-
-    def get(self) -> TutorService:
-        if self.service is None and self.error is None:
+    def _open_once(self) -> None:
+        with self._lock:
+            if self.service is not None or self.error is not None:
+                return
             try:
                 self.service = self._open()
             except (TutorNBError, OSError) as exc:
@@ -44,6 +51,18 @@ class ServiceOpener:
                 self.error = exc.code if isinstance(exc, TutorNBError) else type(exc).__name__
                 detail = exc.message if isinstance(exc, TutorNBError) else (exc.strerror or "I/O error")
                 self._log.error("tutornb could not start (%s): %s", self.error, detail)
+
+    async def opened(self) -> None:
+        """Opens the service, once, on a worker thread; returns when it is open or has failed."""
+        if self.service is not None or self.error is not None:
+            return
+        if self._opening is None:
+            self._opening = asyncio.ensure_future(asyncio.to_thread(self._open_once))
+        await asyncio.shield(self._opening)
+
+    def get(self) -> TutorService:
+        """The open service (opening it here, on this thread, if no request has yet)."""
+        self._open_once()
         if self.service is None:
             raise StoreError(f"tutornb could not start ({self.error}); see the server log.")
         return self.service
