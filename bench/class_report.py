@@ -1,8 +1,8 @@
 """``tutornb class-report`` on a simulated class: timing for 1,000 reports, and the README screenshot.
 
-    python bench/class_report.py                   # 1,000 reports: time the CLI end to end (target <= 5 s)
-    python bench/class_report.py --reports 5000    # larger classes
-    python bench/class_report.py --screenshot docs/class-report.png --learners 24
+    python -m bench.class_report                   # 1,000 reports: time the CLI end to end (target <= 5 s)
+    python -m bench.class_report --reports 5000    # larger classes
+    python -m bench.class_report --screenshot docs/class-report.png --learners 24
 
 Learners are simulated on the repository's sample course (its real objectives, quiz questions,
 choices and misconceptions): each has an ability, answers every question of the modules they
@@ -25,10 +25,10 @@ import time
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
-from tutornb.course.notebooks import read_notebook
-from tutornb.coursemeta import CourseMetadata, notebook_course_metadata
-from tutornb.reports.exchange import render_report
-from tutornb.reports.model import (
+from tutornb.course.metadata import CourseMetadata, notebook_course_metadata
+from tutornb.instructor.notebooks import read_notebook
+from tutornb.instructor.reports.exchange import render_report
+from tutornb.instructor.reports.model import (
     MisconceptionCount,
     ModuleProgress,
     ProgressReport,

@@ -1,6 +1,6 @@
 """Long-form crash trials for the session store (the test suite runs a reduced form).
 
-``python bench/crash.py --trials 500`` kills a writer process with SIGKILL at random moments,
+``python -m bench.crash --trials 500`` kills a writer process with SIGKILL at random moments,
 ``--trials``
 times, checking after every kill that the store opens and holds every acknowledged message exactly
 once;
@@ -21,9 +21,7 @@ import tempfile
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests" / "reliability"))
-
-import store_harness as harness
+from tests.support import store_harness as harness
 
 
 def kill_trials(root: Path, trials: int, rng: random.Random) -> dict[str, int]:

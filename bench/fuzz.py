@@ -12,7 +12,7 @@ Against a real ``jupyter server`` subprocess on 127.0.0.1 (its own token, temp H
    phase (links inferred from ``Location`` headers), ``--cases`` examples per operation, with the
    response checks and the stateful ones (use after free, resource availability, ignored auth).
 
-Usage: ``python bench/fuzz.py [--cases 200] [--chains 50] [--no-cli]``
+Usage: ``python -m bench.fuzz [--cases 200] [--chains 50] [--no-cli]``
 """
 
 from __future__ import annotations
@@ -26,13 +26,9 @@ import tempfile
 import time
 from pathlib import Path
 
-from figures import show
-
-SECURITY_TESTS = Path(__file__).resolve().parents[1] / "tests" / "security"
-sys.path.insert(0, str(SECURITY_TESTS))
-
-from fuzz_api import OPENAPI, fuzz_operations, stateful_chains  # noqa: E402
-from live_server import LiveServer  # noqa: E402
+from bench.figures import show
+from tests.support.fuzz_api import OPENAPI, fuzz_operations, stateful_chains
+from tests.support.live_server import LiveServer
 
 CLI_CHECKS = [
     "not_a_server_error",

@@ -13,7 +13,7 @@
 Targets (issue #11): RSS +100 MiB at most under the slow sockets and back to the baseline after;
 ``/status`` p50 at most 20 ms during the searches; RSS +50 MiB at most during the uploads.
 
-Usage: ``python bench/hardening.py [--only sockets,search,uploads] [--code DIR]``. ``--code`` puts
+Usage: ``python -m bench.hardening [--only sockets,search,uploads] [--code DIR]``. ``--code`` puts
 DIR first on the servers' ``PYTHONPATH``: ``--code /work/main`` measures another checkout (the
 "before" figures).
 """
@@ -24,7 +24,6 @@ import argparse
 import json
 import socket
 import statistics
-import sys
 import tempfile
 import threading
 import time
@@ -33,15 +32,11 @@ from typing import Any
 
 import httpx
 import websocket
-from figures import show
 
-SECURITY_TESTS = Path(__file__).resolve().parents[1] / "tests" / "security"
-sys.path.insert(0, str(SECURITY_TESTS))
-
-from big_store import NEEDLE, build_big_store  # noqa: E402
-from live_server import LiveServer  # noqa: E402
-
-from tutornb.paths import default_owner  # noqa: E402
+from bench.figures import show
+from tests.support.big_store import NEEDLE, build_big_store
+from tests.support.live_server import LiveServer
+from tutornb.paths import default_owner
 
 MIB = 1024 * 1024
 

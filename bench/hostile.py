@@ -11,7 +11,7 @@ Runs against real ``jupyter server`` subprocesses on 127.0.0.1 (temp HOME and JU
 - Server kills: ``--crash-trials`` SIGKILLs of a server with a chat socket streaming messages;
   every acknowledged message must be there exactly once after the restart.
 
-Usage: ``python bench/hostile.py [--frames 10000] [--crash-trials 30] [--no-browser]``
+Usage: ``python -m bench.hostile [--frames 10000] [--crash-trials 30] [--no-browser]``
 """
 
 from __future__ import annotations
@@ -24,20 +24,15 @@ import tempfile
 import time
 from pathlib import Path
 
-from figures import show
-
-SECURITY_TESTS = Path(__file__).resolve().parents[1] / "tests" / "security"
-sys.path.insert(0, str(SECURITY_TESTS))
-
-from frame_storm import OVERSIZE, run_storm  # noqa: E402
-from hostile_chat import send_payloads  # noqa: E402
-from hostile_payloads import malformed_frames, xss_payloads  # noqa: E402
-from live_server import HERE, LiveServer, install_test_tutor  # noqa: E402
-from security_helpers import html_problems  # noqa: E402
-from server_kill import run_kill_trial  # noqa: E402
-from xss_browser import chromium_path, run_in_browser  # noqa: E402
-
-from tutornb.render import render_markdown, sanitize_html  # noqa: E402
+from bench.figures import show
+from tests.support.frame_storm import OVERSIZE, run_storm
+from tests.support.hostile_chat import send_payloads
+from tests.support.hostile_payloads import malformed_frames, xss_payloads
+from tests.support.live_server import HERE, LiveServer, install_test_tutor
+from tests.support.security_helpers import html_problems
+from tests.support.server_kill import run_kill_trial
+from tests.support.xss_browser import chromium_path, run_in_browser
+from tutornb.render import render_markdown, sanitize_html
 
 
 def hostile_server(base: Path) -> LiveServer:

@@ -35,7 +35,8 @@ from figures import show
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from tests.security.model_server import ModelServer
-from tutornb.reports.exchange import render_report
+
+from tutornb.instructor.reports.exchange import render_report
 
 COURSE = "python-foundations"
 INSTRUCTOR = "instructor"

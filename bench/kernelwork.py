@@ -1,6 +1,6 @@
-"""What capturing the learner's last run costs each cell (``tutornb.kernelwork``'s post_run_cell hook).
+"""What capturing the learner's last run costs each cell (``tutornb.kernel.lastrun``'s post_run_cell hook).
 
-``python bench/kernelwork.py --cells 400`` runs the same small cells in IPython's shell without the
+``python -m bench.kernelwork --cells 400`` runs the same small cells in IPython's shell without the
 hook, then with it (cell ids mapped through a saved 200-cell notebook, as under JupyterLab), for a
 passing and a failing cell, and prints the median time per cell, and the hook's own time measured by
 calling it alone on the cell's result (a failing cell's time is mostly IPython's coloured traceback,
@@ -21,7 +21,7 @@ import nbformat
 from IPython.core.interactiveshell import InteractiveShell
 from IPython.utils.capture import capture_output
 
-from tutornb.kernelwork import WorkTracker
+from tutornb.kernel.lastrun import WorkTracker
 
 PASSING = "total = sum(range(50))\n"
 FAILING = "letters = 'abc'\nletters[0] = 'z'\n"

@@ -1,6 +1,6 @@
 """Server benchmark: a real ``jupyter server`` subprocess on 127.0.0.1, measured from outside.
 
-Run: ``python bench/server.py`` (options: ``--restores``, ``--sessions``, ``--sockets``,
+Run: ``python -m bench.server`` (options: ``--restores``, ``--sessions``, ``--sockets``,
 ``--messages``). It prints, next to the targets of issue 3:
 
 - restore (``GET /sessions/{id}``) of a 1,000-message session, p50 / p99;
@@ -30,10 +30,9 @@ from typing import Any
 from tornado.httpclient import AsyncHTTPClient, HTTPRequest
 from tornado.websocket import WebSocketClientConnection, websocket_connect
 
-REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO / "tests" / "security"))
+from tests.support.live_server import LiveServer
 
-from live_server import LiveServer  # noqa: E402
+REPO = Path(__file__).resolve().parents[1]
 
 MODULE = "01_lists_and_loops.ipynb"
 QUESTIONS = [

@@ -1,6 +1,6 @@
 """Start-up benchmark: from running ``%tutor`` to a panel the learner can type into, in a real browser.
 
-Run: ``python bench/startup.py [--runs N] [--notebook NAME]``. It starts ``jupyter lab`` (the browser
+Run: ``python -m bench.startup [--runs N] [--notebook NAME]``. It starts ``jupyter lab`` (the browser
 tests' harness: a temporary copy of ``notebooks/``, its own HOME, token and Jupyter folders) and
 Debian's chromium, opens the notebook, then N times: restarts the kernel (a fresh process, as for a
 learner who just opened the notebook), runs the ``%load_ext tutornb`` cell, then the ``%tutor`` cell.
@@ -27,10 +27,10 @@ import sys
 import tempfile
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO))
+from tests.support.browser import CHROMIUM_ARGS, chromium_path
+from tests.support.lab import Lab, start_lab
 
-from tests.e2e.conftest import CHROMIUM_ARGS, Lab, start_lab  # noqa: E402
+REPO = Path(__file__).resolve().parents[1]
 
 #: Page-side probe: resolves with ``performance.now()`` at the first moment ``ready(cell)`` holds, the
 #: cell being the notebook's ``index``-th; checked on every DOM change and every animation frame.
@@ -116,7 +116,7 @@ def main() -> int:
     parser.add_argument("--notebook", default="01_lists_and_loops.ipynb")
     args = parser.parse_args()
 
-    chromium = shutil.which("chromium") or shutil.which("chromium-browser")
+    chromium = chromium_path()
     if chromium is None:
         print("Debian's chromium is not installed (apt-get install chromium)", file=sys.stderr)
         return 2

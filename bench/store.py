@@ -1,6 +1,6 @@
 """Store benchmark: durable appends against the peers, and the operations a learner waits for.
 
-Run ``python bench/store.py`` (a few minutes) or ``python bench/store.py --quick``. Prints Markdown
+Run ``python -m bench.store`` (a few minutes) or ``python -m bench.store --quick``. Prints Markdown
 tables:
 
 * median and p99 milliseconds per durable append at 100 / 1,000 / 10,000 / 50,000 stored messages,

@@ -3,7 +3,7 @@
 Prints, next to their targets: the cold index build, the re-index after one notebook changes, and
 the time to the first streamed delta and to the full reply for learner questions and plan requests.
 
-    python bench/tutor.py [--notebooks 50] [--turns 40]
+    python -m bench.tutor [--notebooks 50] [--turns 40]
 """
 
 from __future__ import annotations

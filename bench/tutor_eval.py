@@ -1,7 +1,7 @@
 """Tutor evaluation: learner messages through a real server's chat socket, graded against the cells
 that answer them.
 
-Run: ``python bench/tutor_eval.py COURSE_DIR QUESTIONS.json`` (``--json OUT`` saves the figures,
+Run: ``python -m bench.tutor_eval COURSE_DIR QUESTIONS.json`` (``--json OUT`` saves the figures,
 ``--skip-model`` skips the model-backed run, ``--show N`` prints the first N failures).
 
 The course is copied into a temporary server root first; when the questions file names an
@@ -45,10 +45,9 @@ import httpx
 from tornado.httpclient import HTTPRequest
 from tornado.websocket import WebSocketClientConnection, websocket_connect
 
-REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO / "tests" / "security"))
+from tests.support.live_server import LiveServer
 
-from live_server import LiveServer  # noqa: E402
+REPO = Path(__file__).resolve().parents[1]
 
 #: What an honest "this course does not cover it" reply says (both tutors' wording).
 REFUSAL_RE = re.compile(

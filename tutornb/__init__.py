@@ -25,7 +25,7 @@ def chat(notebook_path: str | None = None, *, session_id: str | None = None) -> 
 
 
 def load_ipython_extension(ipython: InteractiveShell) -> None:
-    from tutornb.magics import register
+    from tutornb.kernel.magics import register
 
     register(ipython)
 

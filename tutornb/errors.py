@@ -82,6 +82,14 @@ class StoreVersionError(TutorNBError):
     http_status = 500
 
 
+class InvalidPolicy(TutorNBError):
+    """The server's ``TutorNBApp.policy`` does not fit the policy model: tutornb does not start
+    rather than tutor under a policy the admin did not set."""
+
+    code = "INVALID_POLICY"
+    http_status = 503
+
+
 class TutorUnavailable(TutorNBError):
     code = "TUTOR_UNAVAILABLE"
     http_status = 503

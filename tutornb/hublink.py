@@ -19,8 +19,8 @@ from typing import Any
 import httpx
 
 from tutornb.hub.ids import is_valid_id
-from tutornb.reports.exchange import render_report
-from tutornb.reports.model import ProgressReport
+from tutornb.instructor.reports.exchange import render_report
+from tutornb.instructor.reports.model import ProgressReport
 
 #: The relay's URL and key, handed to kernels (never the hub token).
 RELAY_URL_ENV = "TUTORNB_HUB_RELAY_URL"

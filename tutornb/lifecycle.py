@@ -19,7 +19,8 @@ STATUS_TRANSITIONS: dict[Status, frozenset[Status]] = {
     Status.CLOSED: frozenset(),
 }
 
-#: The seed study agent's loop. Staying in the same phase is always allowed (a no-op).
+#: The teaching loop: find out what the learner wants, plan, teach, quiz, look at the answers, then
+#: the next topic. Staying in the same phase is always allowed (a no-op).
 PHASE_TRANSITIONS: dict[Phase, frozenset[Phase]] = {
     Phase.INTAKE: frozenset({Phase.PLANNING, Phase.LEARNING}),
     Phase.PLANNING: frozenset({Phase.LEARNING, Phase.QUIZZING}),

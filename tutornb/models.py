@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from datetime import datetime, timezone
 from enum import Enum
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, TypeGuard
 
 from pydantic import (
     BaseModel,
@@ -35,7 +35,7 @@ def utcnow() -> datetime:
     return datetime.now(timezone.utc)
 
 
-def is_valid_session_id(value: object) -> bool:
+def is_valid_session_id(value: object) -> TypeGuard[str]:
     return isinstance(value, str) and SESSION_ID_RE.fullmatch(value) is not None
 
 

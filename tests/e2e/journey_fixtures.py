@@ -11,14 +11,14 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
-import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import Any
 
-from .conftest import Lab, LabServer
+from playwright.sync_api import expect
+
+from tests.support.lab import Lab, LabServer, report_failure
 
 DOCS = Path(__file__).resolve().parents[2] / "docs"
 
@@ -60,23 +60,20 @@ def fresh_page(browser: Any, server: LabServer, name: str) -> Iterator[Lab]:
     try:
         yield Lab(page, server)
     except BaseException:
-        shot = Path(tempfile.gettempdir()) / f"tutornb-e2e-{name}.png"
-        try:
-            page.screenshot(path=str(shot), full_page=True)
-            print(f"\nscreenshot of the failing page: {shot}")
-        except Exception as exc:
-            print(f"\nno screenshot: {exc}")
-        print(f"jupyter lab log (tail):\n{server.log_tail()}")
+        report_failure(page, server, name)
         raise
     finally:
         context.close()
 
 
 def open_panel(lab: Lab, notebook: str) -> Any:
-    """Opens ``notebook``, loads the extension and runs ``%tutor``, as a learner does; the panel."""
+    """Opens ``notebook``, loads the extension and runs ``%tutor``, as a learner does; the panel,
+    once it is online (its pipe to the server chosen: text sent before that is not taken)."""
     lab.open_notebook(notebook)
     lab.run_cell("%load_ext tutornb")
-    return lab.panel(lab.run_cell("%tutor"))
+    panel = lab.panel(lab.run_cell("%tutor"))
+    expect(panel.locator("[data-tutornb='status']")).to_have_attribute("data-state", "online", timeout=30_000)
+    return panel
 
 
 def send(panel: Any, text: str) -> None:
@@ -117,13 +114,6 @@ def save_screenshot(target: Any, name: str) -> None:
     """A screenshot of ``target`` (a locator or page) for the README, in ``docs/``."""
     DOCS.mkdir(exist_ok=True)
     target.screenshot(path=str(DOCS / name))
-
-
-def free_port() -> int:
-    """A loopback port nobody listens on right now (the restarted server takes a new one)."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def descendants(pid: int) -> list[int]:

@@ -8,7 +8,8 @@ from typing import Any
 
 from playwright.sync_api import expect
 
-from .conftest import Lab, LabServer
+from tests.support.lab import Lab, LabServer
+
 from .journey_fixtures import messages, send
 
 REPO = Path(__file__).resolve().parents[2]
@@ -135,3 +136,28 @@ def import_session(server: LabServer, notebook: str, title: str, transcript: lis
         imported = api.post("tutornb/api/sessions/import", json=document)
         assert imported.status_code == 201, imported.text
         return str(imported.json()["id"])
+
+
+class ChatSockets:
+    """Routes the panel's chat sockets through playwright so the test can take the server away."""
+
+    def __init__(self) -> None:
+        self.down = False
+        self.open: list[tuple[Any, Any]] = []
+        self.refused = 0
+
+    def route(self, ws: Any) -> None:
+        if self.down:
+            self.refused += 1
+            ws.close(code=1011, reason="server unreachable")
+            return
+        server = ws.connect_to_server()
+        self.open.append((ws, server))
+
+    def cut(self) -> None:
+        """The server goes away: both ends of every open chat socket close."""
+        self.down = True
+        for ws, server in self.open:
+            server.close()
+            ws.close(code=1011, reason="server unreachable")
+        self.open.clear()

@@ -18,7 +18,8 @@ from typing import Any
 import pytest
 from playwright.sync_api import expect
 
-from .conftest import Lab, LabServer
+from tests.support.lab import Lab, LabServer
+
 from .journey_fixtures import (
     descendants,
     kill_leftovers,

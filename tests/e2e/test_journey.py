@@ -19,7 +19,8 @@ from typing import Any
 import pytest
 from playwright.sync_api import expect
 
-from .conftest import Lab, LabServer
+from tests.support.lab import Lab, LabServer
+
 from .journey_fixtures import (
     STREAM_SEEN,
     WATCH_STREAMING,

@@ -12,7 +12,7 @@ from typing import Any
 
 import websocket
 
-from .conftest import LabServer
+from tests.support.lab import LabServer
 
 NOTEBOOK = "00_start_here.ipynb"
 
@@ -68,7 +68,7 @@ def test_the_kernel_finds_its_notebook_through_the_server(lab_server: LabServer)
         ).json()
     kernel_id = session["kernel"]["id"]
     show = (
-        "from tutornb.context import current_context\n"
+        "from tutornb.kernel.context import current_context\n"
         "found = current_context()\n"
         "print(found.notebook_path, found.course.module_id, found.has_metadata)\n"
     )

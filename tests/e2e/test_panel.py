@@ -16,7 +16,10 @@ from typing import Any
 import pytest
 from playwright.sync_api import expect
 
-from .conftest import Lab, LabServer
+from tests.support.lab import Lab, LabServer
+
+from .journey_fixtures import send
+from .panel_helpers import ChatSockets
 
 NOTEBOOK = "01_lists_and_loops.ipynb"
 DOCS = Path(__file__).resolve().parents[2] / "docs"
@@ -34,41 +37,10 @@ WATCH_STREAMING = """() => {
 }"""
 
 
-class ChatSockets:
-    """Routes the panel's chat sockets through playwright so the test can take the server away."""
-
-    def __init__(self) -> None:
-        self.down = False
-        self.open: list[tuple[Any, Any]] = []
-        self.refused = 0
-
-    def route(self, ws: Any) -> None:
-        if self.down:
-            self.refused += 1
-            ws.close(code=1011, reason="server unreachable")
-            return
-        server = ws.connect_to_server()
-        self.open.append((ws, server))
-
-    def cut(self) -> None:
-        """The server goes away: both ends of every open chat socket close."""
-        self.down = True
-        for ws, server in self.open:
-            server.close()
-            ws.close(code=1011, reason="server unreachable")
-        self.open.clear()
-
-
 def _learner_messages(server: LabServer, session_id: str) -> list[str]:
     with server.api() as api:
         detail = api.get(f"tutornb/api/sessions/{session_id}").json()
     return [m["text"] for m in detail["messages"] if m["role"] == "learner"]
-
-
-def _send(panel: Any, text: str) -> None:
-    box = panel.locator("[data-tutornb='input']")
-    box.fill(text)
-    box.press("Enter")
 
 
 def _tutor_replies(panel: Any) -> Any:
@@ -115,7 +87,7 @@ def test_chat_resume_xss_and_outbox_in_a_real_browser(
 
     # When the learner sends a question with Enter
     page.evaluate(WATCH_STREAMING)
-    _send(panel, "How do I loop over a list and get the index of each item?")
+    send(panel, "How do I loop over a list and get the index of each item?")
 
     # Then the question shows, the reply streams in live and lands with its citations
     learner = panel.locator("[data-tutornb='message'][data-role='learner']")
@@ -133,7 +105,7 @@ def test_chat_resume_xss_and_outbox_in_a_real_browser(
     panel.screenshot(path=str(DOCS / "panel.png"))
 
     # When the learner sends an XSS payload
-    _send(panel, XSS)
+    send(panel, XSS)
 
     # Then it is shown as text, and nothing in it ran
     expect(learner).to_have_count(2)
@@ -147,7 +119,7 @@ def test_chat_resume_xss_and_outbox_in_a_real_browser(
     sockets.cut()
     expect(panel.locator("[data-tutornb='status']")).to_have_text(re.compile("reconnecting|offline"))
     outboxed = "Is a tuple like a list?"
-    _send(panel, outboxed)
+    send(panel, outboxed)
 
     # Then the message waits in the outbox (on screen and in localStorage)
     pending = panel.locator("[data-tutornb='message'][data-pending='true']")
@@ -174,7 +146,7 @@ def test_chat_resume_xss_and_outbox_in_a_real_browser(
     sockets.cut()
     expect(panel.locator("[data-tutornb='status']")).to_have_text(re.compile("reconnecting|offline"))
     after_reload = "What does append do to a list?"
-    _send(panel, after_reload)
+    send(panel, after_reload)
     expect(pending).to_have_count(1)
     page.reload()
     sockets.down = False
@@ -242,9 +214,9 @@ def test_quiz_controls_export_history_and_the_comm_pipe(
     expect(panel.locator("[data-tutornb='context']")).to_contain_text("Dictionaries")
 
     # When the learner asks for a quiz and starts it
-    _send(panel, "quiz me")
+    send(panel, "quiz me")
     expect(_tutor_replies(panel)).to_have_count(1, timeout=30_000)
-    _send(panel, "go")
+    send(panel, "go")
 
     # Then the question comes with choice buttons, and answering one sends it as the learner's turn
     first_quiz = panel.locator("[data-tutornb='quiz']").first
@@ -326,7 +298,7 @@ def test_quiz_controls_export_history_and_the_comm_pipe(
     # When the learner starts a new session with a message the server refuses for good (too long)
     panel.locator("[data-tutornb='new-session']").click()
     too_long = "x" * 16_001
-    _send(panel, too_long)
+    send(panel, too_long)
 
     # Then the error is shown, nothing waits in the outbox, and the text is back to edit
     error = panel.locator("[data-tutornb='error']")
@@ -346,7 +318,7 @@ def test_quiz_controls_export_history_and_the_comm_pipe(
     comm_panel = lab.panel(cell)
     expect(comm_panel.locator("[data-tutornb='status']")).to_have_text("online")
     expect(comm_panel.locator("[data-tutornb='resume-offer']")).to_have_count(0)
-    _send(comm_panel, "How do I get a value from a dictionary without a KeyError?")
+    send(comm_panel, "How do I get a value from a dictionary without a KeyError?")
 
     # Then the same frames flow: the reply arrives and the session is in the same store
     expect(_tutor_replies(comm_panel)).to_have_count(1, timeout=30_000)

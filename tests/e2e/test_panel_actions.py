@@ -18,10 +18,12 @@ from typing import Any
 import pytest
 from playwright.sync_api import expect
 
-from .conftest import Lab, LabServer
+from tests.support.lab import Lab, LabServer
+
 from .journey_fixtures import messages, open_panel, send
 from .panel_helpers import (
     FOCUSED,
+    ChatSockets,
     active_cell_index,
     axe_violations,
     cell_count,
@@ -36,26 +38,6 @@ from .panel_helpers import (
 NOTEBOOK = "01_lists_and_loops.ipynb"
 QUESTION = "How do I loop over a list and get the index of each item?"
 CHAT_SOCKET = re.compile(r"/tutornb/api/sessions/[^/?]+/chat(\?.*)?$")
-
-
-class ChatSockets:
-    """The panel's chat sockets routed through playwright, so a test can cut them."""
-
-    def __init__(self) -> None:
-        self.down = False
-        self.open: list[tuple[Any, Any]] = []
-
-    def route(self, ws: Any) -> None:
-        if self.down:
-            ws.close(code=1011, reason="server unreachable")
-            return
-        self.open.append((ws, ws.connect_to_server()))
-
-    def cut(self) -> None:
-        for ws, server in self.open:
-            server.close()
-            ws.close(code=1011, reason="server unreachable")
-        self.open.clear()
 
 
 @pytest.fixture

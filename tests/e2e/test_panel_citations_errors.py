@@ -18,7 +18,8 @@ from typing import Any
 import pytest
 from playwright.sync_api import expect
 
-from .conftest import COURSE, Lab, LabServer
+from tests.support.lab import COURSE, Lab, LabServer
+
 from .journey_fixtures import messages, only_session, open_panel, session_detail
 from .panel_helpers import import_session, skip_offer
 

@@ -15,9 +15,10 @@ from typing import Any
 import pytest
 from playwright.sync_api import expect
 
-from tests.conftest import IN_CI
+from tests.support.browser import IN_CI
+from tests.support.lab import Lab, LabServer
 
-from .conftest import Lab, LabServer
+from .journey_fixtures import open_panel, send
 
 NOTEBOOK = "02_dictionaries.ipynb"
 
@@ -34,22 +35,14 @@ def chattr() -> None:
         pytest.skip("chattr is not installed")
 
 
-def _send(panel: Any, text: str) -> None:
-    box = panel.locator("[data-tutornb='input']")
-    box.fill(text)
-    box.press("Enter")
-
-
 @pytest.mark.browser
 @pytest.mark.usefixtures("chattr")
 def test_a_failing_disk_shows_an_error_and_keeps_the_message_until_it_is_stored(
     lab: Lab, lab_server: LabServer, browser_page: Any
 ) -> None:
     # Given a chat that has stored one exchange
-    lab.open_notebook(NOTEBOOK)
-    lab.run_cell("%load_ext tutornb")
-    panel = lab.panel(lab.run_cell("%tutor"))
-    _send(panel, "How do I read a value from a dictionary?")
+    panel = open_panel(lab, NOTEBOOK)
+    send(panel, "How do I read a value from a dictionary?")
     tutor = panel.locator("[data-tutornb='message'][data-role='tutor']:not([data-streaming='true'])")
     expect(tutor).to_have_count(1, timeout=30_000)
     journal = lab_server.root / ".tutornb" / "journal.jsonl"
@@ -58,7 +51,7 @@ def test_a_failing_disk_shows_an_error_and_keeps_the_message_until_it_is_stored(
     # When the disk refuses writes to the store and the learner sends a message
     _immutable(journal, True)
     try:
-        _send(panel, "What does get() return for a missing key")
+        send(panel, "What does get() return for a missing key")
         # Then the panel says the store could not keep it, and the message waits, marked unsent
         error = panel.locator("[data-tutornb='error']")
         expect(error).to_have_attribute("data-code", "STORE_UNAVAILABLE")

@@ -14,7 +14,8 @@ from typing import Any
 import pytest
 from playwright.sync_api import expect
 
-from .conftest import Lab, LabServer
+from tests.support.lab import Lab, LabServer
+
 from .journey_fixtures import messages, open_panel, send
 from .panel_helpers import FOCUSED, active_cell_index, cell_count, open_quiz
 

@@ -7,38 +7,24 @@ fast gets ``RATE_LIMITED`` for real.
 
 from __future__ import annotations
 
-import shutil
-import tempfile
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
 from playwright.sync_api import expect
 
-from .conftest import Lab, LabServer, start_lab
+from tests.support.lab import Lab, LabServer, running_lab
+
+from .journey_fixtures import open_panel, send
 
 NOTEBOOK = "03_functions.ipynb"
 
 
 @pytest.fixture(scope="module")
 def lab_server() -> Iterator[LabServer]:
-    base = Path(tempfile.mkdtemp(prefix="tutornb-lab-"))
-    server = start_lab(
-        base,
-        extra_args=["--TutorNBApp.rate_limit_burst=2", "--TutorNBApp.rate_limit_per_minute=12"],
-    )
-    try:
+    limits = ["--TutorNBApp.rate_limit_burst=2", "--TutorNBApp.rate_limit_per_minute=12"]
+    with running_lab(extra_args=limits) as server:
         yield server
-    finally:
-        server.stop()
-        shutil.rmtree(base, ignore_errors=True)
-
-
-def _send(panel: Any, text: str) -> None:
-    box = panel.locator("[data-tutornb='input']")
-    box.fill(text)
-    box.press("Enter")
 
 
 @pytest.mark.browser
@@ -46,16 +32,14 @@ def test_a_rate_limited_message_waits_in_the_outbox_and_is_delivered_once(
     lab: Lab, lab_server: LabServer, browser_page: Any
 ) -> None:
     # Given a chat in the functions notebook on a server allowing bursts of two messages
-    lab.open_notebook(NOTEBOOK)
-    lab.run_cell("%load_ext tutornb")
-    panel = lab.panel(lab.run_cell("%tutor"))
+    panel = open_panel(lab, NOTEBOOK)
     learner = panel.locator("[data-tutornb='message'][data-role='learner']")
-    _send(panel, "What is a function?")
+    send(panel, "What is a function?")
     expect(learner.and_(panel.locator(":not([data-pending='true'])"))).to_have_count(1)
 
     # When the learner sends two more at once
-    _send(panel, "What does return do?")
-    _send(panel, "What is a default argument?")
+    send(panel, "What does return do?")
+    send(panel, "What is a default argument?")
 
     # Then the third is refused for now: the error says why and the message waits, marked unsent
     error = panel.locator("[data-tutornb='error']")

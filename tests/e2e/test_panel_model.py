@@ -7,103 +7,26 @@ marked "stopped".
 from __future__ import annotations
 
 import json
-import queue
 import re
-import shutil
-import tempfile
-import threading
-import time
-from collections.abc import Callable, Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from pathlib import Path
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
 from playwright.sync_api import expect
 
-from .conftest import Lab, LabServer, start_lab
+from tests.support.lab import Lab, LabServer, running_lab
+from tests.support.model_server import ModelServer, failure, stream
+
 from .journey_fixtures import messages, open_panel, send
 from .panel_helpers import skip_offer
 
 NOTEBOOK = "01_lists_and_loops.ipynb"
 CHAT_SOCKET = re.compile(r"/tutornb/api/sessions/[^/?]+/chat(\?.*)?$")
-Script = Callable[[BaseHTTPRequestHandler], None]
-
-
-def _chunk(text: str) -> bytes:
-    body = {
-        "id": "c",
-        "object": "chat.completion.chunk",
-        "choices": [{"index": 0, "delta": {"content": text}}],
-    }
-    return f"data: {json.dumps(body)}\n\n".encode()
-
-
-def stream(texts: list[str], pause: float = 0.0) -> Script:
-    def respond(handler: BaseHTTPRequestHandler) -> None:
-        handler.send_response(200)
-        handler.send_header("Content-Type", "text/event-stream")
-        handler.end_headers()
-        try:
-            for text in texts:
-                handler.wfile.write(_chunk(text))
-                handler.wfile.flush()
-                time.sleep(pause)
-            handler.wfile.write(b"data: [DONE]\n\n")
-        except OSError:
-            pass  # the tutor hung up (Stop)
-
-    return respond
-
-
-def failure(code: int) -> Script:
-    def respond(handler: BaseHTTPRequestHandler) -> None:
-        payload = json.dumps({"error": {"message": "overloaded"}}).encode()
-        handler.send_response(code)
-        handler.send_header("Content-Type", "application/json")
-        handler.send_header("Content-Length", str(len(payload)))
-        handler.end_headers()
-        handler.wfile.write(payload)
-
-    return respond
-
-
-class ModelServer:
-    """An OpenAI-compatible Chat Completions endpoint answering from a queue of scripts."""
-
-    def __init__(self) -> None:
-        self.scripts: queue.Queue[Script] = queue.Queue()
-        owner = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:
-                self.rfile.read(int(self.headers.get("Content-Length") or 0))
-                try:
-                    script = owner.scripts.get(timeout=10)
-                except queue.Empty:
-                    script = failure(503)
-                script(self)
-
-            def log_message(self, format: str, *args: Any) -> None:
-                return
-
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.httpd.daemon_threads = True
-        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
-        self.thread.start()
-
-    @property
-    def port(self) -> int:
-        return int(self.httpd.server_address[1])
-
-    def stop(self) -> None:
-        self.httpd.shutdown()
-        self.httpd.server_close()
 
 
 @pytest.fixture(scope="module")
 def model() -> Iterator[ModelServer]:
-    server = ModelServer()
+    server = ModelServer(scripted=True)
     try:
         yield server
     finally:
@@ -112,21 +35,15 @@ def model() -> Iterator[ModelServer]:
 
 @pytest.fixture(scope="module")
 def lab_server(model: ModelServer) -> Iterator[LabServer]:
-    base = Path(tempfile.mkdtemp(prefix="tutornb-lab-"))
     options = {
         "base_url": f"http://127.0.0.1:{model.port}/v1",
         "model": "test",
         "timeout": 20,
         "max_retry_after": 0,
     }
-    server = start_lab(
-        base, extra_args=["--TutorNBApp.tutor=openai", f"--TutorNBApp.tutor_options={json.dumps(options)}"]
-    )
-    try:
+    tutor = ["--TutorNBApp.tutor=openai", f"--TutorNBApp.tutor_options={json.dumps(options)}"]
+    with running_lab(extra_args=tutor) as server:
         yield server
-    finally:
-        server.stop()
-        shutil.rmtree(base, ignore_errors=True)
 
 
 @pytest.mark.browser

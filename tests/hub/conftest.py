@@ -17,7 +17,6 @@ import os
 import secrets
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -32,12 +31,14 @@ import pytest
 from jupyter_core.paths import jupyter_config_path, jupyter_path
 
 from tests.hub.model_recorder import ModelRecorder
+from tests.support.browser import IN_CI
+from tests.support.live_server import free_port
 from tutornb.hub.material import learner_copy
 
 REPO = Path(__file__).resolve().parents[2]
 COURSE = REPO / "notebooks"
 PROXY = REPO / "node_modules" / ".bin" / "configurable-http-proxy"
-IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
+
 USERS = ("ann", "bo")
 NOTEBOOK = "01_lists_and_loops.ipynb"
 #: Users of the tutornb-hub service: cy gets a server; dee and ivy act with tokens only.
@@ -134,12 +135,6 @@ c.JupyterHub.load_roles = [
     }},
 ]
 """
-
-
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 @dataclass
@@ -305,14 +300,14 @@ def hub() -> Iterator[Hub]:
     os.chmod(exchange, 0o1777)  # like nbgrader's exchange: everyone drops files in
     for user in USERS:
         _prepare_home(base / "home" / user)
-    port, service_token, tutornb_port = _free_port(), secrets.token_hex(16), _free_port()
+    port, service_token, tutornb_port = free_port(), secrets.token_hex(16), free_port()
     model = ModelRecorder().start()
     _course_folders(base, tutornb_port, model.url)
     (base / "jupyterhub_config.py").write_text(
         CONFIG.format(
             port=port,
-            hub_port=_free_port(),
-            proxy_api_port=_free_port(),
+            hub_port=free_port(),
+            proxy_api_port=free_port(),
             base=base,
             proxy=PROXY,
             password=PASSWORD,

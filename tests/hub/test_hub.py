@@ -114,7 +114,7 @@ def test_sessions_are_invisible_to_the_other_user(hub: Hub) -> None:
 def test_panel_replies_under_the_user_prefix(hub: Hub, chromium_path: str) -> None:
     from playwright.sync_api import sync_playwright
 
-    from tests.e2e.conftest import CHROMIUM_ARGS
+    from tests.support.browser import CHROMIUM_ARGS
 
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=chromium_path, args=CHROMIUM_ARGS)

@@ -7,7 +7,7 @@ import json
 from pathlib import Path
 
 from tutornb.cli import main
-from tutornb.reports.objectives import objective_texts
+from tutornb.instructor.reports.objectives import objective_texts
 
 COURSE = Path(__file__).resolve().parents[2] / "notebooks"
 

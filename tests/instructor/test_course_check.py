@@ -13,8 +13,8 @@ import pytest
 
 from tests.instructor.conftest import edit_meta, load, save
 from tutornb.cli import main
+from tutornb.course.policy import COURSE_FILE
 from tutornb.course.schema import SCHEMA_FILE, published_schema, render_schema
-from tutornb.policy import COURSE_FILE
 
 LISTS = "01_lists_and_loops.ipynb"
 

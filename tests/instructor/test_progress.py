@@ -9,7 +9,7 @@ import pytest
 
 from tests.instructor.conftest import STRUGGLING, tutor_sessions
 from tutornb.cli import main
-from tutornb.reports.model import REPORT_SCHEMA_VERSION, ProgressReport
+from tutornb.instructor.reports.model import REPORT_SCHEMA_VERSION, ProgressReport
 
 
 @pytest.fixture

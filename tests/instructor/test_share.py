@@ -12,29 +12,10 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
-from IPython.core.interactiveshell import InteractiveShell
 
-from tests.instructor.conftest import COURSE
-from tutornb.context import reset_kernel_runtime
-from tutornb.magics import TutorMagic
-from tutornb.reports.exchange import ShareError, share_report
-from tutornb.reports.model import ProgressReport
-
-NOTEBOOK = "01_lists_and_loops.ipynb"
-
-
-class Shell:
-    def __init__(self, ip: InteractiveShell, capsys: pytest.CaptureFixture[str]) -> None:
-        self.ip = ip
-        self.capsys = capsys
-        ip.run_line_magic("load_ext", "tutornb")
-        assert isinstance(ip.magics_manager.magics["line"]["tutor"], TutorMagic)
-        capsys.readouterr()
-
-    def run(self, line: str) -> tuple[str, str]:
-        self.ip.run_line_magic("tutor", line)
-        out, err = self.capsys.readouterr()
-        return out, err
+from tests.support.kernel_shell import Shell, course_root, loaded_shell, reset_kernel_state
+from tutornb.instructor.reports.exchange import ShareError, share_report
+from tutornb.instructor.reports.model import ProgressReport
 
 
 @pytest.fixture
@@ -48,20 +29,12 @@ def exchange(tmp_path: Path) -> Path:
 def shell(
     tmp_path: Path, exchange: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> Iterator[Shell]:
-    root = tmp_path / "root"
-    shutil.copytree(COURSE, root, ignore=shutil.ignore_patterns(".tutornb", ".ipynb_checkpoints"))
-    monkeypatch.setenv("TUTORNB_ROOT_DIR", str(root))
-    monkeypatch.setenv("TUTORNB_STORE_DIR", str(tmp_path / "store"))
-    monkeypatch.setenv("JPY_SESSION_NAME", str(root / NOTEBOOK))
+    course_root(tmp_path, monkeypatch)
     monkeypatch.setenv("TUTORNB_EXCHANGE_DIR", str(exchange))
     monkeypatch.setenv("JUPYTERHUB_USER", "ann")
-    monkeypatch.chdir(tmp_path)
-    reset_kernel_runtime()
-    ip = InteractiveShell.instance()
-    yield Shell(ip, capsys)
-    ip.magics_manager.magics["line"].pop("tutor", None)
-    ip.extension_manager.loaded.discard("tutornb")
-    reset_kernel_runtime()
+    with loaded_shell(capsys) as loaded:
+        yield loaded
+    reset_kernel_state()
 
 
 def test_share_previews_then_writes_exactly_that(shell: Shell, exchange: Path) -> None:
@@ -69,14 +42,14 @@ def test_share_previews_then_writes_exactly_that(shell: Shell, exchange: Path) -
     for line in ("ask How do I train a neural network with tensorflow?", "ask quiz me", "ask go", "ask a"):
         shell.run(line)
     # When they run %tutor share
-    out, err = shell.run("share")
+    out, err, _ = shell.run("share")
     # Then they see the report and nothing is written yet
     assert err == ""
     assert '"learner": "ann"' in out
     assert "run `%tutor share --confirm`" in out
     assert list(exchange.iterdir()) == []
     # When they confirm
-    out, err = shell.run("share --confirm")
+    out, err, _ = shell.run("share --confirm")
     # Then exactly one file per learner and course lands in the exchange folder, readable by the instructor
     assert err == ""
     target = exchange / "python-foundations--ann.json"
@@ -87,12 +60,12 @@ def test_share_previews_then_writes_exactly_that(shell: Shell, exchange: Path) -
     assert target.stat().st_mode & 0o777 == 0o644
     # When they study more and confirm without looking again
     shell.run("ask b")
-    out, _ = shell.run("share --include-questions --confirm")
+    out, _, _ = shell.run("share --include-questions --confirm")
     # Then they are shown the new report first, and the shared one is unchanged
     assert "This differs from the report you saw last" in out
     assert ProgressReport.model_validate_json(target.read_text()) == report
     # When they confirm what they now saw
-    out, _ = shell.run("share --include-questions --confirm")
+    out, _, _ = shell.run("share --include-questions --confirm")
     # Then the file is replaced (one per learner and course), now with the question text they agreed to
     assert [p.name for p in exchange.iterdir()] == ["python-foundations--ann.json"]
     shared = json.loads(target.read_text())
@@ -103,7 +76,7 @@ def test_missing_exchange_folder_is_one_line(shell: Shell, exchange: Path) -> No
     shell.run("ask quiz me")
     exchange.rmdir()
     shell.run("share")
-    _, err = shell.run("share --confirm")
+    _, err, _ = shell.run("share --confirm")
     assert (
         err.strip()
         == f"tutornb: the exchange folder {exchange} does not exist; ask your instructor to create it"
@@ -112,7 +85,7 @@ def test_missing_exchange_folder_is_one_line(shell: Shell, exchange: Path) -> No
 
 
 def test_no_sessions_yet(shell: Shell) -> None:
-    _, err = shell.run("share")
+    _, err, _ = shell.run("share")
     assert (
         err.strip() == "tutornb: no tutoring sessions for course 'python-foundations' yet: nothing to report"
     )

@@ -5,9 +5,9 @@ from __future__ import annotations
 from html import escape
 from pathlib import Path
 
-from tutornb.reports.exchange import render_report
-from tutornb.reports.model import ProgressReport
-from tutornb.reports.preview import SharePreview
+from tutornb.instructor.reports.exchange import render_report
+from tutornb.instructor.reports.model import ProgressReport
+from tutornb.instructor.reports.preview import SharePreview
 
 
 def test_the_preview_says_what_is_shared_with_the_json_behind_a_click(exchange: Path) -> None:

@@ -16,16 +16,12 @@ from __future__ import annotations
 
 import os
 import random
-import sys
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "security"))
-
-from live_server import LiveServer
-from server_kill import CrashTrial, run_kill_trial
+from tests.support.live_server import LiveServer
+from tests.support.server_kill import CrashTrial, run_kill_trial
 
 TRIALS = int(os.environ.get("TUTORNB_CRASH_TRIALS", "5"))
 

@@ -9,12 +9,9 @@ exactly once, in order.
 from __future__ import annotations
 
 import random
-import sys
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-
-import store_harness as harness
+from tests.support import store_harness as harness
 
 KILL_TRIALS = 60
 

@@ -10,23 +10,19 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from hostile_chat import XssSession, send_payloads
-from hostile_payloads import xss_payloads
-from live_server import HERE, LiveServer, install_test_tutor
 
 # pytest-jupyter's fixtures for this folder only (pytest refuses pytest_plugins below the top).
 from pytest_jupyter.jupyter_server import *  # noqa: F403
-from security_helpers import Http
-from server import conftest as server_fixtures
 from tornado.httpclient import HTTPRequest, HTTPResponse
 from tornado.websocket import WebSocketClientConnection, websocket_connect
 
-# The in-process server's plumbing is the server tests' own (tests/ is on sys.path, tests/server is
-# a package): the store under the root dir, the service, and the undoing of what the extension
-# exports into os.environ for kernels.
-_restore_tutornb_environ = server_fixtures._restore_tutornb_environ
-store_dir = server_fixtures.store_dir
-service = server_fixtures.service
+from tests.support.hostile_chat import XssSession, send_payloads
+from tests.support.hostile_payloads import xss_payloads
+from tests.support.live_server import HERE, LiveServer, install_test_tutor
+from tests.support.security_helpers import Http
+
+# The in-process server's plumbing (the store under the root dir, the service, the undoing of what
+# the extension exports into os.environ for kernels) comes from the harness plugin.
 
 
 @pytest.fixture

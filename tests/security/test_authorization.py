@@ -12,12 +12,12 @@ from typing import Any
 import pytest
 from jupyter_server.auth.decorator import authorized, ws_authenticated
 from jupyter_server.base.handlers import APIHandler
-from security_helpers import OPERATIONS, Http, json_of
 from tornado import web
 from tornado.httpclient import HTTPClientError
 from tornado.routing import PathMatches
 from tornado.websocket import WebSocketClientConnection, WebSocketHandler
 
+from tests.support.security_helpers import OPERATIONS, Http, json_of
 from tutornb.models import CourseContext
 from tutornb.paths import default_owner
 from tutornb.server.app import route_table

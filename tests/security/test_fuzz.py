@@ -10,9 +10,10 @@ import copy
 import json
 import os
 
-from fuzz_api import FuzzReport, _judge, fuzz_operations, load_schema, stateful_chains
-from live_server import LiveServer
 from schemathesis.core import NOT_SET
+
+from tests.support.fuzz_api import FuzzReport, _judge, fuzz_operations, load_schema, stateful_chains
+from tests.support.live_server import LiveServer
 
 CASES = int(os.environ.get("TUTORNB_FUZZ_CASES", "25"))
 CHAINS = int(os.environ.get("TUTORNB_FUZZ_CHAINS", "5"))

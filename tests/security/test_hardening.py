@@ -24,11 +24,11 @@ from typing import Any
 import httpx
 import pytest
 import websocket
-from big_store import NEEDLE, build_big_store
-from chat_client import all_messages, open_socket, read_until
-from live_server import HERE, LiveServer
-from model_server import PARTIAL, ModelServer
 
+from tests.support.big_store import NEEDLE, build_big_store
+from tests.support.chat_client import all_messages, open_socket, read_until
+from tests.support.live_server import HERE, LiveServer
+from tests.support.model_server import PARTIAL, ModelServer
 from tutornb import frames
 from tutornb.paths import default_owner
 from tutornb.render import render_markdown

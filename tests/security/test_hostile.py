@@ -16,13 +16,13 @@ from collections import Counter
 import httpx
 import pytest
 import websocket
-from chat_client import learner_messages, open_socket, read_until
-from frame_storm import OVERSIZE, run_storm
-from hostile_chat import XssSession
-from hostile_payloads import FAMILIES, INVALID_UTF8_TEXT, malformed_frames, xss_payloads
-from live_server import LiveServer
-from security_helpers import html_problems
 
+from tests.support.chat_client import learner_messages, open_socket, read_until
+from tests.support.frame_storm import OVERSIZE, run_storm
+from tests.support.hostile_chat import XssSession
+from tests.support.hostile_payloads import FAMILIES, INVALID_UTF8_TEXT, malformed_frames, xss_payloads
+from tests.support.live_server import LiveServer
+from tests.support.security_helpers import html_problems
 from tutornb.render import render_markdown, sanitize_html
 
 MALFORMED_FRAMES = int(os.environ.get("TUTORNB_MALFORMED_FRAMES", "10000"))

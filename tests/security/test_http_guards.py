@@ -7,26 +7,17 @@ from __future__ import annotations
 import re
 import secrets
 from collections.abc import Awaitable, Callable
-from typing import Any
 
 import pytest
-from jupyter_server.auth.identity import IdentityProvider, User
-from security_helpers import Http, json_of
-from tornado.httpclient import HTTPClientError, HTTPResponse
+from tornado.httpclient import HTTPClientError
 from tornado.websocket import WebSocketClientConnection
 
+from tests.support.header_identity import HeaderIdentityProvider
+from tests.support.security_helpers import Http, json_of, login_cookie
 from tutornb.paths import default_owner
 from tutornb.service import TutorService
 
 OpenSocket = Callable[..., Awaitable[WebSocketClientConnection]]
-
-
-def _login_cookie(response: HTTPResponse) -> str:
-    for header in response.headers.get_list("Set-Cookie"):
-        name_value = header.split(";", 1)[0]
-        if name_value.startswith("username-"):
-            return name_value
-    raise AssertionError("no login cookie was set")
 
 
 async def login(http: Http, jp_http_port: int) -> dict[str, str]:
@@ -34,7 +25,7 @@ async def login(http: Http, jp_http_port: int) -> dict[str, str]:
     host = f"127.0.0.1:{jp_http_port}"
     resp = await http("tutornb/api/status", headers={"Host": host})
     assert resp.code == 200
-    return {"Cookie": _login_cookie(resp), "Host": host}
+    return {"Cookie": login_cookie(resp), "Host": host}
 
 
 # --------------------------------------------------------------------------------------------------
@@ -198,17 +189,6 @@ async def test_export_file_names_are_chosen_by_the_server(http: Http, service: T
 
 # --------------------------------------------------------------------------------------------------
 # Named users
-
-
-class HeaderIdentityProvider(IdentityProvider):
-    """Names the user from a request header: a stand-in for JupyterHub's identity provider."""
-
-    def get_user(self, handler: Any) -> User | None:
-        name = handler.request.headers.get("X-Test-User")
-        return User(username=name, name=name, display_name=name) if name else None
-
-    def is_token_authenticated(self, handler: Any) -> bool:
-        return handler.request.headers.get("X-Test-User") is not None
 
 
 @pytest.mark.parametrize("extra_server_config", [{"identity_provider_class": HeaderIdentityProvider}])

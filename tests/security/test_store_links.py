@@ -11,7 +11,7 @@ import os
 import stat
 from pathlib import Path
 
-from live_server import LiveServer
+from tests.support.live_server import LiveServer
 
 TARGET_TEXT = b"another user's notes\n"
 

@@ -9,9 +9,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from security_helpers import Http, json_of
 from tornado.websocket import WebSocketClientConnection
 
+from tests.support.security_helpers import Http, json_of
 from tutornb.paths import default_owner
 from tutornb.service import TutorService
 

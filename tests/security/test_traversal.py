@@ -11,10 +11,10 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 import pytest
-from security_helpers import OPERATIONS, Http, json_of, tree_snapshot
 from tornado.httpclient import HTTPClientError
 from tornado.websocket import WebSocketClientConnection
 
+from tests.support.security_helpers import OPERATIONS, Http, json_of, tree_snapshot
 from tutornb.paths import default_owner
 from tutornb.service import TutorService
 

@@ -12,10 +12,11 @@ sanitizes them.
 from __future__ import annotations
 
 import pytest
-from hostile_chat import XssSession
-from hostile_payloads import xss_payloads
-from live_server import LiveServer
-from xss_browser import run_in_browser
+
+from tests.support.hostile_chat import XssSession
+from tests.support.hostile_payloads import xss_payloads
+from tests.support.live_server import LiveServer
+from tests.support.xss_browser import run_in_browser
 
 pytestmark = pytest.mark.browser
 

@@ -9,10 +9,9 @@ from typing import Any
 
 import pytest
 
+from tests.support.server_helpers import Fetch, eventually
 from tutornb.models import Status
 from tutornb.service import TutorService
-
-from .server_helpers import Fetch, eventually
 
 NOTEBOOKS = Path(__file__).resolve().parents[2] / "notebooks"
 MODULE = "01_lists_and_loops.ipynb"

@@ -15,10 +15,9 @@ from tornado.web import RequestHandler
 from tornado.websocket import WebSocketHandler
 
 import tutornb.server
+from tests.support.server_helpers import Fetch, create_session
 from tutornb.server.app import ROUTES
 from tutornb.service import TutorService
-
-from .server_helpers import Fetch, create_session
 
 SPEC_PATH = Path(tutornb.server.__file__).parent / "openapi.yaml"
 SPEC: dict[str, Any] = yaml.safe_load(SPEC_PATH.read_text())

@@ -7,11 +7,10 @@ from pathlib import Path
 
 import pytest
 
+from tests.support.server_helpers import Chat, Fetch
 from tutornb.models import CourseContext, Role
 from tutornb.paths import default_owner
 from tutornb.store import NewMessage, SessionStore
-
-from .server_helpers import Chat, Fetch
 
 
 @pytest.fixture

@@ -9,9 +9,9 @@ from typing import Any
 
 import pytest
 
+from tests.support.server_helpers import Fetch, create_session
+from tutornb.server.lifetime import service_opener
 from tutornb.service import TutorService
-
-from .server_helpers import Fetch, create_session
 
 CONTEXT = {
     "course_id": "py101",
@@ -397,8 +397,8 @@ async def test_start_greets_a_new_session_once(api: Fetch, service: TutorService
 async def test_a_tutornb_that_cannot_start_answers_503_json(
     api: Fetch, jp_serverapp: Any, reason: str
 ) -> None:
-    # Given a server whose tutornb could not start (unknown tutor, store folder impossible)
-    assert jp_serverapp.web_app.settings["tutornb_startup_error"] == reason
+    # Given a server whose tutornb cannot start (unknown tutor, store folder impossible): it finds
+    # out when the first tutornb request opens the service
     lines: list[str] = []
 
     class Collect(logging.Handler):
@@ -422,6 +422,7 @@ async def test_a_tutornb_that_cannot_start_answers_503_json(
         assert code == 404
     finally:
         logger.removeHandler(collect)
+    assert service_opener(jp_serverapp.web_app.settings).error == reason
     # And what it logged meanwhile has no traceback and no path
     log = "\n".join(lines)
     assert "STORE_UNAVAILABLE" in log

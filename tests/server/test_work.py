@@ -15,11 +15,11 @@ import nbformat
 import pytest
 from jsonschema import Draft202012Validator
 
+from tests.support.server_helpers import Chat, Fetch, create_session
 from tutornb.models import WORK_CODE_MAX, Citation, LearnerWork
 from tutornb.service import TutorService
 from tutornb.tutors.base import CitationEvent, TextDelta, TutorEvent, TutorTurn
 
-from .server_helpers import Chat, Fetch, create_session
 from .test_openapi import BASE, REGISTRY
 
 OpenChat = Callable[..., Awaitable[Chat]]

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import socket
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -15,6 +14,7 @@ from typing import Any
 import pytest
 from tutor_helpers import DICTS, LISTS, TRACEBACK, Driver, cell_source
 
+from tests.support.live_server import free_port
 from tutornb.errors import TutorUnavailable
 from tutornb.models import LearnerWork, Phase, Role
 from tutornb.store.api import NewMessage
@@ -255,12 +255,6 @@ def test_pasted_traceback_goes_to_the_model_with_the_course_section_on_it(
         assert action.data["covered"] is True
 
     asyncio.run(scenario())
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 FAILURES: dict[str, tuple[list[Script], str, int]] = {

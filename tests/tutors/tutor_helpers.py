@@ -12,9 +12,9 @@ from pathlib import Path
 from typing import Any, cast
 
 from tutornb.models import CourseContext, LearnerWork, Role, Session
+from tutornb.service.turns import TurnRunner, TutorTurnFailed
 from tutornb.store.api import NewMessage
 from tutornb.store.sessions import SessionStore
-from tutornb.turns import TurnRunner, TutorTurnFailed
 from tutornb.tutors.base import (
     ActionEvent,
     CitationEvent,

@@ -12,7 +12,8 @@ from typing import Any
 
 import pytest
 
-from tutornb.context import KernelRuntime
+from tutornb.kernel.context import read_context
+from tutornb.kernel.runtime import KernelRuntime
 from tutornb.service import TutorService
 from tutornb.widget import ChatPanel
 
@@ -97,3 +98,22 @@ def make_panel(runtime: KernelRuntime) -> Iterator[Callable[..., RecordingPanel]
     yield make
     for panel in panels:
         panel.close()
+
+
+NOTEBOOK = "01_lists_and_loops.ipynb"
+#: The course fields of a panel's context that ``create_session`` takes.
+CONTEXT_KEYS = {"course_id", "course_title", "module_id", "module_title", "notebook_path"}
+
+
+@pytest.fixture
+def panel(make_panel: Callable[..., RecordingPanel], course_root: Path) -> RecordingPanel:
+    context = read_context(course_root / NOTEBOOK, course_root)
+    return make_panel(context=context.as_dict(), notebook_path=context.notebook_path)
+
+
+def create_session(panel: RecordingPanel) -> str:
+    """A new session for the panel's notebook, created over the comm; returns its id."""
+    body = {"context": {k: v for k, v in panel.context.items() if k in CONTEXT_KEYS and v}}
+    reply = panel.request("create_session", body)
+    assert reply["ok"], reply
+    return str(reply["result"]["id"])

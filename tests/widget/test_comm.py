@@ -10,37 +10,18 @@ import json
 from collections.abc import Callable
 from pathlib import Path
 
-import pytest
-
-from tutornb.context import KernelRuntime, read_context
+from tutornb.kernel.context import read_context
+from tutornb.kernel.runtime import KernelRuntime
 from tutornb.service import TutorService
 from tutornb.widget import panel_for
 
-from .conftest import OWNER, RecordingPanel
-
-NOTEBOOK = "01_lists_and_loops.ipynb"
-
-
-@pytest.fixture
-def panel(make_panel: Callable[..., RecordingPanel], course_root: Path) -> RecordingPanel:
-    context = read_context(course_root / NOTEBOOK, course_root)
-    return make_panel(context=context.as_dict(), notebook_path=context.notebook_path)
-
-
-def _create(panel: RecordingPanel) -> str:
-    body = {"context": {k: v for k, v in panel.context.items() if k in _CONTEXT_KEYS and v}}
-    reply = panel.request("create_session", body)
-    assert reply["ok"], reply
-    return str(reply["result"]["id"])
-
-
-_CONTEXT_KEYS = {"course_id", "course_title", "module_id", "module_title", "notebook_path"}
+from .conftest import NOTEBOOK, OWNER, RecordingPanel, create_session
 
 
 def test_requests_answer_like_the_rest_api_with_errors_as_data(panel: RecordingPanel) -> None:
     # Given a panel on the lists-and-loops notebook
     # When it creates a session and lists this notebook's resumable sessions
-    session_id = _create(panel)
+    session_id = create_session(panel)
     listing = panel.request(
         "list_sessions", {"notebook_path": NOTEBOOK, "status": "active,paused", "limit": 10}
     )
@@ -69,7 +50,7 @@ def test_requests_answer_like_the_rest_api_with_errors_as_data(panel: RecordingP
 
 def test_chat_frames_flow_through_the_comm_like_the_socket(panel: RecordingPanel) -> None:
     # Given a session and a panel connected to it over the comm
-    session_id = _create(panel)
+    session_id = create_session(panel)
     panel.chat({"kind": "connect", "session_id": session_id})
     first = panel.frames()[0]
     assert first["type"] == "session"
@@ -129,7 +110,7 @@ def test_bad_frames_are_answered_with_error_frames(panel: RecordingPanel) -> Non
     assert panel.frames()[-1]["code"] == "SESSION_NOT_FOUND"
 
     # When it connects properly and sends a malformed frame
-    session_id = _create(panel)
+    session_id = create_session(panel)
     panel.chat({"kind": "connect", "session_id": session_id})
     panel.chat({"kind": "frame", "frame": {"type": "message", "text": ""}})
     panel.chat({"kind": "frame", "frame": "{not json"})
@@ -143,7 +124,7 @@ def test_bad_frames_are_answered_with_error_frames(panel: RecordingPanel) -> Non
 
 def test_pause_resume_and_close_reach_the_connected_panel(panel: RecordingPanel) -> None:
     # Given a connected panel
-    session_id = _create(panel)
+    session_id = create_session(panel)
     panel.chat({"kind": "connect", "session_id": session_id})
 
     # When the session is paused through a request
@@ -181,7 +162,7 @@ def test_pause_resume_and_close_reach_the_connected_panel(panel: RecordingPanel)
 
 def test_export_over_the_comm_carries_the_file_as_bytes(panel: RecordingPanel) -> None:
     # Given a session with a conversation
-    session_id = _create(panel)
+    session_id = create_session(panel)
     panel.chat({"kind": "connect", "session_id": session_id})
     panel.chat(
         {
@@ -211,7 +192,7 @@ def test_disconnect_pauses_the_session_and_reconnect_restores_the_transcript(
     panel: RecordingPanel, make_panel: Callable[..., RecordingPanel]
 ) -> None:
     # Given a connected panel with one exchange
-    session_id = _create(panel)
+    session_id = create_session(panel)
     panel.chat({"kind": "connect", "session_id": session_id})
     panel.chat({"kind": "frame", "frame": {"type": "message", "client_id": "d-1", "text": "hi"}})
     panel.wait_for_frame(lambda f: f["type"] == "message" and f["message"]["role"] == "tutor")
@@ -251,7 +232,7 @@ def test_a_kernel_shutting_down_pauses_its_panels_sessions(
     panel: RecordingPanel, runtime: KernelRuntime, course_root: Path, tmp_path: Path
 ) -> None:
     # Given a panel connected over the comm to an active session
-    session_id = _create(panel)
+    session_id = create_session(panel)
     panel.chat({"kind": "connect", "session_id": session_id})
 
     # When the kernel's runtime closes (the kernel shuts down)

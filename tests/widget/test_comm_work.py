@@ -6,38 +6,24 @@ Behind the recording panel run the real kernel service, store and offline course
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 import nbformat
 import pytest
 
-from tutornb.context import read_context
 from tutornb.service import TutorService
 
-from .conftest import OWNER, RecordingPanel
+from .conftest import OWNER, RecordingPanel, create_session
 
-NOTEBOOK = "01_lists_and_loops.ipynb"
 WORK = {
     "cell_index": 4,
     "code": "numbers = [1, 2, 3]\nprint(numbers[3])\n",
     "error": "Cell In[7], line 2\n    print(numbers[3])\nIndexError: list index out of range",
 }
-_CONTEXT_KEYS = {"course_id", "course_title", "module_id", "module_title", "notebook_path"}
-
-
-@pytest.fixture
-def panel(make_panel: Callable[..., RecordingPanel], course_root: Path) -> RecordingPanel:
-    context = read_context(course_root / NOTEBOOK, course_root)
-    return make_panel(context=context.as_dict(), notebook_path=context.notebook_path)
 
 
 def _connected(panel: RecordingPanel) -> str:
-    body = {"context": {k: v for k, v in panel.context.items() if k in _CONTEXT_KEYS and v}}
-    reply = panel.request("create_session", body)
-    assert reply["ok"], reply
-    session_id = str(reply["result"]["id"])
+    session_id = create_session(panel)
     panel.chat({"kind": "connect", "session_id": session_id})
     return session_id
 

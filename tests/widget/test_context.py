@@ -8,8 +8,8 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from tutornb import context
-from tutornb.context import (
+from tutornb.kernel import context
+from tutornb.kernel.context import (
     NO_METADATA_NOTE,
     NO_NOTEBOOK_NOTE,
     current_context,

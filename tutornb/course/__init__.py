@@ -1,2 +1,4 @@
-"""Instructor tools for a course's notebooks: the published schema (``schema.py``), the checker
-(``check.py``) and the draft-metadata writer (``init.py``); ``notebooks.py`` finds and reads them."""
+"""The course format: what a notebook's ``metadata.tutornb`` means (``metadata.py``, the one reader),
+the tutoring policy in force for a notebook (``policy.py``) and the published JSON Schema
+(``schema.py``, ``schema.json``). The instructor's tools that check and draft it are in
+:mod:`tutornb.instructor`."""

@@ -1,7 +1,7 @@
 """The published JSON Schema of ``metadata.tutornb``, committed as ``schema.json`` beside this file.
 
 Editors and CI jobs outside Python validate course notebooks against the committed file; a test
-keeps it equal to :func:`tutornb.coursemeta.course_metadata_schema` (generated from the pydantic
+keeps it equal to :func:`tutornb.course.metadata.course_metadata_schema` (generated from the pydantic
 models), so the file can never drift from what tutornb reads. Regenerate it with
 ``python -m tutornb.course.schema``.
 """
@@ -13,7 +13,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from tutornb.coursemeta import course_metadata_schema
+from tutornb.course.metadata import course_metadata_schema
 
 SCHEMA_FILE = Path(__file__).with_name("schema.json")
 

@@ -10,10 +10,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from tutornb.reports.classview import ClassView, class_view
-from tutornb.reports.html import render_class_page
-from tutornb.reports.model import ProgressReport
-from tutornb.reports.objectives import objective_texts
+from tutornb.instructor.reports.classview import ClassView, class_view
+from tutornb.instructor.reports.html import render_class_page
+from tutornb.instructor.reports.model import ProgressReport
+from tutornb.instructor.reports.objectives import objective_texts
 
 
 def small_groups_withheld(view: ClassView, min_group: int) -> ClassView:

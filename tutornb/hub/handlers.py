@@ -21,7 +21,7 @@ from tutornb.hub.ids import is_valid_id
 from tutornb.hub.modelproxy import ProxyRefused
 from tutornb.hub.reportstore import ReportRejected, parse_upload
 from tutornb.hub.state import ServiceState
-from tutornb.reports.exchange import render_report
+from tutornb.instructor.reports.exchange import render_report
 from tutornb.version import __version__
 
 log = logging.getLogger("tutornb.hub")

@@ -17,7 +17,7 @@ from typing import Any, TextIO
 
 import httpx
 
-from tutornb.ratelimit import RateLimiter
+from tutornb.service.ratelimit import RateLimiter
 
 MAX_BODY_BYTES = 2 * 1024 * 1024
 

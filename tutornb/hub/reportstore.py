@@ -17,10 +17,10 @@ from pydantic import ValidationError
 
 from tutornb.atomicfile import replace_file
 from tutornb.hub.ids import checked_course_id
-from tutornb.reports.build import learner_file_stem
-from tutornb.reports.exchange import render_report
-from tutornb.reports.model import REPORT_FORMAT, REPORT_SCHEMA_VERSION, ProgressReport
-from tutornb.reports.reading import MAX_REPORT_BYTES, Unreadable, read_report
+from tutornb.instructor.reports.build import learner_file_stem
+from tutornb.instructor.reports.exchange import render_report
+from tutornb.instructor.reports.model import REPORT_FORMAT, REPORT_SCHEMA_VERSION, ProgressReport
+from tutornb.instructor.reports.reading import MAX_REPORT_BYTES, Unreadable, read_report
 
 PRIVATE_MODE = 0o600
 

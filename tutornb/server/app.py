@@ -9,20 +9,13 @@ import json
 import os
 import re
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from jupyter_server.extension.application import ExtensionApp
 from tornado.ioloop import IOLoop, PeriodicCallback
 from traitlets import Bool, CaselessStrEnum, Dict, Float, Int, Unicode
 
-from tutornb.errors import TutorNBError
-from tutornb.hublink import (
-    RELAY_KEY_ENV,
-    RELAY_URL_ENV,
-    HubLink,
-    keep_token_from_kernels,
-    use_server_link,
-)
+from tutornb.errors import InvalidPolicy, TutorNBError
 from tutornb.paths import (
     EXCHANGE_DIR_ENV,
     ROOT_DIR_ENV,
@@ -31,13 +24,7 @@ from tutornb.paths import (
     TUTOR_OPTIONS_ENV,
     resolve_store_dir,
 )
-from tutornb.policy import PolicyError, effective_policy
-from tutornb.server.base import (
-    OWNER_MODE_SETTING,
-    SERVICE_SETTING,
-    STARTUP_ERROR_SETTING,
-    is_shared,
-)
+from tutornb.server.base import OWNER_MODE_SETTING, is_shared
 from tutornb.server.chat import ChatSocketHandler
 from tutornb.server.handlers import (
     CloseHandler,
@@ -51,10 +38,13 @@ from tutornb.server.handlers import (
     SessionsHandler,
     StatusHandler,
 )
-from tutornb.server.hubrelay import HUB_LINK_SETTING, relay_routes
+from tutornb.server.lifetime import OPENER_SETTING, ServiceOpener
 from tutornb.server.storeguard import install_store_guard
-from tutornb.service import ServiceConfig, TutorService
 from tutornb.version import __version__
+
+if TYPE_CHECKING:
+    from tutornb.hublink import HubLink
+    from tutornb.service import TutorService
 
 #: Every route, as the OpenAPI document spells it (``{session_id}`` is a path parameter). Order
 #: matters: ``/sessions/import`` before ``/sessions/{session_id}``, and the JSON 404 catch-all last.
@@ -106,7 +96,7 @@ class TutorNBApp(ExtensionApp):
         config=True,
         help=(
             "Tutoring policy that overrides every course's, field by field (e.g. "
-            '{"solutions": "never", "hints": true}); see tutornb.coursemeta.TutoringPolicy. On a '
+            '{"solutions": "never", "hints": true}); see tutornb.course.metadata.TutoringPolicy. On a '
             "hub this is the admin's to set, not the learner's. Passed to the tutor as its "
             "'policy' option."
         ),
@@ -199,9 +189,14 @@ class TutorNBApp(ExtensionApp):
         ),
     )
 
-    service: TutorService | None = None
+    _opener: ServiceOpener | None = None
     _hub_link: HubLink | None = None
     _expiry_timer: PeriodicCallback | None = None
+
+    @property
+    def service(self) -> TutorService | None:
+        """The service once a request opened it (None before, and after a failure or shutdown)."""
+        return self._opener.service if self._opener is not None else None
 
     def _resolved_store_dir(self, root: Path) -> Path:
         return resolve_store_dir(root, explicit=self.store_dir or None)
@@ -213,6 +208,8 @@ class TutorNBApp(ExtensionApp):
         return resolve_store_dir(root)
 
     def initialize_settings(self) -> None:
+        """Only the store's path, the environment kernels inherit and the store guard: the service
+        (store, tutor, pydantic, renderer) opens on the first tutornb request (see lifetime.py)."""
         assert self.serverapp is not None
         root = Path(self.serverapp.root_dir).expanduser().resolve()
         store_dir = self._resolved_store_dir(root)
@@ -221,25 +218,41 @@ class TutorNBApp(ExtensionApp):
         # Kernels started by this server inherit these, so the widget and magics use the same store.
         os.environ[ROOT_DIR_ENV] = str(root)
         os.environ[STORE_DIR_ENV] = str(store_dir)
-        # ... and answer with the same tutor (%tutor ask, the panel's kernel pipe).
+        # ... and answer with the same tutor (%tutor ask, the panel's kernel pipe), under the same
+        # policy override (checked when the service opens; a kernel's tutor checks it too).
         os.environ[TUTOR_ENV] = self.tutor
-        try:
-            tutor_options = self._tutor_options()
-        except PolicyError as exc:
-            self.log.error("tutornb could not start (INVALID_POLICY): %s", exc)
-            self.settings[STARTUP_ERROR_SETTING] = "INVALID_POLICY"
-            self.settings[SERVICE_SETTING] = None
-            self.settings[OWNER_MODE_SETTING] = self.owner_mode
-            install_store_guard(self.serverapp, root, store_dir)
-            return
-        self._hub_link = HubLink.create(self.hub_service_url, self.hub_course_id)
-        kernel_options, tutor_options = self._hub_options(tutor_options)
-        os.environ[TUTOR_OPTIONS_ENV] = json.dumps(kernel_options)
+        # On a hub with the tutornb-hub service, kernels reach it through this server's relay.
+        os.environ[TUTOR_OPTIONS_ENV] = json.dumps(self._kernel_tutor_options(self._tutor_options()))
         # ... and share progress reports into the same exchange folder (%tutor share).
         if self.exchange_dir:
             os.environ[EXCHANGE_DIR_ENV] = str(Path(self.exchange_dir).expanduser().resolve())
         else:
             os.environ.pop(EXCHANGE_DIR_ENV, None)
+        self._opener = ServiceOpener(lambda: self._open_service(root, store_dir), self.log)
+        self.settings[OPENER_SETTING] = self._opener
+        self.settings[OWNER_MODE_SETTING] = self.owner_mode
+        # jupyter-server's own file routes must never serve or change the store (see storeguard).
+        install_store_guard(self.serverapp, root, store_names)
+        interval_ms = max(1.0, self.expiry_check_minutes) * 60_000
+        self._expiry_timer = PeriodicCallback(self._expire_idle, interval_ms)
+        self._expiry_timer.start()
+        # jupyter-server runs stop_extension on SIGTERM (how JupyterHub stops a server), but a
+        # SIGINT without a terminal ends its loop with KeyboardInterrupt and skips it: the
+        # sessions open in a socket must still be paused and the store closed on the way out.
+        atexit.register(self._close_service)
+        if self.freeze_gc:
+            IOLoop.current().call_later(2.0, _freeze_startup_objects)
+
+    def _open_service(self, root: Path, store_dir: Path) -> TutorService:
+        from tutornb.course.policy import PolicyError
+        from tutornb.service import ServiceConfig, TutorService
+
+        try:
+            tutor_options = self._checked_tutor_options()
+        except PolicyError as exc:
+            # Kernels started from now on are not told to tutor under a policy nobody set.
+            os.environ.pop(TUTOR_OPTIONS_ENV, None)
+            raise InvalidPolicy(str(exc)) from None
         config = ServiceConfig(
             max_message_chars=self.max_message_chars,
             session_expiry_days=self.session_expiry_days,
@@ -252,63 +265,49 @@ class TutorNBApp(ExtensionApp):
             owner_quota_bytes=self.owner_quota_bytes if self._shared() else 0,
             recap_after_seconds=self.recap_after_seconds,
         )
-        try:
-            self.service = TutorService.open(
-                root_dir=root,
-                store_dir=store_dir,
-                tutor=self.tutor,
-                tutor_options=tutor_options,
-                config=config,
-                quota_bytes=self.quota_bytes,
-                logger=self.log,
-            )
-        except (TutorNBError, OSError) as exc:
-            # The server keeps running; tutornb routes answer 503 with the code until this is fixed.
-            # The log names the error, never a traceback or the absolute path of the store.
-            code = exc.code if isinstance(exc, TutorNBError) else type(exc).__name__
-            detail = exc.message if isinstance(exc, TutorNBError) else (exc.strerror or "I/O error")
-            self.log.error("tutornb could not start (%s): %s", code, detail)
-            self.service = None
-            self.settings[STARTUP_ERROR_SETTING] = code
-        self.settings[SERVICE_SETTING] = self.service
-        self.settings[OWNER_MODE_SETTING] = self.owner_mode
-        # jupyter-server's own file routes must never serve or change the store (see storeguard).
-        install_store_guard(self.serverapp, root, store_names)
-        if self.service is not None:
-            self._expire_idle()
-            interval_ms = max(1.0, self.expiry_check_minutes) * 60_000
-            self._expiry_timer = PeriodicCallback(self._expire_idle, interval_ms)
-            self._expiry_timer.start()
-            self.log.info("tutornb %s: store ready, tutor %r", __version__, self.tutor)
-            # jupyter-server runs stop_extension on SIGTERM (how JupyterHub stops a server), but a
-            # SIGINT without a terminal ends its loop with KeyboardInterrupt and skips it: the
-            # sessions open in a socket must still be paused and the store closed on the way out.
-            atexit.register(self._close_service)
-            if self.freeze_gc:
-                IOLoop.current().call_later(2.0, _freeze_startup_objects)
+        service = TutorService.open(
+            root_dir=root,
+            store_dir=store_dir,
+            tutor=self.tutor,
+            tutor_options=tutor_options,
+            config=config,
+            quota_bytes=self.quota_bytes,
+            logger=self.log,
+        )
+        self.log.info("tutornb %s: store ready, tutor %r", __version__, self.tutor)
+        self._expire_with(service)
+        return service
 
     def _tutor_options(self) -> dict[str, Any]:
         """The tutor's options with the server's policy override as ``policy`` (it wins over the
-        course's). Raises :class:`PolicyError` when the override does not fit the policy model:
-        tutornb then does not start rather than tutor under a policy the admin did not set."""
+        course's)."""
         options = dict(self.tutor_options)
         if self.policy:
-            effective_policy(override=dict(self.policy))
             options["policy"] = dict(self.policy)
         return options
 
-    def _hub_options(self, options: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
-        """(the kernels' tutor options, the server's), wired to the hub service when one is set:
-        the server calls it with the hub token, kernels through this server's relay with a key
-        good for nothing else; the token is kept out of every kernel's environment."""
-        link = self._hub_link
+    def _kernel_tutor_options(self, options: dict[str, Any]) -> dict[str, Any]:
+        """The kernels' tutor options, wired to the hub service when one is set: kernels call it
+        through this server's relay with a key good for nothing else, and the hub token is kept out
+        of every kernel's environment. Imported only on a hub (the server starts light elsewhere)."""
+        if not self.hub_service_url:
+            return options
+        from tutornb.hublink import (
+            RELAY_KEY_ENV,
+            RELAY_URL_ENV,
+            HubLink,
+            keep_token_from_kernels,
+            use_server_link,
+        )
+        from tutornb.server.hubrelay import HUB_LINK_SETTING
+
         assert self.serverapp is not None
+        self._hub_link = link = HubLink.create(self.hub_service_url, self.hub_course_id)
         if link is None:
             os.environ.pop(RELAY_URL_ENV, None)
             os.environ.pop(RELAY_KEY_ENV, None)
-            if self.hub_service_url:
-                self.log.warning("tutornb: hub_service_url is set but there is no JUPYTERHUB_API_TOKEN")
-            return options, options
+            self.log.warning("tutornb: hub_service_url is set but there is no JUPYTERHUB_API_TOKEN")
+            return options
         self.settings[HUB_LINK_SETTING] = link
         use_server_link(link)
         relay = f"{self.serverapp.connection_url.rstrip('/')}/{self.name}/api/hub/"
@@ -316,8 +315,25 @@ class TutorNBApp(ExtensionApp):
         os.environ[RELAY_KEY_ENV] = link.relay_key
         keep_token_from_kernels(self.serverapp.kernel_manager)
         if self.tutor != "openai":
-            return options, options
-        return link.kernel_tutor_options(options, relay), link.server_tutor_options(options)
+            return options
+        return link.kernel_tutor_options(options, relay)
+
+    def _server_tutor_options(self, options: dict[str, Any]) -> dict[str, Any]:
+        """The server's own tutor calls the hub service with the hub token (when one is set)."""
+        link = self._hub_link
+        if link is None or self.tutor != "openai":
+            return options
+        return link.server_tutor_options(options)
+
+    def _checked_tutor_options(self) -> dict[str, Any]:
+        """:meth:`_tutor_options`; raises :class:`PolicyError` when the override does not fit the
+        policy model: tutornb then does not start rather than tutor under a policy the admin did
+        not set."""
+        from tutornb.course.policy import effective_policy
+
+        if self.policy:
+            effective_policy(override=dict(self.policy))
+        return self._server_tutor_options(self._tutor_options())
 
     def _shared(self) -> bool:
         assert self.serverapp is not None
@@ -326,14 +342,20 @@ class TutorNBApp(ExtensionApp):
 
     def initialize_handlers(self) -> None:
         if self._hub_link is not None:  # only on a hub with the service configured
+            from tutornb.server.hubrelay import relay_routes
+
             self.handlers.extend(relay_routes(self.name))
         self.handlers.extend(route_table(self.name))
 
     def _expire_idle(self) -> None:
-        if self.service is None:
-            return
+        """The periodic check: only a service some request opened (opening one for it would load
+        everything on a server whose learner never opened the tutor)."""
+        if self.service is not None:
+            self._expire_with(self.service)
+
+    def _expire_with(self, service: TutorService) -> None:
         try:
-            closed = self.service.expire_idle()
+            closed = service.expire_idle()
         except TutorNBError as exc:
             self.log.warning("tutornb: expiry check failed (%s)", exc.code)
             return
@@ -342,7 +364,7 @@ class TutorNBApp(ExtensionApp):
 
     def _close_service(self) -> None:
         """Pauses the sessions still open in a socket and closes the store (once)."""
-        service, self.service = self.service, None
+        service = self._opener.close() if self._opener is not None else None
         if service is not None:
             service.close()
             self.log.info("tutornb: stopped; open sessions paused")

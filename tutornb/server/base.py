@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 from http.client import responses
 from types import TracebackType
-from typing import Any, cast
+from typing import TYPE_CHECKING, Any, cast
 
 from jupyter_server.auth.identity import (
     IdentityProvider,
@@ -21,13 +21,14 @@ from jupyter_server.auth.identity import (
 )
 from tornado import web
 
-from tutornb.errors import StoreError, TutorNBError
+from tutornb.errors import TutorNBError
 from tutornb.paths import default_owner
-from tutornb.service import TutorService
+from tutornb.server.lifetime import service_opener
 
-SERVICE_SETTING = "tutornb_service"
+if TYPE_CHECKING:
+    from tutornb.service import TutorService
+
 OWNER_MODE_SETTING = "tutornb_owner_mode"
-STARTUP_ERROR_SETTING = "tutornb_startup_error"
 
 #: jupyter-server's own identity providers: one person's server, where every browser is that person.
 _BUILTIN_PROVIDERS: tuple[type[Any], ...] = (
@@ -103,14 +104,17 @@ class TutorNBMixin:
 
     auth_resource = "tutornb"
 
+    async def service_ready(self) -> None:
+        """Waits for the service to be open (the first authenticated request opens it off the
+        event loop; see :mod:`.lifetime`)."""
+        handler = cast(web.RequestHandler, self)
+        await service_opener(handler.settings).opened()
+
     @property
     def service(self) -> TutorService:
+        """The service, opened by the first request that needs it (see :mod:`.lifetime`)."""
         handler = cast(web.RequestHandler, self)
-        service = handler.settings.get(SERVICE_SETTING)
-        if not isinstance(service, TutorService):
-            reason = handler.settings.get(STARTUP_ERROR_SETTING) or "STORE_UNAVAILABLE"
-            raise StoreError(f"tutornb could not start ({reason}); see the server log.")
-        return service
+        return service_opener(handler.settings).get()
 
     @property
     def owner(self) -> str:

@@ -16,7 +16,7 @@ broadcast); the memory its queue held is then given back to the system (see ``me
 from __future__ import annotations
 
 import asyncio
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from jupyter_core.utils import ensure_async
 from jupyter_server.auth.decorator import ws_authenticated
@@ -27,11 +27,12 @@ from tornado import web
 from tornado.iostream import StreamBufferFullError
 from tornado.websocket import WebSocketClosedError, WebSocketHandler
 
-from tutornb import frames
 from tutornb.errors import InvalidRequest, TutorNBError
 from tutornb.server.base import TutorNBMixin
-from tutornb.server.memory import release_soon
-from tutornb.service import ChatConnection
+from tutornb.server.heaptrim import release_soon
+
+if TYPE_CHECKING:
+    from tutornb.service import ChatConnection
 
 MAX_FRAME_BYTES = 64 * 1024
 #: The close reason a client that stopped reading gets (it sees it once it reads again).
@@ -93,6 +94,7 @@ class ChatSocketHandler(
         if self.request.headers.get("Upgrade", "").lower() != "websocket":
             raise InvalidRequest("This endpoint speaks WebSocket only.")
         self.session_owner = self.owner
+        await self.service_ready()
         # A malformed id is 400 and an unknown one 404, before the upgrade (the service checks both).
         self.service.get_session(self.session_owner, session_id)
         await super().get(session_id)
@@ -103,7 +105,9 @@ class ChatSocketHandler(
         try:
             self.conn = await self.service.connect(self.session_owner, session_id, self._sink)
         except TutorNBError as exc:
-            await self._sink(frames.error_frame(exc))
+            from tutornb.frames import error_frame
+
+            await self._sink(error_frame(exc))
             self.close(1011 if exc.http_status >= 500 else 1008, exc.code)
 
     async def on_message(self, message: str | bytes) -> None:
@@ -132,7 +136,9 @@ class ChatSocketHandler(
         elif pending > limit + self._slack:
             self._close_slow_consumer()
             raise WebSocketClosedError()
-        text = frames.encode(frame)
+        from tutornb.frames import encode  # loaded with the service, on the first request
+
+        text = encode(frame)
         if len(text) > limit:
             self._slack = max(self._slack, len(text))
         try:

@@ -8,17 +8,20 @@ No session logic lives here. Every method is ``@web.authenticated`` then ``@auth
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from jupyter_server.auth.decorator import authorized
 from jupyter_server.base.handlers import APIHandler
 from jupyter_server.extension.handler import ExtensionHandlerMixin
-from pydantic import BaseModel
 from tornado import web
 
 from tutornb.errors import InvalidRequest, NotFound, PayloadTooLarge
 from tutornb.server.base import TutorNBMixin
-from tutornb.service import StatusAction
+
+if TYPE_CHECKING:
+    from pydantic import BaseModel
+
+    from tutornb.service import StatusAction
 
 #: REST bodies above this are refused with 413 before any parsing.
 MAX_BODY_BYTES = 1024 * 1024
@@ -72,6 +75,9 @@ class TutorNBHandler(TutorNBMixin, ExtensionHandlerMixin, APIHandler):
             self._refuse_when_read(_TOO_LARGE)
             return
         self._body = bytearray()
+        if self.current_user is not None:
+            # The first request of a signed-in user opens the service (off the event loop).
+            await self.service_ready()
 
     def data_received(self, chunk: bytes) -> None:
         self._received += len(chunk)
@@ -127,7 +133,8 @@ class TutorNBHandler(TutorNBMixin, ExtensionHandlerMixin, APIHandler):
 
     def reply(self, payload: BaseModel | dict[str, Any], status: int = 200) -> None:
         # pydantic's own serializer is ~2x faster than model_dump + json.dumps on a long transcript.
-        body = payload.model_dump_json() if isinstance(payload, BaseModel) else json.dumps(payload)
+        # (duck-typed: pydantic is the service's, loaded on first use, not at server start)
+        body = json.dumps(payload) if isinstance(payload, dict) else payload.model_dump_json()
         self.set_status(status)
         self.set_header("Cache-Control", "no-store")
         self.finish(body)

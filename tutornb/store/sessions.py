@@ -11,13 +11,12 @@ import logging
 import secrets
 import threading
 import time
-from collections.abc import Callable, Iterable, MutableMapping, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from contextlib import AbstractContextManager
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any, TypeVar
 
-from pydantic import TypeAdapter, ValidationError
 from tinydb.table import Document
 
 from tutornb import lifecycle
@@ -42,10 +41,8 @@ from tutornb.models import (
     StudyPlan,
     TutorState,
     is_valid_session_id,
-    utcnow,
 )
-from tutornb.paths import display_path
-from tutornb.store import archive, files, listing, migrate
+from tutornb.store import archive, listing, migrate, plans, tutor_records, upkeep
 from tutornb.store.api import AppendResult, NewMessage, SessionQuery
 from tutornb.store.indexes import SessionIndexes
 from tutornb.store.journaled import JournaledStorage, JournaledTable, JournaledTinyDB, open_tinydb
@@ -53,13 +50,11 @@ from tutornb.store.layout import (
     ACTIONS_PREFIX,
     ARCHIVE_PREFIX,
     MESSAGES_PREFIX,
-    PLANS,
     SESSION_TABLE_PREFIXES,
     SESSIONS,
     STATE_PREFIX,
     iso,
     new_session_id,
-    parse_time,
     preview_of,
     session_doc,
 )
@@ -67,9 +62,6 @@ from tutornb.store.layout import (
 log = logging.getLogger("tutornb.store")
 
 T = TypeVar("T")
-
-
-_ACTIONS = TypeAdapter(list[ActionLogEntry])
 
 
 class SessionStore:
@@ -381,56 +373,21 @@ class SessionStore:
         actions: Iterable[ActionLogEntry] = (),
         now: datetime | None = None,
     ) -> Session:
-        stamp = iso(now)
-        state_doc = state.model_dump(mode="json") if state is not None else None
-        action_docs = [entry.model_dump(mode="json") for entry in actions]
-
-        def update() -> dict[str, Any]:
-            key, doc = self._require(session_id)
-            fields: dict[str, Any] = {"updated_at": stamp}
-            if phase is not None:
-                lifecycle.check_phase_change(Phase(doc["phase"]), phase)
-                fields["phase"] = phase.value
-            if current_question_number is not None:
-                fields["current_question_number"] = int(current_question_number)
-            if state_doc is not None:
-                self._replace_state(session_id, state_doc)
-            if action_docs:
-                self._table(ACTIONS_PREFIX + session_id).insert_multiple(action_docs)
-            self._put_session(key, fields)
-            return self.storage.peek_table(SESSIONS)[key]
-
-        doc = self._write(update)
-        with self._reading():
-            return self._session_model(doc)
-
-    def _replace_state(self, session_id: str, state_doc: dict[str, Any]) -> None:
-        table = self._table(STATE_PREFIX + session_id)
-        if self.storage.peek_table(table.name).get("1") is None:
-            table.insert(Document(state_doc, doc_id=1))
-        else:
-
-            def replace(doc: MutableMapping[str, Any]) -> None:
-                doc.clear()
-                doc.update(state_doc)
-
-            table.update(replace, doc_ids=[1])
+        return tutor_records.update_tutor_state(
+            self,
+            session_id,
+            state=state,
+            phase=phase,
+            current_question_number=current_question_number,
+            actions=actions,
+            now=now,
+        )
 
     def append_action(self, session_id: str, entry: ActionLogEntry) -> None:
-        doc = entry.model_dump(mode="json")
-
-        def append() -> None:
-            self._require(session_id)
-            self._table(ACTIONS_PREFIX + session_id).insert(doc)
-
-        self._write(append)
+        tutor_records.append_action(self, session_id, entry)
 
     def actions(self, session_id: str) -> list[ActionLogEntry]:
-        with self._reading():
-            self._require(session_id)
-            docs = self.storage.peek_table(ACTIONS_PREFIX + session_id)
-            ordered = [docs[key] for key in sorted(docs, key=int)]
-        return _ACTIONS.validate_python(ordered)
+        return tutor_records.actions(self, session_id)
 
     def _delete(self, session_id: str) -> None:
         key, _ = self._require(session_id)
@@ -499,104 +456,27 @@ class SessionStore:
         with self._reading():
             return self._session_model(doc)
 
+    # ---------------------------------------------------------------------------------
+    # Upkeep and plans (tutornb.store.upkeep, tutornb.store.plans)
+
     def expire_idle(self, expiry_days: float, *, now: datetime | None = None) -> list[str]:
-        moment = now or utcnow()
-        stamp = iso(moment)
-
-        def expire() -> list[str]:
-            closed: list[str] = []
-            for key, doc in list(self.storage.peek_table(SESSIONS).items()):
-                status = Status(doc["status"])
-                if lifecycle.is_expired(status, parse_time(doc["last_active_at"]), moment, expiry_days):
-                    self._archive_messages(doc["id"])
-                    self._put_session(key, {"status": Status.CLOSED.value, "updated_at": stamp})
-                    closed.append(doc["id"])
-            return closed
-
-        return self._write(expire)
+        return upkeep.expire_idle(self, expiry_days, now=now)
 
     def cleanup(self, *, older_than_days: float | None = None, max_sessions: int | None = None) -> list[str]:
-        if older_than_days is None and max_sessions is None:
-            return []
-        if max_sessions is not None and max_sessions < 0:
-            raise InvalidRequest("max_sessions must be 0 or more.")
-        moment = utcnow()
-
-        def clean() -> list[str]:
-            docs = list(self.storage.peek_table(SESSIONS).values())
-            victims: list[str] = []
-            if older_than_days is not None:
-                cutoff = iso(moment - timedelta(days=older_than_days))
-                # Closed first, then the oldest: the order deletions are reported in.
-                old = [d for d in docs if d["last_active_at"] < cutoff]
-                old.sort(key=lambda d: (d["status"] != Status.CLOSED.value, d["last_active_at"]))
-                victims.extend(d["id"] for d in old)
-            if max_sessions is not None:
-                remaining = [d for d in docs if d["id"] not in set(victims)]
-                excess = len(remaining) - max_sessions
-                if excess > 0:
-                    remaining.sort(key=lambda d: (d["status"] != Status.CLOSED.value, d["last_active_at"]))
-                    victims.extend(d["id"] for d in remaining[:excess])
-            for sid in victims:
-                self._delete(sid)
-            return victims
-
-        return self._write(clean)
-
-    def get_plan(self, key: str) -> StudyPlan | None:
-        now = iso(None)
-        with self._reading():
-            for doc in self.storage.peek_table(PLANS).values():
-                if doc.get("key") == key and doc.get("expires_at", "") > now:
-                    try:
-                        return StudyPlan.model_validate(doc["plan"])
-                    except ValidationError:
-                        return None
-        return None
-
-    def put_plan(self, key: str, plan: StudyPlan, ttl: timedelta) -> None:
-        now = utcnow()
-        doc = {"key": key, "plan": plan.model_dump(mode="json"), "expires_at": iso(now + ttl)}
-        stamp = iso(now)
-
-        def put() -> None:
-            table = self._table(PLANS)
-            stale = [
-                int(k)
-                for k, d in self.storage.peek_table(PLANS).items()
-                if d.get("key") == key or d.get("expires_at", "") <= stamp
-            ]
-            if stale:
-                table.remove(doc_ids=stale)
-            table.insert(doc)
-
-        self._write(put)
+        return upkeep.cleanup(self, older_than_days=older_than_days, max_sessions=max_sessions)
 
     def stats(self) -> StoreStats:
-        with self._reading():
-            docs = self.storage.peek_table(SESSIONS)
-            return StoreStats(
-                path=display_path(self.path, Path.cwd()),
-                sessions=len(docs),
-                messages=sum(int(d.get("message_count", 0)) for d in docs.values()),
-                bytes=self.storage.bytes_on_disk(),
-                quota_bytes=self.quota_bytes or 0,
-                recovered=list(self.storage.recovered),
-            )
+        return upkeep.stats(self)
 
     def owner_stats(self, owner: str) -> StoreStats:
-        """``stats`` for one owner's sessions only: what ``/status`` shows a user who shares the
-        server with others (store-wide counts would tell them about everyone else)."""
-        with self._reading():
-            docs = [d for d in self.storage.peek_table(SESSIONS).values() if d.get("owner") == owner]
-            used = sum(self._indexes.session_bytes(d["id"]) + len(files.dumps(d)) for d in docs)
-            return StoreStats(
-                path=display_path(self.path, Path.cwd()),
-                sessions=len(docs),
-                messages=sum(int(d.get("message_count", 0)) for d in docs),
-                bytes=used,
-                quota_bytes=self.quota_bytes or 0,
-            )
+        """``stats`` for one owner's sessions only (see :func:`tutornb.store.upkeep.owner_stats`)."""
+        return upkeep.owner_stats(self, owner)
+
+    def get_plan(self, key: str) -> StudyPlan | None:
+        return plans.get_plan(self, key)
+
+    def put_plan(self, key: str, plan: StudyPlan, ttl: timedelta) -> None:
+        plans.put_plan(self, key, plan, ttl)
 
     def compact(self) -> None:
         """A fresh snapshot now (the previous one kept, gzipped, as the backup)."""

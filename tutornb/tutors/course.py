@@ -1,7 +1,7 @@
 """The offline ``course`` tutor: grounded in the course notebooks, deterministic, through every
 phase.
 
-It follows the seed study agent's loop (intake → planning → learning → quizzing → analyzing → next
+It follows the teaching loop (intake → planning → learning → quizzing → analyzing → next
 topic or completed). Each turn is composed in full from the stored state and the course index, then
 streamed line by line; the turn's single phase change always goes from the stored phase to one the
 phase machine allows, so the service can persist it as one step.

@@ -11,7 +11,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-_ANSI_RE = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
+from tutornb.plaintext import strip_ansi
+
 _EXC_LINE_RE = re.compile(
     r"^\s*(?:[A-Za-z_][\w]*\.)*([A-Z][A-Za-z0-9_]*(?:Error|Exception|Warning|Interrupt|Exit|Iteration))"
     r"(?::\s*(.*))?\s*$"
@@ -30,10 +31,6 @@ class TracebackInfo:
     #: The line of the learner's code that raised, when the traceback shows it.
     code_line: str | None
     line_number: int | None
-
-
-def strip_ansi(text: str) -> str:
-    return _ANSI_RE.sub("", text)
 
 
 def looks_like_traceback(text: str) -> bool:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 
-from tutornb.coursemeta import ExerciseSpec
+from tutornb.course.metadata import ExerciseSpec
 from tutornb.hublink import hub_solution
 from tutornb.models import Phase, QuizQuestion, Role
 from tutornb.tutors import quizzing

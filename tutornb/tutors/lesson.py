@@ -14,9 +14,9 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-from tutornb.coursemeta import TutoringPolicy
+from tutornb.course.metadata import TutoringPolicy
+from tutornb.course.policy import PolicyError, course_file_policy, effective_policy
 from tutornb.models import Citation, QuizQuestion, TutorState
-from tutornb.policy import PolicyError, course_file_policy, effective_policy
 from tutornb.tutors.base import TutorTurn
 from tutornb.tutors.material import Material, cell_label
 from tutornb.tutors.memory import Memory, recall

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
-from tutornb.coursemeta import CourseMetadata, ExerciseSpec, TutoringPolicy, notebook_course_metadata
+from tutornb.course.metadata import CourseMetadata, ExerciseSpec, TutoringPolicy, notebook_course_metadata
 from tutornb.models import Citation, QuizQuestion
 
 PassageKind = Literal["concept", "exercise"]

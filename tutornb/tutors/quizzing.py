@@ -4,7 +4,7 @@ follow-ups on what was missed and the next topic (a review plan) or the module's
 
 from __future__ import annotations
 
-from tutornb import quizorder
+from tutornb.course import quizorder
 from tutornb.lifecycle import can_change_phase
 from tutornb.models import Phase, PlanStep, QuizQuestion, StudyPlan
 from tutornb.tutors import plans, status

@@ -9,7 +9,8 @@ Comm messages (JSON, ``kind`` decides):
 
 - ``{"kind": "request", "id", "method", "params"}`` is answered by
   ``{"kind": "response", "id", "ok", "result"|"error"}`` (errors come back as data
-  ``{code, message}``, never as an exception: quak style);
+  ``{code, message}``, never as an exception, so the page handles a refusal like any other
+  answer and a failure never surfaces as an uncaught error in the browser);
 - ``{"kind": "connect", "session_id"}`` / ``{"kind": "disconnect"}`` open and close the chat
   connection;
 - ``{"kind": "frame", "frame"}`` is one client chat frame; server frames come back as
@@ -30,15 +31,10 @@ import anywidget
 import traitlets as t
 
 from tutornb import frames
-from tutornb.context import (
-    KernelRuntime,
-    NotebookContext,
-    current_context,
-    kernel_owner,
-    kernel_runtime,
-)
 from tutornb.errors import InvalidRequest, TutorNBError
 from tutornb.htmlpolicy import SANITIZER_POLICY
+from tutornb.kernel.context import NotebookContext, current_context
+from tutornb.kernel.runtime import KernelRuntime, kernel_owner, kernel_runtime
 from tutornb.models import LearnerWork, is_valid_session_id
 
 if TYPE_CHECKING:
@@ -98,7 +94,7 @@ class ChatPanel(anywidget.AnyWidget):  # type: ignore[misc]
     #: The learner's last executed cell, kept up to date by the kernel after every run:
     #: ``{"cell_index"?: int, "code": str, "error"?: str}`` or ``None`` before the first run. The page
     #: offers "Ask about my last error" when ``error`` is set and sends this dict as a message frame's
-    #: ``work`` (see tutornb.kernelwork).
+    #: ``work`` (see tutornb.kernel.lastrun).
     last_work = t.Dict(default_value=None, allow_none=True).tag(sync=True)
     #: The server's sanitizer allowlist (:data:`tutornb.htmlpolicy.SANITIZER_POLICY`): the page's own
     #: HTML fence allows exactly this and nothing more (one allowlist, not two that drift).
@@ -123,8 +119,8 @@ class ChatPanel(anywidget.AnyWidget):  # type: ignore[misc]
         self._stop_watching_work = self._watch_work()
 
     def _watch_work(self) -> Callable[[], None]:
-        """Follows the kernel's last run (captured by tutornb.kernelwork) into ``last_work``."""
-        from tutornb.kernelwork import last_work_dict, work_tracker
+        """Follows the kernel's last run (captured by tutornb.kernel.lastrun) into ``last_work``."""
+        from tutornb.kernel.lastrun import last_work_dict, work_tracker
 
         tracker = work_tracker()
         self.set_trait("last_work", last_work_dict(tracker.last))

@@ -6,26 +6,12 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tutornb.paths import EXCHANGE_DIR_ENV, ROOT_DIR_ENV, STORE_DIR_ENV, TUTOR_ENV, TUTOR_OPTIONS_ENV
-
-NAMES = (ROOT_DIR_ENV, STORE_DIR_ENV, TUTOR_ENV, TUTOR_OPTIONS_ENV, EXCHANGE_DIR_ENV)
-
-
-@pytest.fixture(autouse=True)
-def _restore_environ() -> Iterator[None]:
-    saved = {name: os.environ.get(name) for name in NAMES}
-    yield
-    for name, value in saved.items():
-        if value is None:
-            os.environ.pop(name, None)
-        else:
-            os.environ[name] = value
+from tutornb.paths import EXCHANGE_DIR_ENV, TUTOR_OPTIONS_ENV
 
 
 @pytest.fixture
