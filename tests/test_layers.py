@@ -15,10 +15,14 @@ import grimp
 LAYERS = (
     # The three front doors never import one another (checked below): the kernel side and its panel do.
     grimp.Layer("cli", "server", "kernel", "widget", independent=False),
+    # The tutornb-hub service runs in a process of its own, beside the hub (issue 21).
+    grimp.Layer("hub"),
     grimp.Layer("instructor"),
     grimp.Layer("service"),
     grimp.Layer("export", "queryparams"),
     grimp.Layer("store", "tutors"),
+    # The single-user side's client of the tutornb-hub service (solutions, the relay's settings).
+    grimp.Layer("hublink"),
     grimp.Layer("course"),
     grimp.Layer("citations", "frames", "lifecycle", "render", "paths", "atomicfile", "version", "plaintext"),
     grimp.Layer("errors", "htmlpolicy"),

@@ -2,7 +2,8 @@
 
 The server holds the hub token the spawner gave it (``JUPYTERHUB_API_TOKEN``) and calls the service
 with it: the model (the openai tutor's base URL becomes the service's, the token its key), report
-uploads and solution requests. Kernels never get that token: they get a relay on their own server
+uploads (:mod:`tutornb.instructor.reports.hubshare`) and solution requests. Kernels never get
+that token: they get a relay on their own server
 (``/tutornb/api/hub/...``, see :mod:`tutornb.server.hubrelay`) and a random key good for that relay
 only, so ``%tutor share`` and ``%tutor ask`` work in a kernel while ``os.environ`` there holds
 neither the hub token nor the model's key. Without a configured service nothing here applies.
@@ -18,19 +19,13 @@ from typing import Any
 
 import httpx
 
-from tutornb.hub.ids import is_valid_id
-from tutornb.instructor.reports.exchange import render_report
-from tutornb.instructor.reports.model import ProgressReport
+from tutornb.course.ids import is_valid_id
 
 #: The relay's URL and key, handed to kernels (never the hub token).
 RELAY_URL_ENV = "TUTORNB_HUB_RELAY_URL"
 RELAY_KEY_ENV = "TUTORNB_HUB_RELAY_KEY"
 #: What the spawner gives the server and no kernel may inherit.
 HUB_TOKEN_ENVS = ("JUPYTERHUB_API_TOKEN", "JPY_API_TOKEN")
-
-
-class HubShareError(ValueError):
-    """Why a report did not reach the service (one line; nothing stored there is touched)."""
 
 
 @dataclass(frozen=True)
@@ -109,26 +104,3 @@ def keep_token_from_kernels(kernel_manager: Any) -> None:
 
 def relay_configured() -> bool:
     return bool(os.environ.get(RELAY_URL_ENV) and os.environ.get(RELAY_KEY_ENV))
-
-
-def upload_report(report: ProgressReport) -> str:
-    """Sends ``report`` through the relay (from a kernel); the name the service stored it under."""
-    if not report.course_id:
-        raise HubShareError("the notebook names no course (metadata.tutornb.course_id); nothing was shared")
-    url = os.environ[RELAY_URL_ENV].rstrip("/") + f"/courses/{report.course_id}/reports"
-    try:
-        response = httpx.post(
-            url,
-            content=render_report(report),
-            headers={"Authorization": f"Bearer {os.environ[RELAY_KEY_ENV]}"},
-            timeout=30,
-        )
-    except httpx.HTTPError:
-        raise HubShareError("the course's tutornb service could not be reached; nothing was shared") from None
-    if response.status_code != 201:
-        try:
-            message = str(response.json().get("message", ""))[:300]
-        except ValueError:
-            message = f"HTTP {response.status_code}"
-        raise HubShareError(f"the course's tutornb service refused the report ({message})")
-    return str(response.json().get("learner", ""))

@@ -12,9 +12,9 @@ import nbformat
 import pytest
 from IPython.core.interactiveshell import InteractiveShell
 
-from tests.instructor.test_share import Shell
-from tutornb.kernel.context import reset_kernel_runtime
+from tests.support.kernel_shell import Shell
 from tutornb.kernel.receipt import RECEIPT_KEY
+from tutornb.kernel.runtime import reset_kernel_runtime
 
 FIXTURE = Path(__file__).resolve().parents[1] / "fixtures" / "tutor_course"
 NOTEBOOK = "text_and_arrays.ipynb"
@@ -52,20 +52,20 @@ def test_the_receipt_is_shown_first_then_added_to_the_metadata(shell: Shell, tmp
     notebook = tmp_path / "root" / NOTEBOOK
     # Given ann asked for two hints, then the solution (shown after two attempts), and put it in a cell
     for text in ("I need a hint for exercise 1", "another hint please", "show me the solution"):
-        out, err = shell.run(f"ask {text}")
+        out, err, shown = shell.run(f"ask {text}")
         assert err == "", err
-    assert SOLUTION in out
+    assert SOLUTION in out + "".join(str(bundle.get("text/plain", "")) for bundle in shown)
     _insert_below_exercise(notebook, f"# from the tutor\n{SOLUTION}\nprint(squares)")
     before = notebook.read_bytes()
     # When she asks for her receipt
-    out, err = shell.run("receipt")
+    out, err, _ = shell.run("receipt")
     # Then she sees it, per exercise, and nothing is written yet
     assert err == ""
     assert "- Exercise 1: squares: 2 hint(s); solution SHOWN; 1 code cell(s) with code from the tutor" in out
     assert "Nothing is added yet" in out
     assert notebook.read_bytes() == before
     # When she confirms
-    out, err = shell.run("receipt --confirm")
+    out, err, _ = shell.run("receipt --confirm")
     assert err == ""
     assert f"Added the AI-use receipt to {NOTEBOOK}'s metadata" in out
     # Then the notebook (still valid nbformat, as nbgrader reads it) carries exactly that receipt
@@ -84,7 +84,7 @@ def test_the_receipt_is_shown_first_then_added_to_the_metadata(shell: Shell, tmp
 def test_a_confirm_without_a_look_shows_the_receipt_instead(shell: Shell, tmp_path: Path) -> None:
     notebook = tmp_path / "root" / NOTEBOOK
     before = notebook.read_bytes()
-    out, _ = shell.run("receipt --confirm")
+    out, _, _ = shell.run("receipt --confirm")
     assert "This differs from the receipt you saw last (or you saw none)." in out
     assert "- Exercise 1: squares: 0 hint(s); solution not shown; 0 code cell(s)" in out
     assert notebook.read_bytes() == before

@@ -80,7 +80,7 @@ class TutoringPolicy(_Spec):
       nearest sections that are), ``answer`` (a model-backed tutor may answer, marked as outside the
       course).
     * ``shuffle_choices``: show each learner the quiz choices in an order of their own (stable for
-      the session; see :mod:`tutornb.course.quizorder`).
+      the session; see :mod:`tutornb.tutors.quizorder`).
     """
 
     solutions: SolutionPolicy = "after_attempts"

@@ -16,8 +16,8 @@ from typing import Any
 from jupyterhub.services.auth import HubOAuthenticated
 from tornado import web
 
+from tutornb.course.ids import is_valid_id
 from tutornb.hub.classpage import live_page, live_view
-from tutornb.hub.ids import is_valid_id
 from tutornb.hub.modelproxy import ProxyRefused
 from tutornb.hub.reportstore import ReportRejected, parse_upload
 from tutornb.hub.state import ServiceState

@@ -15,9 +15,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from tutornb.course.ids import checked_course_id
 from tutornb.course.metadata import ExerciseSpec, TutoringPolicy, notebook_course_metadata
 from tutornb.course.policy import PolicyError, course_file_policy, effective_policy
-from tutornb.hub.ids import checked_course_id
 from tutornb.instructor.learnercopy import learner_copy
 
 _MAX_NOTEBOOK = 20 * 1024 * 1024

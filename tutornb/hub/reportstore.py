@@ -16,7 +16,7 @@ from pathlib import Path
 from pydantic import ValidationError
 
 from tutornb.atomicfile import replace_file
-from tutornb.hub.ids import checked_course_id
+from tutornb.course.ids import checked_course_id
 from tutornb.instructor.reports.build import learner_file_stem
 from tutornb.instructor.reports.exchange import render_report
 from tutornb.instructor.reports.model import REPORT_FORMAT, REPORT_SCHEMA_VERSION, ProgressReport

@@ -1,7 +1,7 @@
 """A course-check warning: the right answer sits at the same position in most questions.
 
 A learner who notices "it is always B" stops reading the choices; choices are shuffled per learner
-when the tutor asks (:mod:`tutornb.course.quizorder`), but an exported or printed quiz keeps the written
+when the tutor asks (:mod:`tutornb.tutors.quizorder`), but an exported or printed quiz keeps the written
 order, so the instructor should still spread the answers.
 """
 

@@ -4,10 +4,9 @@ follow-ups on what was missed and the next topic (a review plan) or the module's
 
 from __future__ import annotations
 
-from tutornb.course import quizorder
 from tutornb.lifecycle import can_change_phase
 from tutornb.models import Phase, PlanStep, QuizQuestion, StudyPlan
-from tutornb.tutors import plans, status
+from tutornb.tutors import plans, quizorder, status
 from tutornb.tutors import quiz as quizzes
 from tutornb.tutors.lesson import Lesson
 from tutornb.tutors.material import CONCEPTS

@@ -7,10 +7,10 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from tutornb.course import quizorder
 from tutornb.lifecycle import can_change_phase
 from tutornb.models import Citation, Phase, QuizPrompt, QuizQuestion, TutorState
 from tutornb.tutors import quiz as quizzes
+from tutornb.tutors import quizorder
 from tutornb.tutors.base import (
     ActionEvent,
     CitationEvent,

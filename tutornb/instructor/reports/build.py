@@ -15,7 +15,6 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from tutornb.course.quizorder import as_written
 from tutornb.instructor.reports.model import (
     MisconceptionCount,
     ModuleProgress,
@@ -25,6 +24,7 @@ from tutornb.instructor.reports.model import (
 )
 from tutornb.models import ActionLogEntry, Message, Role, SessionExport, SessionSummary, utcnow
 from tutornb.store.api import SessionQuery, SessionStoreAPI
+from tutornb.tutors.quizorder import as_written
 
 #: A gap between two messages longer than this counts as this long: the learner was away.
 IDLE_CAP = timedelta(minutes=5)

@@ -16,9 +16,10 @@ from collections.abc import Callable
 from datetime import datetime, timezone
 from typing import Any, NoReturn
 
-from tutornb.hublink import HubShareError, relay_configured, upload_report
+from tutornb.hublink import relay_configured
 from tutornb.instructor.reports.build import ReportError, build_report
 from tutornb.instructor.reports.exchange import ShareError, render_report, share_report
+from tutornb.instructor.reports.hubshare import HubShareError, upload_report
 from tutornb.instructor.reports.model import ProgressReport
 from tutornb.instructor.reports.preview import show_preview
 from tutornb.paths import EXCHANGE_DIR_ENV
