@@ -80,8 +80,8 @@ def _confirmed(question: str) -> bool:
 def cmd_progress(args: argparse.Namespace) -> int:
     from tutornb.atomicfile import replace_file
     from tutornb.cli_common import open_store
-    from tutornb.reports.build import ReportError, build_report, learner_file_stem
-    from tutornb.reports.exchange import REPORT_MODE, preview_text, render_report
+    from tutornb.reports.build import ReportError, build_report
+    from tutornb.reports.exchange import ShareError, preview_text, render_report, share_report
 
     store = open_store(args)
     try:
@@ -97,12 +97,17 @@ def cmd_progress(args: argparse.Namespace) -> int:
     finally:
         store.close()
     target = Path(args.output)
-    if target.is_dir():
-        target = target / f"{learner_file_stem(report.learner, report.course_id)}.json"
     print(preview_text(report))
-    if not args.yes and not _confirmed(f"Write this report to {target}?"):
-        raise CLIError(f"nothing written: confirm with --yes (or answer y) to write {target}")
-    replace_file(target, render_report(report), mode=REPORT_MODE)
+    where = f"into the folder {target}" if target.is_dir() else f"to {target}"
+    if not args.yes and not _confirmed(f"Write this report {where}?"):
+        raise CLIError(f"nothing written: confirm with --yes (or answer y) to write {where}")
+    if target.is_dir():  # an exchange folder: named, and readable, as %tutor share does
+        try:
+            target = share_report(report, target)
+        except ShareError as exc:
+            raise CLIError(str(exc)) from None
+    else:  # a file of the learner's own: the mode their umask gives new files
+        replace_file(target, render_report(report))
     print(f"Wrote {target}")
     return EXIT_OK
 
@@ -112,44 +117,43 @@ def cmd_class_report(args: argparse.Namespace) -> int:
 
     from tutornb.atomicfile import replace_file
     from tutornb.reports.classview import class_view
+    from tutornb.reports.collect import CollectError, cap_view, collect
     from tutornb.reports.html import render_class_page
-    from tutornb.reports.model import ProgressReport
-    from tutornb.reports.reading import Unreadable, read_reports, report_files
+    from tutornb.termsafe import term_safe
 
-    files, unreadable = report_files(Path(p) for p in args.reports)
-    reports: list[ProgressReport] = []
-    for result in read_reports(files, progress=not args.quiet):
-        if isinstance(result, Unreadable):
-            unreadable.append(result)
-        else:
-            reports.append(result)
-    for problem in unreadable:
-        print(f"tutornb: {problem.line()}", file=sys.stderr)
-    courses = sorted({r.course_id or "" for r in reports})
-    course = args.course
-    if course is None and len(courses) > 1:
-        raise CLIError(
-            f"reports of several courses ({', '.join(c or '-' for c in courses)}): choose one with --course"
+    try:
+        found = collect((Path(p) for p in args.reports), args.course, progress=not args.quiet)
+    except CollectError as exc:
+        raise CLIError(str(exc)) from None
+    for line in [p.line() for p in found.unreadable] + [p.line() for p in found.not_counted]:
+        print(f"tutornb: {term_safe(line)}", file=sys.stderr)
+    for other, count in sorted(found.other_courses.items()):
+        print(
+            f"tutornb: warning: skipped {count} report{'s' if count != 1 else ''} of course "
+            f"{term_safe(other or '-')} (this class view is of {term_safe(found.course_id or '-')}; "
+            "choose with --course)",
+            file=sys.stderr,
         )
-    if course is None and courses:
-        course = courses[0] or None
-    chosen = [r for r in reports if (r.course_id or None) == course]
-    if not chosen:
-        raise CLIError(
-            "no readable progress report"
-            + (f" for course {course!r}" if course else "")
-            + "; nothing written"
-        )
-    view = class_view(chosen, course)
+    if not found.reports:
+        course = f" for course {term_safe(repr(found.course_id))}" if found.course_id else ""
+        raise CLIError(f"no readable progress report{course}; nothing written")
+    view, rows_left_out = cap_view(class_view(found.reports, found.course_id))
     out = Path(args.output)
     out.mkdir(parents=True, exist_ok=True)
     document = json.dumps(view.model_dump(mode="json"), indent=2, ensure_ascii=False) + "\n"
     replace_file(out / "class.json", document.encode("utf-8"))
-    replace_file(out / "index.html", render_class_page(view, unreadable=len(unreadable)).encode("utf-8"))
-    skipped = f", {len(unreadable)} unreadable" if unreadable else ""
+    page = render_class_page(view, unreadable=len(found.unreadable) + len(found.not_counted))
+    replace_file(out / "index.html", page.encode("utf-8"))
+    counts = [f"{view.learners} learners"]
+    counts += [f"{len(found.unreadable)} unreadable"] if found.unreadable else []
+    counts += [f"{len(found.not_counted)} not counted"] if found.not_counted else []
+    skipped = sum(found.other_courses.values())
+    counts += [f"{skipped} of other courses skipped"] if skipped else []
+    counts += [f"{found.files_over_cap} files over the cap not read"] if found.files_over_cap else []
+    counts += [f"{rows_left_out} table rows over the page cap left out"] if rows_left_out else []
     print(
-        f"Read {len(chosen)} reports ({view.learners} learners{skipped}); "
-        f"wrote {out / 'class.json'} and {out / 'index.html'}"
+        f"Read {len(found.reports)} reports ({', '.join(counts)}); "
+        f"wrote {term_safe(out / 'class.json')} and {term_safe(out / 'index.html')}"
     )
     return EXIT_OK
 
