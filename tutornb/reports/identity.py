@@ -144,21 +144,21 @@ def _author_problem(item: SharedReport, runner_uid: int) -> str | None:
 def authored_reports(
     found: Iterable[SharedReport], runner_uid: int | None = None
 ) -> tuple[list[ProgressReport], list[NotCounted]]:
-    """The reports whose author is known, one per account (the latest written), and every other
-    file with the reason it was not counted."""
+    """The reports whose author is known, one per account and course (the latest written), and
+    every other file with the reason it was not counted."""
     runner = os.geteuid() if runner_uid is None else runner_uid
     rejected: list[NotCounted] = []
-    by_author: dict[tuple[str, int | str], list[SharedReport]] = defaultdict(list)
+    by_author: dict[tuple[str, int | str, str | None], list[SharedReport]] = defaultdict(list)
     for item in found:
         problem = _author_problem(item, runner)
         if problem is not None:
             rejected.append(NotCounted(item.path, problem))
         elif item.uid == runner:
-            by_author[("name", item.report.learner)].append(item)
+            by_author[("name", item.report.learner, item.report.course_id)].append(item)
         else:
-            by_author[("uid", item.uid)].append(item)
+            by_author[("uid", item.uid, item.report.course_id)].append(item)
     chosen: list[ProgressReport] = []
-    for (kind, _), items in by_author.items():
+    for (kind, _, _), items in by_author.items():
         if kind == "uid":  # the file system's word, not the writer's
             items.sort(key=lambda i: (i.mtime_ns, i.path.name), reverse=True)
         else:  # the instructor's own copies: copying reset their times, their content is vouched for
