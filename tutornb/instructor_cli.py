@@ -14,6 +14,7 @@ from tutornb.cli_common import EXIT_FAILED, EXIT_OK, CLIError
 def cmd_course_check(args: argparse.Namespace) -> int:
     from tutornb.course.check import check_course
     from tutornb.course.notebooks import NotebookReadError, find_notebooks
+    from tutornb.termsafe import term_safe
 
     try:
         notebooks = find_notebooks(Path(p) for p in args.paths)
@@ -25,9 +26,9 @@ def cmd_course_check(args: argparse.Namespace) -> int:
     problems = [f for f in findings if not f.warning]
     warnings = [f for f in findings if f.warning]
     for finding in problems:
-        print(finding.line())
+        print(term_safe(finding.line()))
     for finding in warnings:
-        print(f"warning: {finding.line()}", file=sys.stderr)
+        print(f"warning: {term_safe(finding.line())}", file=sys.stderr)
     count = len(notebooks)
     print(
         f"{count} notebook{'s' if count != 1 else ''} checked: {len(problems)} problem"
@@ -40,6 +41,7 @@ def cmd_course_check(args: argparse.Namespace) -> int:
 def cmd_course_init(args: argparse.Namespace) -> int:
     from tutornb.course.init import init_notebook
     from tutornb.course.notebooks import NotebookReadError, find_notebooks
+    from tutornb.termsafe import term_safe
 
     course_id = args.course_id.strip()
     if not course_id or len(course_id) > 200:
@@ -54,15 +56,21 @@ def cmd_course_init(args: argparse.Namespace) -> int:
             result = init_notebook(path, course_id, args.course_title.strip())
         except (NotebookReadError, ValueError, OSError) as exc:
             detail = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
-            print(f"tutornb: {path}: {detail}", file=sys.stderr)
+            print(f"tutornb: {term_safe(path)}: {term_safe(detail)}", file=sys.stderr)
+            failed += 1
+            continue
+        except (TypeError, AttributeError, KeyError, RecursionError) as exc:
+            # A shape no rule foresaw: this notebook is skipped, the others still get their draft.
+            print(f"tutornb: {term_safe(path)}: cannot be read ({type(exc).__name__})", file=sys.stderr)
             failed += 1
             continue
         if result.added:
             print(
-                f"{path}: added a draft metadata.tutornb ({result.objectives} objectives from its headings)"
+                f"{term_safe(path)}: added a draft metadata.tutornb "
+                f"({result.objectives} objectives from its headings)"
             )
         else:
-            print(f"{path}: already has metadata.tutornb; left unchanged")
+            print(f"{term_safe(path)}: already has metadata.tutornb; left unchanged")
     return EXIT_FAILED if failed else EXIT_OK
 
 

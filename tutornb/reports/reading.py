@@ -11,8 +11,6 @@ from __future__ import annotations
 
 import errno
 import json
-import os
-import stat
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,12 +19,12 @@ from pydantic import ValidationError
 
 from tutornb.reports.identity import SharedReport
 from tutornb.reports.model import REPORT_FORMAT, REPORT_SCHEMA_VERSION, ProgressReport
+from tutornb.saferead import NotARegularFile, TooLarge, read_limited
 
 #: A report is a few KiB; anything this large is not one.
 MAX_REPORT_BYTES = 1024 * 1024
 #: More files than this are not read (a class is hundreds); the summary says how many were left.
 MAX_REPORT_FILES = 10_000
-_OPEN_FLAGS = os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0)
 
 
 @dataclass(frozen=True)
@@ -62,32 +60,6 @@ def report_files(paths: Iterable[Path]) -> tuple[list[Path], list[Unreadable]]:
     return list(files), missing
 
 
-class _NotAReport(Exception):
-    pass
-
-
-def _read_bounded(path: Path) -> tuple[bytes, os.stat_result]:
-    """The bytes of the regular file at ``path`` (at most the limit), and its status."""
-    fd = os.open(path, _OPEN_FLAGS)
-    try:
-        info = os.fstat(fd)
-        if not stat.S_ISREG(info.st_mode):
-            raise _NotAReport("not a regular file; not a progress report")
-        chunks: list[bytes] = []
-        left = MAX_REPORT_BYTES + 1
-        while left > 0:
-            chunk = os.read(fd, min(left, 1 << 16))
-            if not chunk:
-                break
-            chunks.append(chunk)
-            left -= len(chunk)
-        if left <= 0:
-            raise _NotAReport(f"larger than {MAX_REPORT_BYTES // 1024} KiB; not a progress report")
-        return b"".join(chunks), info
-    finally:
-        os.close(fd)
-
-
 def read_report(path: Path) -> ProgressReport | Unreadable:
     found = read_shared_report(path)
     return found.report if isinstance(found, SharedReport) else found
@@ -96,10 +68,14 @@ def read_report(path: Path) -> ProgressReport | Unreadable:
 def read_shared_report(path: Path) -> SharedReport | Unreadable:
     """The report at ``path`` with its owner and modification time, or why it is not one."""
     try:
-        raw, info = _read_bounded(path)
+        raw, info = read_limited(path, MAX_REPORT_BYTES)
         data = json.loads(raw)
-    except _NotAReport as exc:
-        return Unreadable(path, str(exc))
+    except NotARegularFile:
+        return Unreadable(path, "not a regular file; not a progress report")
+    except TooLarge:
+        return Unreadable(path, f"larger than {MAX_REPORT_BYTES // 1024} KiB; not a progress report")
+    except RecursionError:
+        return Unreadable(path, "nested too deeply; not a progress report")
     except OSError as exc:
         if exc.errno == errno.ELOOP:
             return Unreadable(path, "a symbolic link; not followed")
