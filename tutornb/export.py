@@ -20,7 +20,8 @@ from pydantic import ValidationError
 from tutornb.citations import cell_label, format_citation
 from tutornb.errors import InvalidRequest
 from tutornb.frames import validation_errors
-from tutornb.models import LearnerWork, Message, Role, SessionExport
+from tutornb.citepath import invalid_citations
+from tutornb.models import ActionLogEntry, LearnerWork, Message, Role, SessionExport
 from tutornb.render import render_markdown as render_message_html
 from tutornb.version import __version__
 
@@ -198,8 +199,11 @@ def _refuse_constant(name: str) -> Any:
 def _rendered_by_us(document: SessionExport) -> SessionExport:
     """Every message's ``html`` rendered again from its ``text``: an imported ``html`` is whatever
     the file's author wrote (relative URLs to ``/logout``, JupyterLab's own classes), never what
-    our sanitizer produced."""
-    messages = [m.model_copy(update={"html": render_message_html(m.text)}) for m in document.messages]
+    our sanitizer produced. Every message is marked ``imported``: whatever role the file gives it,
+    this tutor did not say it to this learner."""
+    messages = [
+        m.model_copy(update={"html": render_message_html(m.text), "imported": True}) for m in document.messages
+    ]
     return document.model_copy(update={"messages": messages})
 
 
@@ -235,4 +239,8 @@ def parse_import(body: bytes | str | Mapping[str, Any]) -> SessionExport:
     if _depth(document.model_dump(), _MAX_IMPORT_DEPTH * 2) < 0:
         # A number field given as the string "NaN" or "inf", which lax validation accepts.
         raise InvalidRequest(not_export, errors=[{"loc": ["body"], "msg": "NaN and Infinity are not JSON"}])
+    dropped = invalid_citations(data.get("messages"))
+    if dropped:  # the model dropped them; the session's own log says how many, for whoever looks
+        entry = ActionLogEntry(action="import_dropped_citations", data={"count": dropped})
+        document = document.model_copy(update={"actions": [*document.actions, entry]})
     return _rendered_by_us(document)
