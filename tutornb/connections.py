@@ -120,6 +120,13 @@ class Connections:
             self.log.info("tutornb: evicted %d idle chat connection(s) to make room", evicted)
         return evicted
 
+    def watched(self, session_id: str) -> bool:
+        """Whether anyone is attached to the session (a frame for it would reach someone)."""
+        return session_id in self._by_session
+
+    def session_ids(self) -> list[str]:
+        return list(self._by_session)
+
     def check_caps(self, owner: str, session_id: str) -> None:
         per_session = self._max_per_session
         if per_session and self.count(session_id) >= per_session:
@@ -127,11 +134,10 @@ class Connections:
                 f"This session already has {per_session} chat connections open; close a tab and try again."
             )
         per_owner = self._max_per_owner
-        if per_owner:
-            if len(self._owned(owner)) >= per_owner:
-                raise RateLimited(
-                    f"You already have {per_owner} chat connections open; close some tabs and try again."
-                )
+        if per_owner and len(self._owned(owner)) >= per_owner:
+            raise RateLimited(
+                f"You already have {per_owner} chat connections open; close some tabs and try again."
+            )
 
     def attach(
         self, owner: str, session_id: str, sink: FrameSink, liveness: Liveness | None = None

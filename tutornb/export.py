@@ -18,9 +18,9 @@ from typing import Any
 from pydantic import ValidationError
 
 from tutornb.citations import cell_label, format_citation
+from tutornb.citepath import invalid_citations
 from tutornb.errors import InvalidRequest
 from tutornb.frames import validation_errors
-from tutornb.citepath import invalid_citations
 from tutornb.models import ActionLogEntry, LearnerWork, Message, Role, SessionExport
 from tutornb.render import render_markdown as render_message_html
 from tutornb.version import __version__
