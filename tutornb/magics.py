@@ -35,6 +35,7 @@ from tutornb.models import (
     Status,
     is_valid_session_id,
 )
+from tutornb.serverask import ask_server, server_route
 
 if TYPE_CHECKING:
     from IPython.core.interactiveshell import InteractiveShell
@@ -356,6 +357,13 @@ class TutorMagic:
             raise UsageError("--work: no cell has run in this kernel yet")
         work = last if wants_work(text, last, choice) else None
         notebook = self._notebook()
+        route = server_route()
+        if route is not None:  # the server's tutor and policy, never this kernel's environment
+            session_id, reply = ask_server(route, notebook.course, self._session_id, text, work)
+            if not notebook.notebook_path:
+                self._session_id = session_id
+            self._show_reply(reply, work)
+            return
 
         async def turn(service: TutorService) -> Message:
             session = await service.continue_or_start(

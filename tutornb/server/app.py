@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import atexit
 import gc
-import json
 import os
 import re
+import secrets
 from pathlib import Path
 from typing import Any
 
@@ -18,7 +18,9 @@ from traitlets import Bool, CaselessStrEnum, Dict, Float, Int, Unicode
 from tutornb.errors import TutorNBError
 from tutornb.paths import (
     EXCHANGE_DIR_ENV,
+    KERNEL_TOKEN_ENV,
     ROOT_DIR_ENV,
+    SERVER_URL_ENV,
     STORE_DIR_ENV,
     TUTOR_ENV,
     TUTOR_OPTIONS_ENV,
@@ -44,6 +46,7 @@ from tutornb.server.handlers import (
     SessionsHandler,
     StatusHandler,
 )
+from tutornb.server.kernelask import KERNEL_TOKEN_SETTING, KernelAskHandler, loopback_url
 from tutornb.server.storeguard import install_store_guard
 from tutornb.service import ServiceConfig, TutorService
 from tutornb.version import __version__
@@ -199,8 +202,13 @@ class TutorNBApp(ExtensionApp):
         # Kernels started by this server inherit these, so the widget and magics use the same store.
         os.environ[ROOT_DIR_ENV] = str(root)
         os.environ[STORE_DIR_ENV] = str(store_dir)
-        # ... and answer with the same tutor (%tutor ask, the panel's kernel pipe).
-        os.environ[TUTOR_ENV] = self.tutor
+        # Never the tutor's options (a model's API key) or the policy: a kernel's environment is the
+        # learner's to read and change. %tutor ask asks this server instead (see kernelask), with a
+        # token good for that route only; without this server a kernel tutors as its learner set up.
+        for name in (TUTOR_ENV, TUTOR_OPTIONS_ENV):
+            os.environ.pop(name, None)
+        os.environ[KERNEL_TOKEN_ENV] = self.settings[KERNEL_TOKEN_SETTING] = secrets.token_urlsafe(32)
+        os.environ.pop(SERVER_URL_ENV, None)  # set once the port is known (_start_jupyter_server_extension)
         try:
             tutor_options = self._tutor_options()
         except PolicyError as exc:
@@ -210,7 +218,6 @@ class TutorNBApp(ExtensionApp):
             self.settings[OWNER_MODE_SETTING] = self.owner_mode
             install_store_guard(self.serverapp, root, store_dir)
             return
-        os.environ[TUTOR_OPTIONS_ENV] = json.dumps(tutor_options)
         # ... and share progress reports into the same exchange folder (%tutor share).
         if self.exchange_dir:
             os.environ[EXCHANGE_DIR_ENV] = str(Path(self.exchange_dir).expanduser().resolve())
@@ -279,7 +286,14 @@ class TutorNBApp(ExtensionApp):
         return is_shared(settings, self.owner_mode)
 
     def initialize_handlers(self) -> None:
+        self.handlers.append((rf"/{self.name}/api/kernel/ask", KernelAskHandler))
         self.handlers.extend(route_table(self.name))
+
+    async def _start_jupyter_server_extension(self, serverapp: Any) -> None:
+        """Tells the kernels started from now on where to ask (the port is bound by now)."""
+        url = loopback_url(serverapp)
+        if url is not None:
+            os.environ[SERVER_URL_ENV] = url
 
     def _expire_idle(self) -> None:
         if self.service is None:
