@@ -82,7 +82,8 @@ def _code_span(text: str) -> str:
 
 
 def _citation_lines(message: Message) -> list[str]:
-    return [f"- {_inline(format_citation(citation))}" for citation in message.citations]
+    # As every view prints them (the path passed tutornb.citepath's rule; the heading is the course's).
+    return [f"- {format_citation(citation)}" for citation in message.citations]
 
 
 def _fenced(text: str, language: str) -> list[str]:

@@ -12,7 +12,14 @@ import pytest
 from pytest_jupyter.jupyter_server import *  # noqa: F403  (fixtures for this folder only)
 from tornado.httpclient import HTTPResponse
 
-from tutornb.paths import ROOT_DIR_ENV, STORE_DIR_ENV, TUTOR_ENV, TUTOR_OPTIONS_ENV
+from tutornb.paths import (
+    KERNEL_TOKEN_ENV,
+    ROOT_DIR_ENV,
+    SERVER_URL_ENV,
+    STORE_DIR_ENV,
+    TUTOR_ENV,
+    TUTOR_OPTIONS_ENV,
+)
 from tutornb.service import TutorService
 
 from .server_helpers import Chat, Fetch
@@ -23,7 +30,7 @@ API = ("tutornb", "api")
 @pytest.fixture(autouse=True)
 def _restore_tutornb_environ() -> Iterator[None]:
     """The extension exports its root and store into os.environ (for kernels); undo it per test."""
-    names = (ROOT_DIR_ENV, STORE_DIR_ENV, TUTOR_ENV, TUTOR_OPTIONS_ENV)
+    names = (ROOT_DIR_ENV, STORE_DIR_ENV, TUTOR_ENV, TUTOR_OPTIONS_ENV, KERNEL_TOKEN_ENV, SERVER_URL_ENV)
     saved = {name: os.environ.get(name) for name in names}
     yield
     for name, value in saved.items():
