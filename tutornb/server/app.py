@@ -15,6 +15,7 @@ from jupyter_server.extension.application import ExtensionApp
 from tornado.ioloop import IOLoop, PeriodicCallback
 from traitlets import Bool, CaselessStrEnum, Dict, Float, Int, Unicode
 
+from tutornb.adminpolicy import admin_first
 from tutornb.errors import TutorNBError
 from tutornb.paths import (
     EXCHANGE_DIR_ENV,
@@ -275,10 +276,16 @@ class TutorNBApp(ExtensionApp):
         course's). Raises :class:`PolicyError` when the override does not fit the policy model:
         tutornb then does not start rather than tutor under a policy the admin did not set."""
         options = dict(self.tutor_options)
-        if self.policy:
-            effective_policy(override=dict(self.policy))
-            options["policy"] = dict(self.policy)
+        policy = admin_first(dict(self.policy), self._command_line_policy())
+        if policy:
+            effective_policy(override=policy)
+            options["policy"] = policy
         return options
+
+    def _command_line_policy(self) -> dict[str, Any]:
+        cli = getattr(self.serverapp, "cli_config", None) or {}
+        policy = cli.get("TutorNBApp", {}).get("policy") if hasattr(cli, "get") else None
+        return dict(policy) if isinstance(policy, dict) else {}
 
     def _shared(self) -> bool:
         assert self.serverapp is not None
