@@ -13,20 +13,18 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from jupyter_core import paths
 
 ADMIN = {"solutions": "never", "instructions": "Follow the course's style."}
 LEARNER = {"solutions": "on_request", "hints": False}
 
 
 @pytest.fixture
-def system_config(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    folder = tmp_path / "etc-jupyter"
-    folder.mkdir()
-    (folder / "jupyter_server_config.json").write_text(json.dumps({"TutorNBApp": {"policy": ADMIN}}))
-    monkeypatch.setattr(paths, "SYSTEM_CONFIG_PATH", [str(folder)])
-    monkeypatch.setattr(paths, "ENV_CONFIG_PATH", [])
-    return folder
+def system_config(jp_system_config_path: Path) -> Path:
+    """pytest-jupyter's stand-in for /etc/jupyter (it points jupyter_core's system path there)."""
+    jp_system_config_path.mkdir(parents=True, exist_ok=True)
+    admin = jp_system_config_path / "jupyter_server_config.json"
+    admin.write_text(json.dumps({"TutorNBApp": {"policy": ADMIN}}))
+    return admin
 
 
 @pytest.fixture
