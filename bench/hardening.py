@@ -14,7 +14,7 @@
   never answer a ping) on one session under the default caps; then the learner's own tab connects,
   retrying once a second while refused: seconds until it is in.
 - Class report (issue #20): ``tutornb class-report`` on 1,000 simulated reports (time and peak
-  RSS), and on 20 hostile files just under 5 MiB (340k mastery keys each): time, peak RSS, page size.
+  RSS), and on 20 hostile files just under 5 MiB (300k mastery keys each): time, peak RSS, page size.
 
 Targets (issue #11): RSS +100 MiB at most under the slow sockets and back to the baseline after;
 ``/status`` p50 at most 20 ms during the searches; RSS +50 MiB at most during the uploads.
@@ -382,7 +382,7 @@ def class_report_caps(base: Path, code: Path | None) -> dict[str, object]:
     shutil.copytree(reports, hostile)  # the class, and 20 hostile files among it
     template = json.loads(next(reports.iterdir()).read_text())
     for index in range(20):
-        module = {**template["modules"][0], "mastery": {f"k{i:06d}": 0.5 for i in range(340_000)}}
+        module = {**template["modules"][0], "mastery": {f"k{i:06d}": 0.5 for i in range(300_000)}}
         document = {**template, "learner": f"h{index}", "modules": [module]}
         (hostile / f"{template['course_id']}--h{index}.json").write_text(json.dumps(document))
     size = sum(p.stat().st_size for p in hostile.glob("*--h*.json")) / MIB
