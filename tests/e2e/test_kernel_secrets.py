@@ -18,6 +18,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 
 from .conftest import LabServer, start_lab
@@ -158,3 +159,24 @@ def test_tutor_ask_uses_the_servers_tutor_whatever_the_kernel_says(
         assert ADMIN_MARK in prompt
         assert LEARNER_MARK not in prompt
         assert request["body"]["model"] == "test"
+
+
+def test_the_kernel_token_opens_the_ask_route_only(lab_server: LabServer) -> None:
+    # Given the token a kernel of this server holds
+    printed = execute(lab_server, _kernel(lab_server), "import os\nprint(os.environ['TUTORNB_KERNEL_TOKEN'])")
+    token = printed.strip()
+    base = f"http://127.0.0.1:{lab_server.port}/tutornb/api/"
+    question = {"context": {"notebook_path": NOTEBOOK}, "text": "What is a list?"}
+    with httpx.Client(timeout=60) as client:
+        # Then it cannot list sessions or read anything else
+        listed = client.get(base + "sessions", headers={"X-TutorNB-Kernel-Token": token})
+        assert listed.status_code == 403
+        # And a wrong token cannot ask
+        wrong = client.post(
+            base + "kernel/ask", json=question, headers={"X-TutorNB-Kernel-Token": "x" + token}
+        )
+        assert wrong.status_code == 403
+        # And the right one can
+        asked = client.post(base + "kernel/ask", json=question, headers={"X-TutorNB-Kernel-Token": token})
+        assert asked.status_code == 200, asked.text
+        assert asked.json()["message"]["role"] == "tutor"

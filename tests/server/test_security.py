@@ -25,6 +25,7 @@ OPERATIONS = [
     ("GET", "sessions"),
     ("POST", "sessions"),
     ("POST", "sessions/import"),
+    ("POST", "kernel/ask"),
     ("GET", "sessions/{sid}"),
     ("DELETE", "sessions/{sid}"),
     ("GET", "sessions/{sid}/messages"),

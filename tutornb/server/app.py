@@ -58,6 +58,7 @@ ROUTES: list[tuple[str, type[Any]]] = [
     ("/status", StatusHandler),
     ("/sessions", SessionsHandler),
     ("/sessions/import", ImportHandler),
+    ("/kernel/ask", KernelAskHandler),
     ("/sessions/{session_id}", SessionHandler),
     ("/sessions/{session_id}/messages", MessagesHandler),
     ("/sessions/{session_id}/pause", PauseHandler),
@@ -293,7 +294,6 @@ class TutorNBApp(ExtensionApp):
         return is_shared(settings, self.owner_mode)
 
     def initialize_handlers(self) -> None:
-        self.handlers.append((rf"/{self.name}/api/kernel/ask", KernelAskHandler))
         self.handlers.extend(route_table(self.name))
 
     async def _start_jupyter_server_extension(self, serverapp: Any) -> None:

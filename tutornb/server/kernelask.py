@@ -18,6 +18,8 @@ import hmac
 import json
 from typing import Any
 
+from jupyter_server.auth.decorator import authorized
+from jupyter_server.auth.identity import User
 from jupyter_server.base.handlers import APIHandler
 from jupyter_server.extension.handler import ExtensionHandlerMixin
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
@@ -52,29 +54,50 @@ class KernelAsk(BaseModel):
     work: LearnerWork | None = None
 
 
-class KernelAskHandler(TutorNBMixin, ExtensionHandlerMixin, APIHandler):  # type: ignore[misc]
-    def check_xsrf_cookie(self) -> None:
-        """No cookie authenticates this route (see the module docstring)."""
+class _KernelIdentity:
+    """The server's identity provider, plus: a request carrying the kernel token is the server's
+    learner (on a personal server only). jupyter-server's own authentication and authorization
+    then apply to this route as to every other."""
 
-    async def prepare(self) -> None:  # type: ignore[override]
-        expected = self.settings.get(KERNEL_TOKEN_SETTING)
-        given = self.request.headers.get(KERNEL_TOKEN_HEADER, "")
-        if not isinstance(expected, str) or not hmac.compare_digest(given.encode(), expected.encode()):
-            raise web.HTTPError(403)
-        if is_shared(self.settings, str(self.settings.get(OWNER_MODE_SETTING, "auto"))):
-            raise web.HTTPError(403)
+    def __init__(self, inner: Any) -> None:
+        self._inner = inner
+
+    def get_user(self, handler: web.RequestHandler) -> Any:
+        expected = handler.settings.get(KERNEL_TOKEN_SETTING)
+        given = handler.request.headers.get(KERNEL_TOKEN_HEADER)
+        if given is not None:
+            shared = is_shared(handler.settings, str(handler.settings.get(OWNER_MODE_SETTING, "auto")))
+            valid = isinstance(expected, str) and hmac.compare_digest(given.encode(), expected.encode())
+            return User(username=default_owner(), name="tutornb kernel") if valid and not shared else None
+        return self._inner.get_user(handler)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._inner, name)
+
+
+class KernelAskHandler(TutorNBMixin, ExtensionHandlerMixin, APIHandler):  # type: ignore[misc]
+    @property
+    def identity_provider(self) -> Any:
+        return _KernelIdentity(super().identity_provider)
+
+    def check_xsrf_cookie(self) -> None:
+        """A kernel's request carries no cookie (see the module docstring); a browser's does and
+        is checked as everywhere else."""
+        if self.request.headers.get(KERNEL_TOKEN_HEADER) is None:
+            super().check_xsrf_cookie()
+
+    @web.authenticated
+    @authorized
+    async def post(self) -> None:
         if len(self.request.body or b"") > MAX_ASK_BYTES:
             raise web.HTTPError(413)
-        await super().prepare()
-
-    async def post(self) -> None:
         try:
             ask = KernelAsk.model_validate(json.loads(self.request.body or b"{}"))
         except ValidationError as exc:
             raise InvalidRequest("Invalid kernel question.", errors=validation_errors(exc)) from None
         except ValueError:
             raise InvalidRequest("Invalid kernel question: not JSON.") from None
-        owner = default_owner()
+        owner = self.owner
         session = await self.service.continue_or_start(owner, ask.context, session_id=ask.session_id)
         message = await self.service.ask(owner, session.id, ask.text, ask.work)
         body: dict[str, Any] = {"session_id": session.id, "message": message.model_dump(mode="json")}
