@@ -49,8 +49,9 @@ class KernelAsk(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     context: CourseContext
-    session_id: str | None = Field(default=None, max_length=64)
-    text: str = Field(min_length=1, max_length=20_000)
+    session_id: str | None = Field(default=None, pattern=r"^[A-Za-z0-9_-]{1,64}$")
+    #: Length and blank text are the service's to refuse (its configured limit, its message).
+    text: str
     work: LearnerWork | None = None
 
 
