@@ -14,6 +14,8 @@ from typing import Any
 
 import pytest
 
+from .test_server_config import _restore_environ  # noqa: F401  (autouse: the extension's exports)
+
 ADMIN = {"solutions": "never", "instructions": "Follow the course's style."}
 LEARNER = {"solutions": "on_request", "hints": False}
 
