@@ -10,10 +10,18 @@
 - Uploads: RSS while 4 unauthenticated clients each stream a body announced as 400 MiB, for
   ``--upload-seconds`` (15) or until the server closes the connection.
 
+- Lockout (issue #20): ``--sockets`` idle sockets (they read their first frame, then nothing, so
+  never answer a ping) on one session under the default caps; then the learner's own tab connects,
+  retrying once a second while refused: seconds until it is in.
+- Class report (issue #20): ``tutornb class-report`` on 1,000 simulated reports (time and peak
+  RSS), and on 20 hostile files just under 5 MiB (300k mastery keys each): time, peak RSS, page size.
+
 Targets (issue #11): RSS +100 MiB at most under the slow sockets and back to the baseline after;
 ``/status`` p50 at most 20 ms during the searches; RSS +50 MiB at most during the uploads.
+(issue #20): the learner's tab in within 10 s; 1,000 reports in at most 5 s.
 
-Usage: ``python -m bench.hardening [--only sockets,search,uploads] [--code DIR]``. ``--code`` puts
+Usage: ``python -m bench.hardening [--only sockets,search,uploads,lockout,classreport]
+[--code DIR]``. ``--code`` puts
 DIR first on the servers' ``PYTHONPATH``: ``--code /work/main`` measures another checkout (the
 "before" figures).
 """
@@ -22,8 +30,10 @@ from __future__ import annotations
 
 import argparse
 import json
+import shutil
 import socket
 import statistics
+import sys
 import tempfile
 import threading
 import time
@@ -283,11 +293,112 @@ def _upload(server: LiveServer, index: int, seconds: float, sent: list[int], ans
 # --------------------------------------------------------------------------------------------------
 
 
+def lockout(base: Path, code: Path | None, count: int) -> dict[str, object]:
+    server = server_for(base, code)
+    server.start()
+    try:
+        sid = new_session(server)
+        idle = []
+        for _ in range(count):
+            idle.append(
+                websocket.create_connection(
+                    server.ws_url(sid),
+                    header=[f"Authorization: token {server.token}"],
+                    sockopt=[(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)],
+                    timeout=60,
+                )
+            )
+        admitted = sum(1 for ws in idle if json.loads(ws.recv()).get("type") == "session")
+        started = time.monotonic()
+        attempts = 0
+        waited = "locked out for 180 s (gave up)"
+        while time.monotonic() - started < 180:
+            attempts += 1
+            tab = websocket.create_connection(
+                server.ws_url(sid), header=[f"Authorization: token {server.token}"], timeout=60
+            )
+            first = json.loads(tab.recv())
+            tab.close()
+            if first.get("type") == "session":
+                waited = f"{time.monotonic() - started:.1f}"
+                break
+            time.sleep(1.0)
+        for ws in idle:
+            ws.close()
+        evicted = server.log_text().count("evicting a chat socket")
+    finally:
+        server.stop()
+    return {
+        "idle sockets (let in at first)": f"{count} ({admitted})",
+        "seconds until the learner's tab is in": waited,
+        "attempts by the tab": attempts,
+        "idle sockets evicted": evicted,
+        "target": "in within 10 s",
+    }
+
+
+_MEASURED_CLI = """
+import resource, sys, time
+from tutornb.cli import main
+started = time.perf_counter()
+code = main(sys.argv[1:])
+peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+print(f"__figures__ {time.perf_counter() - started:.2f} {peak:.0f} {code}")
+"""
+
+
+def _class_report_run(code: Path | None, folder: Path, out: Path) -> tuple[float, float, int]:
+    import os
+    import subprocess
+
+    env = dict(os.environ)
+    if code:
+        env["PYTHONPATH"] = f"{code}{os.pathsep}{env.get('PYTHONPATH', '')}"
+    done = subprocess.run(
+        [sys.executable, "-c", _MEASURED_CLI, "class-report", str(folder), "-o", str(out), "--quiet"],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=600,
+    )
+    line = next(x for x in done.stdout.splitlines() if x.startswith("__figures__"))
+    _, seconds, rss, exit_code = line.split()
+    return float(seconds), float(rss), int(exit_code)
+
+
+def class_report_caps(base: Path, code: Path | None) -> dict[str, object]:
+    from class_report import write_class
+
+    figures: dict[str, object] = {}
+    reports = base / "class"
+    write_class(reports, 1000)
+    seconds, rss, _ = _class_report_run(code, reports, base / "out")
+    figures["1,000 reports: seconds, peak RSS (MiB)"] = f"{seconds:.2f}, {rss:.0f}"
+    hostile = base / "hostile"
+    shutil.copytree(reports, hostile)  # the class, and 20 hostile files among it
+    template = json.loads(next(reports.iterdir()).read_text())
+    for index in range(20):
+        module = {**template["modules"][0], "mastery": {f"k{i:06d}": 0.5 for i in range(300_000)}}
+        document = {**template, "learner": f"h{index}", "modules": [module]}
+        (hostile / f"{template['course_id']}--h{index}.json").write_text(json.dumps(document))
+    size = sum(p.stat().st_size for p in hostile.glob("*--h*.json")) / MIB
+    seconds, rss, exit_code = _class_report_run(code, hostile, base / "hostile-out")
+    page = base / "hostile-out" / "index.html"
+    figures[f"1,000 reports + 20 hostile files ({size:.0f} MiB): seconds, peak RSS (MiB), exit"] = (
+        f"{seconds:.2f}, {rss:.0f}, {exit_code}"
+    )
+    figures["hostile run: page written (MiB)"] = (
+        f"{page.stat().st_size / MIB:.1f}" if page.exists() else "none"
+    )
+    figures["target"] = "1,000 reports in at most 5 s; hostile files cannot exhaust memory or the page"
+    return figures
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--only", default="sockets,search,uploads")
+    parser.add_argument("--only", default="sockets,search,uploads,lockout,classreport")
     parser.add_argument("--code", type=Path, help="checkout whose tutornb the servers run")
     parser.add_argument("--sockets", type=int, default=300)
     parser.add_argument("--seconds", type=float, default=60.0)
@@ -307,6 +418,10 @@ def main() -> int:
                 f"Sockets that never read{label}",
                 slow_sockets(base / "sockets", code, args.sockets, args.seconds),
             )
+        if "lockout" in parts:
+            show(f"A learner's tab past idle sockets{label}", lockout(base / "lockout", code, args.sockets))
+        if "classreport" in parts:
+            show(f"class-report caps{label}", class_report_caps(base / "classreport", code))
         if "search" in parts:
             show(
                 f"/status during searches{label}",

@@ -1,9 +1,9 @@
 """The tutornb-hub service on a simulated class: uploads, the live class view, the model proxy's
 overhead and the service's memory.
 
-    python bench/hub.py                      # 1,000 learners (targets: uploads <= 10 s, class view
+    python -m bench.hub                      # 1,000 learners (targets: uploads <= 10 s, class view
                                              # <= 2 s, proxy overhead <= 5 ms p50, memory <= 150 MiB)
-    python bench/hub.py --learners 5000
+    python -m bench.hub --learners 5000
 
 The service runs in its own process (``--serve``, the real tornado app and handlers), with the
 hub's identity replaced by a table of bench tokens: token checks are the hub's work, cached by
@@ -30,12 +30,10 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-from class_report import course_modules, simulate_learner
-from figures import show
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from tests.security.model_server import ModelServer
-
+from bench.class_report import course_modules, simulate_learner
+from bench.figures import show
+from tests.support.model_server import ModelServer
 from tutornb.instructor.reports.exchange import render_report
 
 COURSE = "python-foundations"

@@ -24,9 +24,22 @@ LAYERS = (
     # The single-user side's client of the tutornb-hub service (solutions, the relay's settings).
     grimp.Layer("hublink"),
     grimp.Layer("course"),
-    grimp.Layer("citations", "frames", "lifecycle", "render", "paths", "atomicfile", "version", "plaintext"),
+    grimp.Layer(
+        "citations",
+        "frames",
+        "lifecycle",
+        "render",
+        "paths",
+        "atomicfile",
+        "version",
+        "plaintext",
+        "saferead",
+        "termsafe",
+    ),
     grimp.Layer("errors", "htmlpolicy"),
     grimp.Layer("models"),
+    # The citation rule every Message is built with.
+    grimp.Layer("citepath"),
 )
 
 FRONT_DOORS = (("tutornb.cli",), ("tutornb.server",), ("tutornb.kernel", "tutornb.widget"))

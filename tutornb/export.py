@@ -18,9 +18,10 @@ from typing import Any
 from pydantic import ValidationError
 
 from tutornb.citations import cell_label, format_citation
+from tutornb.citepath import invalid_citations
 from tutornb.errors import InvalidRequest
 from tutornb.frames import validation_errors
-from tutornb.models import LearnerWork, Message, Role, SessionExport
+from tutornb.models import ActionLogEntry, LearnerWork, Message, Role, SessionExport
 from tutornb.render import render_markdown as render_message_html
 from tutornb.version import __version__
 
@@ -58,7 +59,30 @@ def _when(moment: datetime) -> str:
     return moment.astimezone(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
 
 
+#: Characters that would start emphasis, code, a link, raw HTML or a table cell in running text.
+_INLINE_SPECIAL = re.compile(r"([\\`*_\[\]<>!|~{}])")
+_ENTITY_LIKE = re.compile(r"&(?=#?[A-Za-z0-9]+;)")
+
+
+def _inline(text: str) -> str:
+    """``text`` (a title, a course or module name) as literal Markdown text on one line: a newline
+    in a title can no longer start a heading, ``<img …>`` no longer becomes HTML, ``[x](…)`` no
+    longer a link."""
+    flat = " ".join(text.split())
+    return _ENTITY_LIKE.sub("&amp;", _INLINE_SPECIAL.sub(r"\\\1", flat))
+
+
+def _code_span(text: str) -> str:
+    """``text`` (a path) as one code span its backticks cannot close early."""
+    flat = " ".join(text.split())
+    longest = max((len(run) for run in re.findall(r"`+", flat)), default=0)
+    ticks = "`" * (longest + 1)
+    pad = " " if flat.startswith("`") or flat.endswith("`") else ""
+    return f"{ticks}{pad}{flat}{pad}{ticks}"
+
+
 def _citation_lines(message: Message) -> list[str]:
+    # As every view prints them (the path passed tutornb.citepath's rule; the heading is the course's).
     return [f"- {format_citation(citation)}" for citation in message.citations]
 
 
@@ -83,11 +107,11 @@ def _context_lines(document: SessionExport) -> list[str]:
     context = session.context
     lines = []
     if context.course_title or context.course_id:
-        lines.append(f"- **Course:** {context.course_title or context.course_id}")
+        lines.append(f"- **Course:** {_inline(context.course_title or context.course_id or '')}")
     if context.module_title or context.module_id:
-        lines.append(f"- **Module:** {context.module_title or context.module_id}")
+        lines.append(f"- **Module:** {_inline(context.module_title or context.module_id or '')}")
     if context.notebook_path:
-        lines.append(f"- **Notebook:** `{context.notebook_path}`")
+        lines.append(f"- **Notebook:** {_code_span(context.notebook_path)}")
     lines.append(f"- **Status:** {session.status.value} · **phase:** {session.phase.value}")
     lines.append(
         f"- **Started:** {_when(session.created_at)} · **last active:** {_when(session.last_active_at)}"
@@ -117,7 +141,7 @@ def _message_markdown(message: Message, level: str = "###") -> str:
 
 
 def render_markdown(document: SessionExport) -> str:
-    title = document.session.title or "Tutoring session"
+    title = _inline(document.session.title) or "Tutoring session"
     blocks = [f"# {title}", "\n".join(_context_lines(document)), "---"]
     blocks += [_message_markdown(message) for message in document.messages]
     blocks.append(f"*Exported by tutornb {__version__} on {_when(document.exported_at)}.*")
@@ -131,7 +155,7 @@ def render_ipynb(document: SessionExport) -> str:
     session = document.session
     context = session.context
     notebook = v4.new_notebook()  # type: ignore[no-untyped-call]
-    header = "\n".join([f"# {session.title or 'Tutoring session'}", "", *_context_lines(document)])
+    header = "\n".join([f"# {_inline(session.title) or 'Tutoring session'}", "", *_context_lines(document)])
     notebook.cells.append(v4.new_markdown_cell(header))  # type: ignore[no-untyped-call]
     for message in document.messages:
         cell = v4.new_markdown_cell(_message_markdown(message, level="####"))  # type: ignore[no-untyped-call]
@@ -198,8 +222,12 @@ def _refuse_constant(name: str) -> Any:
 def _rendered_by_us(document: SessionExport) -> SessionExport:
     """Every message's ``html`` rendered again from its ``text``: an imported ``html`` is whatever
     the file's author wrote (relative URLs to ``/logout``, JupyterLab's own classes), never what
-    our sanitizer produced."""
-    messages = [m.model_copy(update={"html": render_message_html(m.text)}) for m in document.messages]
+    our sanitizer produced. Every message is marked ``imported``: whatever role the file gives it,
+    this tutor did not say it to this learner."""
+    messages = [
+        m.model_copy(update={"html": render_message_html(m.text), "imported": True})
+        for m in document.messages
+    ]
     return document.model_copy(update={"messages": messages})
 
 
@@ -235,4 +263,8 @@ def parse_import(body: bytes | str | Mapping[str, Any]) -> SessionExport:
     if _depth(document.model_dump(), _MAX_IMPORT_DEPTH * 2) < 0:
         # A number field given as the string "NaN" or "inf", which lax validation accepts.
         raise InvalidRequest(not_export, errors=[{"loc": ["body"], "msg": "NaN and Infinity are not JSON"}])
+    dropped = invalid_citations(data.get("messages"))
+    if dropped:  # the model dropped them; the session's own log says how many, for whoever looks
+        entry = ActionLogEntry(action="import_dropped_citations", data={"count": dropped})
+        document = document.model_copy(update={"actions": [*document.actions, entry]})
     return _rendered_by_us(document)

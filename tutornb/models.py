@@ -18,8 +18,11 @@ from pydantic import (
     SerializerFunctionWrapHandler,
     StringConstraints,
     TypeAdapter,
+    field_validator,
     model_serializer,
 )
+
+from tutornb.citepath import citation_is_valid
 
 #: Version of the stored session schema; bumped together with a migration in ``tutornb.store``.
 SCHEMA_VERSION = 2
@@ -146,6 +149,17 @@ class Message(_Model):
     work: LearnerWork | None = None
     #: On tutor messages: set when the reply is incomplete (stored as far as it got, offered for retry).
     interrupted: Interruption | None = None
+    #: ``True`` on every message that came in with an imported session: neither the tutor's own
+    #: words nor the learner's to this tutor (a prompt shows them as quoted history, not as its turns).
+    imported: bool | None = None
+
+    @field_validator("citations", mode="before")
+    @classmethod
+    def _only_valid_citations(cls, value: Any) -> Any:
+        """Citations outside the rule of :mod:`tutornb.citepath` are dropped, wherever they come from."""
+        if isinstance(value, (list, tuple)):
+            return [citation for citation in value if citation_is_valid(citation)]
+        return value
 
 
 class PlanStep(_Model):

@@ -1,9 +1,12 @@
 """Where the store lives, whom it belongs to and which tutor answers, decided alike by server, kernels, CLI.
 
-The server extension exports ``TUTORNB_ROOT_DIR``, ``TUTORNB_STORE_DIR``, ``TUTORNB_TUTOR`` and
-``TUTORNB_TUTOR_OPTIONS`` (and ``TUTORNB_EXCHANGE_DIR``)
-into its environment, so every kernel it starts (which inherits that environment)
-writes to the very same store, and answers with the very same tutor, as the server.
+The server extension exports ``TUTORNB_ROOT_DIR``, ``TUTORNB_STORE_DIR`` (and
+``TUTORNB_EXCHANGE_DIR``) into its environment, so every kernel it starts (which inherits that
+environment) writes to the very same store as the server. It never exports its tutor's options or
+policy (a model's API key would be in every kernel): it exports ``TUTORNB_SERVER_URL`` and
+``TUTORNB_KERNEL_TOKEN`` instead, and ``%tutor ask`` asks the server's tutor through them. Only a
+kernel without a tutornb server reads ``TUTORNB_TUTOR`` / ``TUTORNB_TUTOR_OPTIONS``: the
+learner's own configuration.
 """
 
 from __future__ import annotations
@@ -21,6 +24,10 @@ TUTOR_ENV = "TUTORNB_TUTOR"
 TUTOR_OPTIONS_ENV = "TUTORNB_TUTOR_OPTIONS"
 #: The course's exchange folder for shared progress reports (``TutorNBApp.exchange_dir``).
 EXCHANGE_DIR_ENV = "TUTORNB_EXCHANGE_DIR"
+#: The server's loopback URL and the token its kernels ask its tutor with (``%tutor ask``).
+SERVER_URL_ENV = "TUTORNB_SERVER_URL"
+KERNEL_TOKEN_ENV = "TUTORNB_KERNEL_TOKEN"  # noqa: S105 - a variable name, not a secret
+KERNEL_TOKEN_HEADER = "X-TutorNB-Kernel-Token"  # noqa: S105 - a header name
 
 
 def resolve_store_dir(

@@ -8,6 +8,7 @@ from datetime import datetime, timezone
 
 import nbformat
 import pytest
+from markdown_it import MarkdownIt
 
 from tutornb.errors import InvalidRequest
 from tutornb.export import parse_import, render_export
@@ -115,10 +116,12 @@ def test_json_export_round_trips_through_import() -> None:
     from_bytes = parse_import(body)
     from_mapping = parse_import(json.loads(body))
 
-    # Then it is the same document, with each message's html rendered by the server from its text
+    # Then it is the same document, with each message's html rendered by the server from its text,
+    # and each message marked imported
     for parsed in (from_bytes, from_mapping):
         assert [m.html for m in parsed.messages] == [render_message_html(m.text) for m in document.messages]
-        unrendered = [m.model_copy(update={"html": None}) for m in parsed.messages]
+        assert [m.imported for m in parsed.messages] == [True] * len(document.messages)
+        unrendered = [m.model_copy(update={"html": None, "imported": None}) for m in parsed.messages]
         assert parsed.model_copy(update={"messages": unrendered}) == document
 
 
@@ -163,3 +166,36 @@ def test_validation_errors_do_not_echo_values() -> None:
 def test_unknown_format_is_refused() -> None:
     with pytest.raises(InvalidRequest):
         render_export(_document(), "pdf")
+
+
+def test_markdown_export_writes_titles_and_paths_as_text() -> None:
+    # Given a session whose title, course and notebook path are written to break out of their place
+    document = _document(
+        title="Lists\n# Injected heading\n<img src=x onerror=alert(1)> [win](javascript:alert(1))"
+    )
+    context = document.session.context.model_copy(
+        update={"course_title": "**bold** &amp; <b>x</b>", "notebook_path": "a`b`\n# h <i>.ipynb"}
+    )
+    document = document.model_copy(
+        update={"session": document.session.model_copy(update={"context": context})}
+    )
+    # When it is exported as Markdown (and as a notebook, whose first cell is the same header)
+    texts = [render_export(document, "markdown")[2].decode()]
+    notebook = nbformat.reads(render_export(document, "ipynb")[2].decode(), as_version=4)
+    texts.append(notebook.cells[0].source)
+    for text in texts:
+        tokens = MarkdownIt("commonmark").parse(text)
+        inline = [child for token in tokens for child in (token.children or [])]
+        # Then the title is one heading, and nothing of theirs became HTML, a link or another heading
+        assert [t.tag for t in tokens if t.type == "heading_open"][:1] == ["h1"]
+        assert sum(1 for t in tokens if t.type == "heading_open" and t.tag in ("h1", "h2")) == 1
+        assert not [t for t in [*tokens, *inline] if t.type in ("html_inline", "html_block", "link_open")]
+        assert not [t for t in inline if t.type == "strong_open" and "bold" in text.split("**Course:**")[0]]
+        # And they still read as written
+        rendered = MarkdownIt("commonmark").render(text)
+        assert (
+            "Lists # Injected heading &lt;img src=x onerror=alert(1)&gt; [win](javascript:alert(1))"
+            in rendered
+        )
+        assert "**bold** &amp;amp; &lt;b&gt;x&lt;/b&gt;" in rendered
+        assert "<code>a`b` # h &lt;i&gt;.ipynb</code>" in rendered

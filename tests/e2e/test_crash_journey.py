@@ -13,6 +13,7 @@ import json
 import re
 import signal
 import subprocess
+import time
 from typing import Any
 
 import pytest
@@ -45,6 +46,17 @@ SHOWN_MESSAGES = """(panel) => Array.from(panel.querySelectorAll(
 
 
 CHAT_SOCKET = re.compile(r"/tutornb/api/sessions/[^/?]+/chat(\?.*)?$")
+
+
+def wait_for_stored_turns(server: LabServer, session_id: str, count: int) -> None:
+    """Waits until the store holds ``count`` messages of the session (each turn answered)."""
+    deadline = time.monotonic() + 30
+    while True:
+        stored = session_detail(server, session_id)["message_count"]
+        if stored >= count:
+            return
+        assert time.monotonic() < deadline, f"{stored} of {count} messages stored after 30 s"
+        time.sleep(0.1)
 
 
 class KillOnAck:
@@ -127,8 +139,15 @@ def test_kill_9_mid_conversation_loses_no_acknowledged_message(
         # When the learner resumes
         offer.locator("[data-tutornb='resume']").click()
 
-        # Then every acknowledged message is stored once, in order, with its seq and role
+        # Then the tutor's turn on the pending question ends (its reply may have been cut off by
+        # the kill; the resumed session answers it): every read below is taken after that turn,
+        # so a reply landing between two reads cannot make them differ
         expect(panel).to_have_attribute("data-session-status", "active")
+        expect(messages(panel, "tutor")).to_have_count(len(QUESTIONS), timeout=30_000)
+        expect(panel.locator("[data-tutornb='message'][data-streaming='true']")).to_have_count(0)
+        wait_for_stored_turns(lab_server, session_id, 2 * len(QUESTIONS))
+
+        # And every acknowledged message is stored once, in order, with its seq and role
         after = session_detail(lab_server, session_id)
         by_seq = {m["seq"]: m for m in after["messages"]}
         assert [m["seq"] for m in after["messages"]] == list(range(1, after["message_count"] + 1))

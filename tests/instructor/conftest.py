@@ -92,6 +92,12 @@ def _learner(tmp_path: Path, name: str, script: list[str]) -> Path:
     return tutor_sessions(home, name, script)
 
 
+def shared_file(folder: Path, learner: str, course: str = "python-foundations") -> Path:
+    """The one report ``learner`` shared into ``folder`` (its name ends in a random suffix)."""
+    [found] = folder.glob(f"{course}__{learner}__*.json")
+    return found
+
+
 @pytest.fixture
 def exchange(tmp_path: Path) -> Path:
     folder = tmp_path / "exchange"

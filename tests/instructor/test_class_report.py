@@ -8,14 +8,14 @@ from pathlib import Path
 
 import pytest
 
-from tests.instructor.conftest import SCRIPT_QUESTION
+from tests.instructor.conftest import SCRIPT_QUESTION, shared_file
 from tutornb.cli import main
 
 
 def test_class_report_from_shared_reports(
     exchange: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    good = exchange / "python-foundations--ann.json"
+    good = shared_file(exchange, "ann")
     # Given two real reports, and three files that are not readable reports
     newer = json.loads(good.read_text())
     newer.update(schema_version=99, learner="cy")
@@ -74,7 +74,7 @@ def test_class_report_from_shared_reports(
 
 
 def test_a_learner_sharing_twice_counts_once(exchange: Path, tmp_path: Path) -> None:
-    ann = json.loads((exchange / "python-foundations--ann.json").read_text())
+    ann = json.loads(shared_file(exchange, "ann").read_text())
     older = {**ann, "generated_at": "2020-01-01T00:00:00Z", "modules": []}
     (tmp_path / "old-ann.json").write_text(json.dumps(older))
     out = tmp_path / "class"
@@ -99,16 +99,29 @@ def test_nothing_readable_writes_nothing(tmp_path: Path, capsys: pytest.CaptureF
     assert not out.exists()
 
 
-def test_several_courses_need_a_choice(
+def test_reports_of_another_course_are_skipped_with_a_warning(
     exchange: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    other = json.loads((exchange / "python-foundations--ann.json").read_text())
+    # Given two reports of the course and one of another course in the same folder
+    other = json.loads(shared_file(exchange, "ann").read_text())
     other.update(course_id="other", learner="zed")
     (exchange / "other--zed.json").write_text(json.dumps(other))
     out = tmp_path / "class"
-    assert main(["class-report", str(exchange), "-o", str(out)]) == 1
-    assert "reports of several courses (other, python-foundations): choose one with --course" in (
+    # When the instructor runs the documented command, the class view of the course is written
+    assert main(["class-report", str(exchange), "-o", str(out), "--quiet"]) == 0
+    captured = capsys.readouterr()
+    assert (
+        "warning: skipped 1 report of course other (this class view is of python-foundations" in captured.err
+    )
+    assert "1 of other courses skipped" in captured.out
+    assert json.loads((out / "class.json").read_text())["learners"] == 2
+    # And --course chooses the other one
+    assert main(["class-report", str(exchange), "-o", str(out), "--course", "other", "--quiet"]) == 0
+    assert json.loads((out / "class.json").read_text())["learners"] == 1
+    # And as many reports of two courses need a choice
+    other.update(learner="zoe")
+    (exchange / "other--zoe.json").write_text(json.dumps(other))
+    assert main(["class-report", str(exchange), "-o", str(tmp_path / "tie"), "--quiet"]) == 1
+    assert "as many reports of courses other, python-foundations: choose one with --course" in (
         capsys.readouterr().err
     )
-    assert main(["class-report", str(exchange), "-o", str(out), "--course", "other"]) == 0
-    assert json.loads((out / "class.json").read_text())["learners"] == 1

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import os
+import stat
 from pathlib import Path
 
 import pytest
@@ -70,7 +72,7 @@ def test_question_text_only_with_consent(
     code = main(["progress", "--store", str(store), "-o", str(tmp_path), "--yes", "--include-questions"])
     assert code == 0
     [written] = tmp_path.glob("*.json")
-    assert written.name == "python-foundations--ann.json"
+    assert written.name.startswith("python-foundations__ann__")
     report = json.loads(written.read_text())
     assert report["includes_questions"] is True
     [question] = report["modules"][0]["uncovered"]
@@ -121,3 +123,16 @@ def test_interactive_yes_writes_and_no_does_not(store: Path, tmp_path: Path) -> 
         assert b"Exactly this document will be written" in out
         assert target.exists() is written
         assert process.returncode == (0 if written else 1), err
+
+
+def test_a_report_file_keeps_the_learners_umask(store: Path, tmp_path: Path) -> None:
+    # Given a learner whose umask keeps their files private
+    target = tmp_path / "mine.json"
+    previous = os.umask(0o077)
+    try:
+        # When they write their report to a file of their own
+        assert main(["progress", "--store", str(store), "-o", str(target), "--yes"]) == 0
+    finally:
+        os.umask(previous)
+    # Then nobody else can read it
+    assert stat.S_IMODE(target.stat().st_mode) == 0o600

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.instructor.conftest import shared_file
 from tests.support.kernel_shell import Shell, course_root, loaded_shell, reset_kernel_state
 from tutornb.instructor.reports.exchange import ShareError, share_report
 from tutornb.instructor.reports.model import ProgressReport
@@ -22,6 +23,7 @@ from tutornb.instructor.reports.model import ProgressReport
 def exchange(tmp_path: Path) -> Path:
     folder = tmp_path / "exchange"
     folder.mkdir()
+    folder.chmod(0o2770)  # setgid: reports get the folder's group (the instructors')
     return folder
 
 
@@ -52,12 +54,12 @@ def test_share_previews_then_writes_exactly_that(shell: Shell, exchange: Path) -
     out, err, _ = shell.run("share --confirm")
     # Then exactly one file per learner and course lands in the exchange folder, readable by the instructor
     assert err == ""
-    target = exchange / "python-foundations--ann.json"
-    assert "Shared your progress report as python-foundations--ann.json" in out
+    target = shared_file(exchange, "ann")
+    assert f"Shared your progress report as {target.name}" in out
     report = ProgressReport.model_validate_json(target.read_text())
     assert report.modules[0].uncovered_count == 1
     assert report.modules[0].uncovered == []
-    assert target.stat().st_mode & 0o777 == 0o644
+    assert target.stat().st_mode & 0o777 == 0o640
     # When they study more and confirm without looking again
     shell.run("ask b")
     out, _, _ = shell.run("share --include-questions --confirm")
@@ -67,7 +69,7 @@ def test_share_previews_then_writes_exactly_that(shell: Shell, exchange: Path) -
     # When they confirm what they now saw
     out, _, _ = shell.run("share --include-questions --confirm")
     # Then the file is replaced (one per learner and course), now with the question text they agreed to
-    assert [p.name for p in exchange.iterdir()] == ["python-foundations--ann.json"]
+    assert [p.name for p in exchange.iterdir()] == [target.name]
     shared = json.loads(target.read_text())
     assert shared["modules"][0]["uncovered"][0]["text"].startswith("How do I train")
 

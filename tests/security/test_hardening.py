@@ -26,7 +26,7 @@ import pytest
 import websocket
 
 from tests.support.big_store import NEEDLE, build_big_store
-from tests.support.chat_client import all_messages, open_socket, read_until
+from tests.support.chat_client import LiveTab, all_messages, open_socket, read_until
 from tests.support.live_server import HERE, LiveServer
 from tests.support.model_server import PARTIAL, ModelServer
 from tutornb import frames
@@ -355,9 +355,9 @@ def test_a_socket_that_stops_reading_is_closed_with_1008(limited: LiveServer) ->
 
 def test_sockets_per_session_and_per_owner_are_capped(limited: LiveServer) -> None:
     first, second = _new_session(limited, "cap one"), _new_session(limited, "cap two")
-    opened = [open_socket(limited, first) for _ in range(3)]
+    opened = [LiveTab(limited, first) for _ in range(3)]
     try:
-        # Given 3 sockets (the cap) on one session; When a fourth connects
+        # Given 3 live tabs (the cap) on one session; When a fourth connects
         over = websocket.create_connection(
             limited.ws_url(first), header=[f"Authorization: token {limited.token}"], timeout=10
         )
@@ -368,19 +368,20 @@ def test_sockets_per_session_and_per_owner_are_capped(limited: LiveServer) -> No
         assert _close_frame(over) == (1008, "RATE_LIMITED")
         over.close()
         # Given 2 more on another session (the owner's cap of 5); When a sixth connects
-        opened += [open_socket(limited, second) for _ in range(2)]
+        opened += [LiveTab(limited, second) for _ in range(2)]
         sixth = websocket.create_connection(
             limited.ws_url(second), header=[f"Authorization: token {limited.token}"], timeout=10
         )
-        # Then it is refused too
+        # Then it is refused too, and no live tab was evicted for it
         assert json.loads(sixth.recv())["code"] == "RATE_LIMITED"
         sixth.close()
+        assert all(tab.open for tab in opened)
         # And once one closes, a new one is welcome
         opened.pop().close()
         deadline = time.monotonic() + 10
         while True:
             try:
-                opened.append(open_socket(limited, second))
+                opened.append(LiveTab(limited, second))
                 break
             except AssertionError:
                 assert time.monotonic() < deadline, "a freed slot was never given back"

@@ -4,6 +4,7 @@ and fuzz tests and the bench scripts."""
 from __future__ import annotations
 
 import json
+import threading
 import time
 from typing import Any
 
@@ -53,3 +54,33 @@ def read_until(ws: websocket.WebSocket, done: Any, timeout: float = 30.0) -> lis
             raise AssertionError(f"timed out after {len(frames)} frames")
         frames.append(json.loads(ws.recv()))
     return frames
+
+
+class LiveTab:
+    """A socket that keeps reading in the background (so it answers pings), as a browser tab does:
+    at a full cap the server evicts only sockets that do not answer."""
+
+    def __init__(self, server: LiveServer, session_id: str) -> None:
+        self.ws = open_socket(server, session_id)
+        self._stop = threading.Event()
+        self._reader = threading.Thread(target=self._read, daemon=True)
+        self._reader.start()
+
+    def _read(self) -> None:
+        self.ws.settimeout(0.5)
+        while not self._stop.is_set():
+            try:
+                self.ws.recv()  # websocket-client answers a ping while it reads
+            except websocket.WebSocketTimeoutException:
+                continue
+            except (OSError, websocket.WebSocketException):
+                return
+
+    @property
+    def open(self) -> bool:
+        return self._reader.is_alive()
+
+    def close(self) -> None:
+        self._stop.set()
+        self._reader.join(2)
+        self.ws.close()

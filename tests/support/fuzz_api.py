@@ -114,6 +114,8 @@ def accepted_refusal(operation_id: str, check: str, case: Any, response: Any) ->
       document's ``SessionExport`` (written for the export) describes only loosely: a schema-valid
       ``plan`` without its ``topic`` is refused, and values the model coerces (``1.0`` for an
       integer) are accepted. Responses are still checked strictly.
+    - ``kernelAsk``: the learner's ``work`` is validated strictly (a cell index ``1871.0`` is not
+      guessed into ``1871``), as the chat frames validate it.
     """
     code = _error_code(response)
     if check == "positive_data_acceptance" and response.status_code == 400:
@@ -123,7 +125,15 @@ def accepted_refusal(operation_id: str, check: str, case: Any, response: Any) ->
             return "opaque-cursor"
     if operation_id == "importSession":
         return "import-model"
+    if operation_id == "kernelAsk" and code == "INVALID_REQUEST" and _inexact_work(case.body):
+        return "strict-work"
     return None
+
+
+def _inexact_work(body: Any) -> bool:
+    work = body.get("work") if isinstance(body, dict) else None
+    index = work.get("cell_index") if isinstance(work, dict) else None
+    return isinstance(index, float)
 
 
 def _judge(operation: Any, case: Any, response: Any, report: FuzzReport) -> None:

@@ -24,7 +24,15 @@ from tornado.httpclient import HTTPResponse
 
 from tests.support import browser
 from tests.support.server_helpers import Chat, Fetch
-from tutornb.paths import EXCHANGE_DIR_ENV, ROOT_DIR_ENV, STORE_DIR_ENV, TUTOR_ENV, TUTOR_OPTIONS_ENV
+from tutornb.paths import (
+    EXCHANGE_DIR_ENV,
+    KERNEL_TOKEN_ENV,
+    ROOT_DIR_ENV,
+    SERVER_URL_ENV,
+    STORE_DIR_ENV,
+    TUTOR_ENV,
+    TUTOR_OPTIONS_ENV,
+)
 
 if TYPE_CHECKING:
     from tutornb.service import TutorService
@@ -61,7 +69,15 @@ API = ("tutornb", "api")
 @pytest.fixture(autouse=True)
 def _restore_tutornb_environ() -> Iterator[None]:
     """The extension exports its root and store into os.environ (for kernels); undo it per test."""
-    names = (ROOT_DIR_ENV, STORE_DIR_ENV, TUTOR_ENV, TUTOR_OPTIONS_ENV, EXCHANGE_DIR_ENV)
+    names = (
+        ROOT_DIR_ENV,
+        STORE_DIR_ENV,
+        TUTOR_ENV,
+        TUTOR_OPTIONS_ENV,
+        EXCHANGE_DIR_ENV,
+        KERNEL_TOKEN_ENV,
+        SERVER_URL_ENV,
+    )
     saved = {name: os.environ.get(name) for name in names}
     yield
     for name, value in saved.items():

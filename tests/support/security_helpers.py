@@ -23,6 +23,7 @@ OPERATIONS: list[tuple[str, str]] = [
     ("GET", "sessions"),
     ("POST", "sessions"),
     ("POST", "sessions/import"),
+    ("POST", "kernel/ask"),
     ("GET", "sessions/{sid}"),
     ("DELETE", "sessions/{sid}"),
     ("GET", "sessions/{sid}/messages"),

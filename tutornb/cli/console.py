@@ -40,6 +40,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    from tutornb.termsafe import term_safe
+
     parser = build_parser()
     args, unknown = parser.parse_known_args(argv)
     if unknown:
@@ -50,7 +52,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return int(args.func(args))
     except (CLIError, TutorNBError) as exc:
-        print(f"tutornb: {exc}", file=sys.stderr)
+        print(f"tutornb: {term_safe(exc)}", file=sys.stderr)
     except OSError as exc:
         from tutornb.store.files import describe_os_error
 

@@ -17,6 +17,7 @@ def cmd_course_check(args: argparse.Namespace) -> int:
     from tutornb.errors import TutorNBError
     from tutornb.instructor.check import check_course
     from tutornb.instructor.notebooks import NotebookReadError, find_notebooks
+    from tutornb.termsafe import term_safe
 
     try:
         notebooks = find_notebooks(Path(p) for p in args.paths)
@@ -43,9 +44,9 @@ def cmd_course_check(args: argparse.Namespace) -> int:
     problems = [f for f in findings if not f.warning]
     warnings = [f for f in findings if f.warning]
     for finding in problems:
-        print(finding.line())
+        print(term_safe(finding.line()))
     for finding in warnings:
-        print(f"warning: {finding.line()}", file=sys.stderr)
+        print(f"warning: {term_safe(finding.line())}", file=sys.stderr)
     count = len(notebooks)
     print(
         f"{count} notebook{'s' if count != 1 else ''} checked: {len(problems)} problem"
@@ -58,6 +59,7 @@ def cmd_course_check(args: argparse.Namespace) -> int:
 def cmd_course_init(args: argparse.Namespace) -> int:
     from tutornb.instructor.init import folder_course, init_notebook
     from tutornb.instructor.notebooks import NotebookReadError, find_notebooks
+    from tutornb.termsafe import term_safe
 
     course_id = args.course_id.strip()
     if not course_id or len(course_id) > 200:
@@ -77,15 +79,21 @@ def cmd_course_init(args: argparse.Namespace) -> int:
             result = init_notebook(path, chosen_id, chosen_title)
         except (NotebookReadError, ValueError, OSError) as exc:
             detail = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
-            print(f"tutornb: {path}: {detail}", file=sys.stderr)
+            print(f"tutornb: {term_safe(path)}: {term_safe(detail)}", file=sys.stderr)
+            failed += 1
+            continue
+        except (TypeError, AttributeError, KeyError, RecursionError) as exc:
+            # A shape no rule foresaw: this notebook is skipped, the others still get their draft.
+            print(f"tutornb: {term_safe(path)}: cannot be read ({type(exc).__name__})", file=sys.stderr)
             failed += 1
             continue
         if result.added:
             print(
-                f"{path}: added a draft metadata.tutornb ({result.objectives} objectives from its headings)"
+                f"{term_safe(path)}: added a draft metadata.tutornb "
+                f"({result.objectives} objectives from its headings)"
             )
         else:
-            print(f"{path}: already has metadata.tutornb; left unchanged")
+            print(f"{term_safe(path)}: already has metadata.tutornb; left unchanged")
     return EXIT_FAILED if failed else EXIT_OK
 
 
@@ -116,8 +124,13 @@ def _confirmed(question: str) -> bool:
 def cmd_progress(args: argparse.Namespace) -> int:
     from tutornb.atomicfile import replace_file
     from tutornb.cli.common import open_store
-    from tutornb.instructor.reports.build import ReportError, build_report, learner_file_stem
-    from tutornb.instructor.reports.exchange import REPORT_MODE, preview_text, render_report
+    from tutornb.instructor.reports.build import ReportError, build_report
+    from tutornb.instructor.reports.exchange import (
+        ShareError,
+        preview_text,
+        render_report,
+        share_report,
+    )
 
     store = open_store(args)
     try:
@@ -133,12 +146,17 @@ def cmd_progress(args: argparse.Namespace) -> int:
     finally:
         store.close()
     target = Path(args.output)
-    if target.is_dir():
-        target = target / f"{learner_file_stem(report.learner, report.course_id)}.json"
     print(preview_text(report))
-    if not args.yes and not _confirmed(f"Write this report to {target}?"):
-        raise CLIError(f"nothing written: confirm with --yes (or answer y) to write {target}")
-    replace_file(target, render_report(report), mode=REPORT_MODE)
+    where = f"into the folder {target}" if target.is_dir() else f"to {target}"
+    if not args.yes and not _confirmed(f"Write this report {where}?"):
+        raise CLIError(f"nothing written: confirm with --yes (or answer y) to write {where}")
+    if target.is_dir():  # an exchange folder: named, and readable, as %tutor share does
+        try:
+            target = share_report(report, target)
+        except ShareError as exc:
+            raise CLIError(str(exc)) from None
+    else:  # a file of the learner's own: the mode their umask gives new files
+        replace_file(target, render_report(report))
     print(f"Wrote {target}")
     return EXIT_OK
 
@@ -148,46 +166,45 @@ def cmd_class_report(args: argparse.Namespace) -> int:
 
     from tutornb.atomicfile import replace_file
     from tutornb.instructor.reports.classview import class_view
+    from tutornb.instructor.reports.collect import CollectError, cap_view, collect
     from tutornb.instructor.reports.html import render_class_page
-    from tutornb.instructor.reports.model import ProgressReport
     from tutornb.instructor.reports.objectives import objective_texts
-    from tutornb.instructor.reports.reading import Unreadable, read_reports, report_files
+    from tutornb.termsafe import term_safe
 
-    files, unreadable = report_files(Path(p) for p in args.reports)
-    reports: list[ProgressReport] = []
-    for result in read_reports(files, progress=not args.quiet):
-        if isinstance(result, Unreadable):
-            unreadable.append(result)
-        else:
-            reports.append(result)
-    for problem in unreadable:
-        print(f"tutornb: {problem.line()}", file=sys.stderr)
-    courses = sorted({r.course_id or "" for r in reports})
-    course = args.course
-    if course is None and len(courses) > 1:
-        raise CLIError(
-            f"reports of several courses ({', '.join(c or '-' for c in courses)}): choose one with --course"
+    try:
+        found = collect((Path(p) for p in args.reports), args.course, progress=not args.quiet)
+    except CollectError as exc:
+        raise CLIError(str(exc)) from None
+    for line in [p.line() for p in found.unreadable] + [p.line() for p in found.not_counted]:
+        print(f"tutornb: {term_safe(line)}", file=sys.stderr)
+    for other, count in sorted(found.other_courses.items()):
+        print(
+            f"tutornb: warning: skipped {count} report{'s' if count != 1 else ''} of course "
+            f"{term_safe(other or '-')} (this class view is of {term_safe(found.course_id or '-')}; "
+            "choose with --course)",
+            file=sys.stderr,
         )
-    if course is None and courses:
-        course = courses[0] or None
-    chosen = [r for r in reports if (r.course_id or None) == course]
-    if not chosen:
-        raise CLIError(
-            "no readable progress report"
-            + (f" for course {course!r}" if course else "")
-            + "; nothing written"
-        )
+    if not found.reports:
+        course = f" for course {term_safe(repr(found.course_id))}" if found.course_id else ""
+        raise CLIError(f"no readable progress report{course}; nothing written")
     texts = objective_texts(Path(args.material)) if args.material else None
-    view = class_view(chosen, course, texts)
+    view, rows_left_out = cap_view(class_view(found.reports, found.course_id, texts))
     out = Path(args.output)
     out.mkdir(parents=True, exist_ok=True)
     document = json.dumps(view.model_dump(mode="json"), indent=2, ensure_ascii=False) + "\n"
     replace_file(out / "class.json", document.encode("utf-8"))
-    replace_file(out / "index.html", render_class_page(view, unreadable=len(unreadable)).encode("utf-8"))
-    skipped = f", {len(unreadable)} unreadable" if unreadable else ""
+    page = render_class_page(view, unreadable=len(found.unreadable) + len(found.not_counted))
+    replace_file(out / "index.html", page.encode("utf-8"))
+    counts = [f"{view.learners} learners"]
+    counts += [f"{len(found.unreadable)} unreadable"] if found.unreadable else []
+    counts += [f"{len(found.not_counted)} not counted"] if found.not_counted else []
+    skipped = sum(found.other_courses.values())
+    counts += [f"{skipped} of other courses skipped"] if skipped else []
+    counts += [f"{found.files_over_cap} files over the cap not read"] if found.files_over_cap else []
+    counts += [f"{rows_left_out} table rows over the page cap left out"] if rows_left_out else []
     print(
-        f"Read {len(chosen)} reports ({view.learners} learners{skipped}); "
-        f"wrote {out / 'class.json'} and {out / 'index.html'}"
+        f"Read {len(found.reports)} reports ({', '.join(counts)}); "
+        f"wrote {term_safe(out / 'class.json')} and {term_safe(out / 'index.html')}"
     )
     return EXIT_OK
 

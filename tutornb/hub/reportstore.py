@@ -17,8 +17,8 @@ from pydantic import ValidationError
 
 from tutornb.atomicfile import replace_file
 from tutornb.course.ids import checked_course_id
-from tutornb.instructor.reports.build import learner_file_stem
 from tutornb.instructor.reports.exchange import render_report
+from tutornb.instructor.reports.identity import encode_part
 from tutornb.instructor.reports.model import REPORT_FORMAT, REPORT_SCHEMA_VERSION, ProgressReport
 from tutornb.instructor.reports.reading import MAX_REPORT_BYTES, Unreadable, read_report
 
@@ -82,7 +82,9 @@ class ReportStore:
             raise ReportRejected(f"the report is for course {report.course_id!r}, not {course_id!r}")
         stored = report.model_copy(update={"learner": author, "course_id": course_id})
         folder = self.folder / checked_course_id(course_id)
-        target = folder / f"{learner_file_stem(author, course_id)}.json"
+        # The service's folder is its own (no learner lists or guesses it): one collision-free name
+        # per author, the same encoding as the exchange's.
+        target = folder / f"{encode_part(author)}.json"
         lock = self._locks.setdefault((course_id, author), asyncio.Lock())
         async with lock:
             await asyncio.get_running_loop().run_in_executor(None, _write, target, render_report(stored))

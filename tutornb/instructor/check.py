@@ -82,7 +82,7 @@ def _quiz_rules(where: str, position: int, question: QuizQuestion, objectives: s
         )
     for key in question.misconceptions:
         at = f"{prefix}.misconceptions.{key}"
-        if not key.isdigit():
+        if not (key.isascii() and key.isdigit()):  # "²" is a digit to str.isdigit, not to int()
             found.append(Finding(where, at, 'the key must be a choice index ("0", "1", ...)'))
         elif int(key) >= count:
             found.append(Finding(where, at, f"there is no choice {key} (choices 0-{count - 1})"))
@@ -259,11 +259,16 @@ def check_course(paths: list[Path]) -> list[Finding]:
             where, _, problem = str(exc).partition(": ")
             findings.append(Finding(display, where, problem))
         else:
-            found, notebook.metadata = check_notebook(display, document)
+            try:
+                found, notebook.metadata = check_notebook(display, document)
+                raw_quiz = document.get("metadata", {}).get(METADATA_KEY, {})
+                raw_quiz = raw_quiz.get("quiz") if isinstance(raw_quiz, dict) else None
+                notebook.quiz_ids = [(i, q.id) for i, q in _valid_items(raw_quiz, QuizQuestion)]
+            except (ValueError, TypeError, AttributeError, KeyError, RecursionError) as exc:
+                # A shape no rule foresaw: this notebook's line says so, the others are still checked.
+                found = [Finding(display, METADATA_KEY, f"cannot be checked ({type(exc).__name__})")]
+                notebook.metadata = None
             findings += found
-            raw_quiz = document.get("metadata", {}).get(METADATA_KEY, {})
-            raw_quiz = raw_quiz.get("quiz") if isinstance(raw_quiz, dict) else None
-            notebook.quiz_ids = [(i, q.id) for i, q in _valid_items(raw_quiz, QuizQuestion)]
         by_folder.setdefault(path.parent, []).append(notebook)
     for folder, notebooks in by_folder.items():
         file_findings, course_file = check_course_file(folder)

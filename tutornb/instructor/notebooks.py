@@ -7,6 +7,7 @@ elsewhere must not make the checker or ``course init`` read or rewrite files out
 
 from __future__ import annotations
 
+import errno
 import json
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
@@ -14,6 +15,8 @@ from pathlib import Path
 from typing import Any
 
 from markdown_it import MarkdownIt
+
+from tutornb.saferead import NotARegularFile, TooLarge, read_limited
 
 #: Larger notebooks are refused rather than read (a course notebook is a few hundred KiB).
 MAX_NOTEBOOK_BYTES = 50 * 1024 * 1024
@@ -65,18 +68,41 @@ def find_notebooks(paths: Iterable[Path]) -> list[Path]:
 
 
 def read_notebook(path: Path) -> dict[str, Any]:
-    """The notebook as parsed JSON (kept as-is, so a rewrite changes only what it means to)."""
+    """The notebook as parsed JSON (kept as-is, so a rewrite changes only what it means to), with
+    the shape every reader relies on checked: an object with a ``metadata`` object and a list of
+    cells, each an object whose ``cell_type`` is text and whose ``source`` is text or a list of text."""
     try:
-        if path.stat().st_size > MAX_NOTEBOOK_BYTES:
-            raise NotebookReadError("notebook: larger than 50 MiB")
-        document = json.loads(path.read_bytes())
+        raw, _ = read_limited(path, MAX_NOTEBOOK_BYTES)
+        document = json.loads(raw)
+    except NotARegularFile:
+        raise NotebookReadError("notebook: not a regular file") from None
+    except TooLarge:
+        raise NotebookReadError("notebook: larger than 50 MiB") from None
     except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            raise NotebookReadError("notebook: is a symbolic link; not followed") from None
         raise NotebookReadError(f"notebook: cannot be read ({exc.strerror or type(exc).__name__})") from None
+    except RecursionError:
+        raise NotebookReadError("notebook: nested too deeply to be a notebook") from None
     except ValueError:
         raise NotebookReadError("notebook: not valid JSON") from None
     if not isinstance(document, dict) or not isinstance(document.get("cells"), list):
         raise NotebookReadError("notebook: not a Jupyter notebook (no cells)")
+    _check_shape(document)
     return document
+
+
+def _check_shape(document: dict[str, Any]) -> None:
+    if not isinstance(document.setdefault("metadata", {}), dict):
+        raise NotebookReadError("metadata: not an object")
+    for index, cell in enumerate(document["cells"]):
+        if not isinstance(cell, dict) or not isinstance(cell.get("cell_type"), str):
+            raise NotebookReadError(f"cells.{index}: not a cell (an object with a cell_type)")
+        source = cell.get("source", "")
+        if not isinstance(source, str) and not (
+            isinstance(source, list) and all(isinstance(line, str) for line in source)
+        ):
+            raise NotebookReadError(f"cells.{index}.source: not text or a list of text")
 
 
 def cell_source(cell: object) -> str:

@@ -23,6 +23,7 @@ from tutornb.errors import InvalidRequest, TutorNBError
 from tutornb.kernel.context import NotebookContext, current_context
 from tutornb.kernel.lastrun import work_tracker
 from tutornb.kernel.runtime import KernelRuntime, kernel_owner, kernel_runtime
+from tutornb.kernel.serverask import ask_server, server_route
 from tutornb.models import (
     LearnerWork,
     Message,
@@ -351,6 +352,13 @@ class TutorMagic:
             raise UsageError("--work: no cell has run in this kernel yet")
         work = last if wants_work(text, last, choice) else None
         notebook = self._notebook()
+        route = server_route()
+        if route is not None:  # the server's tutor and policy, never this kernel's environment
+            session_id, reply = ask_server(route, notebook.course, self._session_id, text, work)
+            if not notebook.notebook_path:
+                self._session_id = session_id
+            self._show_reply(reply, work)
+            return
 
         async def turn(service: TutorService) -> Message:
             session = await service.continue_or_start(

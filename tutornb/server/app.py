@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import atexit
 import gc
-import json
 import os
 import re
+import secrets
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -18,12 +18,15 @@ from traitlets import Bool, CaselessStrEnum, Dict, Float, Int, Unicode
 from tutornb.errors import InvalidPolicy, TutorNBError
 from tutornb.paths import (
     EXCHANGE_DIR_ENV,
+    KERNEL_TOKEN_ENV,
     ROOT_DIR_ENV,
+    SERVER_URL_ENV,
     STORE_DIR_ENV,
     TUTOR_ENV,
     TUTOR_OPTIONS_ENV,
     resolve_store_dir,
 )
+from tutornb.server.adminpolicy import admin_first
 from tutornb.server.base import OWNER_MODE_SETTING, is_shared
 from tutornb.server.chat import ChatSocketHandler
 from tutornb.server.handlers import (
@@ -38,6 +41,7 @@ from tutornb.server.handlers import (
     SessionsHandler,
     StatusHandler,
 )
+from tutornb.server.kernelask import KERNEL_TOKEN_SETTING, KernelAskHandler, loopback_url
 from tutornb.server.lifetime import OPENER_SETTING, ServiceOpener
 from tutornb.server.storeguard import install_store_guard
 from tutornb.version import __version__
@@ -52,6 +56,7 @@ ROUTES: list[tuple[str, type[Any]]] = [
     ("/status", StatusHandler),
     ("/sessions", SessionsHandler),
     ("/sessions/import", ImportHandler),
+    ("/kernel/ask", KernelAskHandler),
     ("/sessions/{session_id}", SessionHandler),
     ("/sessions/{session_id}/messages", MessagesHandler),
     ("/sessions/{session_id}/pause", PauseHandler),
@@ -218,11 +223,15 @@ class TutorNBApp(ExtensionApp):
         # Kernels started by this server inherit these, so the widget and magics use the same store.
         os.environ[ROOT_DIR_ENV] = str(root)
         os.environ[STORE_DIR_ENV] = str(store_dir)
-        # ... and answer with the same tutor (%tutor ask, the panel's kernel pipe), under the same
-        # policy override (checked when the service opens; a kernel's tutor checks it too).
-        os.environ[TUTOR_ENV] = self.tutor
+        # Never the tutor's options (a model's API key) or the policy: a kernel's environment is the
+        # learner's to read and change. %tutor ask asks this server instead (see kernelask), with a
+        # token good for that route only; without this server a kernel tutors as its learner set up.
+        for name in (TUTOR_ENV, TUTOR_OPTIONS_ENV):
+            os.environ.pop(name, None)
+        os.environ[KERNEL_TOKEN_ENV] = self.settings[KERNEL_TOKEN_SETTING] = secrets.token_urlsafe(32)
+        os.environ.pop(SERVER_URL_ENV, None)  # set once the port is known (_start_jupyter_server_extension)
         # On a hub with the tutornb-hub service, kernels reach it through this server's relay.
-        os.environ[TUTOR_OPTIONS_ENV] = json.dumps(self._kernel_tutor_options(self._tutor_options()))
+        self._link_hub_service()
         # ... and share progress reports into the same exchange folder (%tutor share).
         if self.exchange_dir:
             os.environ[EXCHANGE_DIR_ENV] = str(Path(self.exchange_dir).expanduser().resolve())
@@ -250,8 +259,6 @@ class TutorNBApp(ExtensionApp):
         try:
             tutor_options = self._checked_tutor_options()
         except PolicyError as exc:
-            # Kernels started from now on are not told to tutor under a policy nobody set.
-            os.environ.pop(TUTOR_OPTIONS_ENV, None)
             raise InvalidPolicy(str(exc)) from None
         config = ServiceConfig(
             max_message_chars=self.max_message_chars,
@@ -282,16 +289,22 @@ class TutorNBApp(ExtensionApp):
         """The tutor's options with the server's policy override as ``policy`` (it wins over the
         course's)."""
         options = dict(self.tutor_options)
-        if self.policy:
-            options["policy"] = dict(self.policy)
+        policy = admin_first(dict(self.policy), self._command_line_policy())
+        if policy:
+            options["policy"] = policy
         return options
 
-    def _kernel_tutor_options(self, options: dict[str, Any]) -> dict[str, Any]:
-        """The kernels' tutor options, wired to the hub service when one is set: kernels call it
-        through this server's relay with a key good for nothing else, and the hub token is kept out
-        of every kernel's environment. Imported only on a hub (the server starts light elsewhere)."""
+    def _command_line_policy(self) -> dict[str, Any]:
+        cli = getattr(self.serverapp, "cli_config", None) or {}
+        policy = cli.get("TutorNBApp", {}).get("policy") if hasattr(cli, "get") else None
+        return dict(policy) if isinstance(policy, dict) else {}
+
+    def _link_hub_service(self) -> None:
+        """On a hub with the tutornb-hub service: kernels call it through this server's relay with a
+        key good for nothing else, and the hub token is kept out of every kernel's environment.
+        Imported only on a hub (the server starts light elsewhere)."""
         if not self.hub_service_url:
-            return options
+            return
         from tutornb.hublink import (
             RELAY_KEY_ENV,
             RELAY_URL_ENV,
@@ -307,16 +320,12 @@ class TutorNBApp(ExtensionApp):
             os.environ.pop(RELAY_URL_ENV, None)
             os.environ.pop(RELAY_KEY_ENV, None)
             self.log.warning("tutornb: hub_service_url is set but there is no JUPYTERHUB_API_TOKEN")
-            return options
+            return
         self.settings[HUB_LINK_SETTING] = link
         use_server_link(link)
-        relay = f"{self.serverapp.connection_url.rstrip('/')}/{self.name}/api/hub/"
-        os.environ[RELAY_URL_ENV] = relay
+        os.environ[RELAY_URL_ENV] = f"{self.serverapp.connection_url.rstrip('/')}/{self.name}/api/hub/"
         os.environ[RELAY_KEY_ENV] = link.relay_key
         keep_token_from_kernels(self.serverapp.kernel_manager)
-        if self.tutor != "openai":
-            return options
-        return link.kernel_tutor_options(options, relay)
 
     def _server_tutor_options(self, options: dict[str, Any]) -> dict[str, Any]:
         """The server's own tutor calls the hub service with the hub token (when one is set)."""
@@ -326,14 +335,15 @@ class TutorNBApp(ExtensionApp):
         return link.server_tutor_options(options)
 
     def _checked_tutor_options(self) -> dict[str, Any]:
-        """:meth:`_tutor_options`; raises :class:`PolicyError` when the override does not fit the
+        """:meth:`_tutor_options`; raises :class:`PolicyError` when the policy does not fit the
         policy model: tutornb then does not start rather than tutor under a policy the admin did
         not set."""
         from tutornb.course.policy import effective_policy
 
-        if self.policy:
-            effective_policy(override=dict(self.policy))
-        return self._server_tutor_options(self._tutor_options())
+        options = self._tutor_options()
+        if "policy" in options:
+            effective_policy(override=options["policy"])
+        return self._server_tutor_options(options)
 
     def _shared(self) -> bool:
         assert self.serverapp is not None
@@ -346,6 +356,12 @@ class TutorNBApp(ExtensionApp):
 
             self.handlers.extend(relay_routes(self.name))
         self.handlers.extend(route_table(self.name))
+
+    async def _start_jupyter_server_extension(self, serverapp: Any) -> None:
+        """Tells the kernels started from now on where to ask (the port is bound by now)."""
+        url = loopback_url(serverapp)
+        if url is not None:
+            os.environ[SERVER_URL_ENV] = url
 
     def _expire_idle(self) -> None:
         """The periodic check: only a service some request opened (opening one for it would load

@@ -11,6 +11,10 @@ service.
 A client that stops reading is closed with 1008 once more than ``max_socket_pending_bytes`` wait to be
 sent to it (frames are queued without waiting for the flush, so one slow socket never stalls a
 broadcast); the memory its queue held is then given back to the system (see ``memory``).
+
+When a new socket would exceed a cap, this handler is how the service learns whether an attached
+socket is alive (``answers``: nothing over the pending limit, and a ping answered in time) and how
+it evicts one that is not (closed with 1008 ``EVICTED``), so idle sockets cannot lock a learner out.
 """
 
 from __future__ import annotations
@@ -68,6 +72,8 @@ class ChatSocketHandler(
     #: The size of a frame larger than the limit itself (a long restore payload) while it is still
     #: being sent: the frames right behind it must not count it against the client.
     _slack = 0
+    #: Set by the next pong while a liveness probe waits for one (shared by concurrent probes).
+    _probe: asyncio.Future[bool] | None = None
 
     def set_default_headers(self) -> None:
         """jupyter-server's API headers make no sense on a socket (as in its kernel socket)."""
@@ -103,7 +109,7 @@ class ChatSocketHandler(
         super().open()  # starts jupyter-server's keep-alive pings
         self.set_nodelay(True)
         try:
-            self.conn = await self.service.connect(self.session_owner, session_id, self._sink)
+            self.conn = await self.service.connect(self.session_owner, session_id, self._sink, self)
         except TutorNBError as exc:
             from tutornb.frames import error_frame
 
@@ -147,6 +153,32 @@ class ChatSocketHandler(
             self._close_slow_consumer()
             raise WebSocketClosedError() from None
         future.add_done_callback(_consume)
+
+    async def answers(self, timeout: float) -> bool:
+        """A sign of life: a ping answered within ``timeout`` by a client that keeps reading."""
+        if self.ws_connection is None or self.ws_connection.is_closing():
+            return False
+        if pending_bytes(self) > self.service.config.max_socket_pending_bytes:
+            return False
+        if self._probe is None or self._probe.done():
+            self._probe = asyncio.get_running_loop().create_future()
+            try:
+                self.ping(b"tutornb-probe")
+            except WebSocketClosedError:
+                return False
+        try:
+            return await asyncio.wait_for(asyncio.shield(self._probe), timeout)
+        except asyncio.TimeoutError:
+            return False
+
+    def on_pong(self, data: bytes) -> None:
+        super().on_pong(data)  # type: ignore[no-untyped-call]
+        if self._probe is not None and not self._probe.done():
+            self._probe.set_result(True)
+
+    def evict(self, reason: str) -> None:
+        self.log.info("tutornb: evicting a chat socket that did not answer (%s)", reason)
+        self.close(1008, reason)
 
     def _close_slow_consumer(self) -> None:
         self.overflowed = True

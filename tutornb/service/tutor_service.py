@@ -57,7 +57,7 @@ from tutornb.models import (
 )
 from tutornb.paths import display_path, resolve_store_dir
 from tutornb.service.config import ServiceConfig
-from tutornb.service.connections import ChatConnection, Connections, FrameSink
+from tutornb.service.connections import ChatConnection, Connections, FrameSink, Liveness
 from tutornb.service.dispatch import FrameDispatcher
 from tutornb.service.intake import LearnerIntake
 from tutornb.service.turn_queue import TurnQueue
@@ -358,14 +358,17 @@ class TutorService:
     # ----------------------------------------------------------------------------------------------
     # Chat
 
-    async def connect(self, owner: str, session_id: str, sink: FrameSink) -> ChatConnection:
+    async def connect(
+        self, owner: str, session_id: str, sink: FrameSink, liveness: Liveness | None = None
+    ) -> ChatConnection:
         check_session_id(session_id)
+        await self._connections.make_room(owner, session_id)
         self._connections.check_caps(owner, session_id)
         detail = self.store.get_detail(session_id, owner=owner)
         if is_expired(detail.status, detail.last_active_at, utcnow(), self.config.session_expiry_days):
             self.store.set_status(session_id, Status.CLOSED)
             detail = self.store.get_detail(session_id, owner=owner)
-        conn = self._connections.attach(owner, session_id, sink)
+        conn = self._connections.attach(owner, session_id, sink, liveness)
         await self._connections.send(conn, frames.session_frame(detail))
         await self._tell_recovery(detail)
         self._answer_unanswered(detail)

@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from tutornb.paths import EXCHANGE_DIR_ENV, TUTOR_OPTIONS_ENV
+from tutornb.paths import EXCHANGE_DIR_ENV, KERNEL_TOKEN_ENV, TUTOR_ENV, TUTOR_OPTIONS_ENV
 
 
 @pytest.fixture
@@ -33,15 +33,17 @@ def jp_server_config(jp_root_dir: Path, policy: dict[str, Any]) -> dict[str, Any
     }
 
 
-async def test_policy_and_exchange_reach_tutor_and_kernels(
+async def test_policy_stays_in_the_server_and_the_exchange_reaches_kernels(
     jp_serverapp: Any, jp_fetch: Any, jp_root_dir: Path
 ) -> None:
     # Given a server configured with a policy override and an exchange folder
     response = await jp_fetch("tutornb", "api", "status")
     assert response.code == 200
-    # Then kernels it starts learn both (they inherit the environment)
-    options = json.loads(os.environ[TUTOR_OPTIONS_ENV])
-    assert options == {"plan_ttl_hours": 2, "policy": {"solutions": "never", "hints": False}}
+    # Then kernels it starts learn the exchange folder and a token to ask the server's tutor with,
+    # but never the tutor's options or the policy (their environment is the learner's)
+    assert TUTOR_OPTIONS_ENV not in os.environ
+    assert TUTOR_ENV not in os.environ
+    assert os.environ[KERNEL_TOKEN_ENV]
     assert os.environ[EXCHANGE_DIR_ENV] == str((jp_root_dir / "exchange").resolve())
 
 

@@ -10,7 +10,6 @@ text of an uncovered question is the learner's own message that the tutor answer
 from __future__ import annotations
 
 import itertools
-import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -28,7 +27,6 @@ from tutornb.tutors.quizorder import as_written
 
 #: A gap between two messages longer than this counts as this long: the learner was away.
 IDLE_CAP = timedelta(minutes=5)
-_LEARNER_SAFE = re.compile(r"[^A-Za-z0-9_.@-]+")
 
 
 class ReportError(ValueError):
@@ -55,12 +53,6 @@ class _Module:
     )
     uncovered: list[UncoveredQuestion] = field(default_factory=list)
     uncovered_count: int = 0
-
-
-def learner_file_stem(learner: str, course_id: str | None) -> str:
-    """``<course>--<learner>``: one exchange file per learner and course, safe as a file name."""
-    parts = (course_id or "no-course", learner)
-    return "--".join(_LEARNER_SAFE.sub("_", part).strip("._") or "_" for part in parts)[:200]
 
 
 def _sessions(store: SessionStoreAPI, owner: str | None, course_id: str | None) -> Iterator[SessionSummary]:

@@ -2,11 +2,14 @@
 
 The exchange folder is written by many people with many tutornb versions, so a report may be from
 a newer tutornb, cut short by a full disk, or not a report at all; each such file is named with its
-problem and the rest of the class is still counted.
+problem and the rest of the class is still counted. A file is opened without following links and
+without blocking (a fifo or a device swapped in for a report cannot hang the reader), must be a
+regular file, and is read only up to the limit.
 """
 
 from __future__ import annotations
 
+import errno
 import json
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
@@ -14,10 +17,14 @@ from pathlib import Path
 
 from pydantic import ValidationError
 
+from tutornb.instructor.reports.identity import SharedReport
 from tutornb.instructor.reports.model import REPORT_FORMAT, REPORT_SCHEMA_VERSION, ProgressReport
+from tutornb.saferead import NotARegularFile, TooLarge, read_limited
 
 #: A report is a few KiB; anything this large is not one.
-MAX_REPORT_BYTES = 5 * 1024 * 1024
+MAX_REPORT_BYTES = 1024 * 1024
+#: More files than this are not read (a class is hundreds); the summary says how many were left.
+MAX_REPORT_FILES = 10_000
 
 
 @dataclass(frozen=True)
@@ -54,13 +61,24 @@ def report_files(paths: Iterable[Path]) -> tuple[list[Path], list[Unreadable]]:
 
 
 def read_report(path: Path) -> ProgressReport | Unreadable:
+    found = read_shared_report(path)
+    return found.report if isinstance(found, SharedReport) else found
+
+
+def read_shared_report(path: Path) -> SharedReport | Unreadable:
+    """The report at ``path`` with its owner and modification time, or why it is not one."""
     try:
-        if path.stat().st_size > MAX_REPORT_BYTES:
-            return Unreadable(
-                path, f"larger than {MAX_REPORT_BYTES // 1024 // 1024} MiB; not a progress report"
-            )
-        data = json.loads(path.read_bytes())
+        raw, info = read_limited(path, MAX_REPORT_BYTES)
+        data = json.loads(raw)
+    except NotARegularFile:
+        return Unreadable(path, "not a regular file; not a progress report")
+    except TooLarge:
+        return Unreadable(path, f"larger than {MAX_REPORT_BYTES // 1024} KiB; not a progress report")
+    except RecursionError:
+        return Unreadable(path, "nested too deeply; not a progress report")
     except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            return Unreadable(path, "a symbolic link; not followed")
         return Unreadable(path, f"cannot be read ({exc.strerror or type(exc).__name__})")
     except UnicodeDecodeError:
         return Unreadable(path, "not UTF-8 text; not a progress report")
@@ -77,7 +95,7 @@ def read_report(path: Path) -> ProgressReport | Unreadable:
             f"({REPORT_SCHEMA_VERSION}); upgrade tutornb",
         )
     try:
-        return ProgressReport.model_validate(data)
+        report = ProgressReport.model_validate(data)
     except ValidationError as exc:
         first = exc.errors(include_url=False)[0]
         where = ".".join(str(part) for part in first["loc"]) or "report"
@@ -85,12 +103,13 @@ def read_report(path: Path) -> ProgressReport | Unreadable:
         return Unreadable(
             path, f"wrong shape: {where}: {first['msg']}" + (f" (and {more} more)" if more else "")
         )
+    return SharedReport(path, report, info.st_uid, info.st_mtime_ns)
 
 
-def read_reports(files: list[Path], *, progress: bool = True) -> Iterator[ProgressReport | Unreadable]:
+def read_reports(files: list[Path], *, progress: bool = True) -> Iterator[SharedReport | Unreadable]:
     """Each file read in turn, with a progress bar on stderr when there are many."""
     if not progress or len(files) < 50:
-        yield from (read_report(path) for path in files)
+        yield from (read_shared_report(path) for path in files)
         return
     from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
@@ -99,5 +118,5 @@ def read_reports(files: list[Path], *, progress: bool = True) -> Iterator[Progre
     with Progress(*columns, console=Console(stderr=True), transient=True) as bar:
         task = bar.add_task("reports", total=len(files))
         for path in files:
-            yield read_report(path)
+            yield read_shared_report(path)
             bar.advance(task)
