@@ -5,6 +5,7 @@ folder that ``tutornb class-report`` reads."""
 from __future__ import annotations
 
 import json
+import re
 import time
 import uuid
 from pathlib import Path
@@ -218,11 +219,14 @@ def test_both_shares_land_in_one_exchange_folder(
             hub, user, NOTEBOOK, [*lines, f"%tutor share{flag}", f"%tutor share{flag} --confirm"]
         )
         assert "Nothing is shared yet" in outputs[-2], outputs
-        assert f"Shared your progress report as python-foundations--{user}.json" in outputs[-1], outputs
-    # Then one file per learner is in the one exchange folder
-    assert sorted(p.name for p in hub.exchange.iterdir()) == [
-        "python-foundations--ann.json",
-        "python-foundations--bo.json",
+        said = rf"Shared your progress report as python-foundations__{user}__[0-9a-f]{{16}}\.json"
+        shared = re.search(said, outputs[-1])
+        assert shared is not None, outputs
+    # Then one file per learner is in the one exchange folder, under a name no one else can guess
+    names = sorted(p.name for p in hub.exchange.iterdir())
+    assert [re.sub(r"__[0-9a-f]{16}\.json$", "", name) for name in names] == [
+        "python-foundations__ann",
+        "python-foundations__bo",
     ]
     # And the instructor's class report reads both
     out = tmp_path / "class"

@@ -33,7 +33,7 @@ def test_reports_are_stored_under_the_sender_and_survive_a_restart(tmp_path: Pat
     assert stored.learner == "ann"
     asyncio.run(store.put("py101", "ann", parse_upload(_body("ann", course_title="second"))))
     files = list((tmp_path / "reports" / "py101").iterdir())
-    assert [f.name for f in files] == ["py101--ann.json"]
+    assert [f.name for f in files] == ["ann.json"]  # one file per author, named by the sender
     assert files[0].stat().st_mode & 0o777 == 0o600
     again = ReportStore(tmp_path)
     reports = again.course("py101")

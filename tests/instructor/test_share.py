@@ -39,19 +39,25 @@ def shell(
     reset_kernel_state()
 
 
+def _said(shell: Shell, line: str) -> tuple[str, str]:
+    """(what ``%tutor <line>`` printed and displayed as plain text, its stderr)."""
+    out, err, shown = shell.run(line)
+    return out + "".join(str(bundle.get("text/plain", "")) for bundle in shown), err
+
+
 def test_share_previews_then_writes_exactly_that(shell: Shell, exchange: Path) -> None:
     # Given a learner who took part of the quiz and asked something the course does not cover
     for line in ("ask How do I train a neural network with tensorflow?", "ask quiz me", "ask go", "ask a"):
         shell.run(line)
     # When they run %tutor share
-    out, err, _ = shell.run("share")
+    out, err = _said(shell, "share")
     # Then they see the report and nothing is written yet
     assert err == ""
     assert '"learner": "ann"' in out
     assert "run `%tutor share --confirm`" in out
     assert list(exchange.iterdir()) == []
     # When they confirm
-    out, err, _ = shell.run("share --confirm")
+    out, err = _said(shell, "share --confirm")
     # Then exactly one file per learner and course lands in the exchange folder, readable by the instructor
     assert err == ""
     target = shared_file(exchange, "ann")
@@ -62,12 +68,12 @@ def test_share_previews_then_writes_exactly_that(shell: Shell, exchange: Path) -
     assert target.stat().st_mode & 0o777 == 0o640
     # When they study more and confirm without looking again
     shell.run("ask b")
-    out, _, _ = shell.run("share --include-questions --confirm")
+    out, _ = _said(shell, "share --include-questions --confirm")
     # Then they are shown the new report first, and the shared one is unchanged
     assert "This differs from the report you saw last" in out
     assert ProgressReport.model_validate_json(target.read_text()) == report
     # When they confirm what they now saw
-    out, _, _ = shell.run("share --include-questions --confirm")
+    out, _ = _said(shell, "share --include-questions --confirm")
     # Then the file is replaced (one per learner and course), now with the question text they agreed to
     assert [p.name for p in exchange.iterdir()] == [target.name]
     shared = json.loads(target.read_text())

@@ -5,6 +5,7 @@ from __future__ import annotations
 from html import escape
 from pathlib import Path
 
+from tests.instructor.conftest import shared_file
 from tutornb.instructor.reports.exchange import render_report
 from tutornb.instructor.reports.model import ProgressReport
 from tutornb.instructor.reports.preview import SharePreview
@@ -12,7 +13,7 @@ from tutornb.instructor.reports.preview import SharePreview
 
 def test_the_preview_says_what_is_shared_with_the_json_behind_a_click(exchange: Path) -> None:
     # Given bo's report (he consented to share his questions' text)
-    report = ProgressReport.model_validate_json((exchange / "python-foundations--bo.json").read_text())
+    report = ProgressReport.model_validate_json(shared_file(exchange, "bo").read_text())
     preview = SharePreview(report)
     html = preview._repr_html_()
     # Then the notebook shows words first, a row per module, and the JSON inside a <details>
@@ -33,5 +34,5 @@ def test_the_preview_says_what_is_shared_with_the_json_behind_a_click(exchange: 
 
 
 def test_a_learner_without_consent_is_told_the_text_stays_home(exchange: Path) -> None:
-    report = ProgressReport.model_validate_json((exchange / "python-foundations--ann.json").read_text())
+    report = ProgressReport.model_validate_json(shared_file(exchange, "ann").read_text())
     assert "NOT included" in SharePreview(report)._repr_html_()

@@ -30,7 +30,9 @@ class EchoTutor:
         # Two deltas that split the payload: the page must not rebuild markup across them.
         yield TextDelta("You said: " + text[:middle])
         yield TextDelta(text[middle:])
-        yield CitationEvent(Citation(notebook_path=text[:300], cell_index=0, heading=text[:300]))
+        # A citation's path must be a notebook inside the root (anything else is dropped, see
+        # tests/security/test_imported_citations.py): the payload rides in its heading.
+        yield CitationEvent(Citation(notebook_path="payloads.ipynb", cell_index=0, heading=text[:300]))
         yield QuizEvent(
             QuizPrompt(
                 question_id=text[:100] or "q",

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import hmac
 import json
+import os
 from typing import Any
 
 from jupyter_server.auth.decorator import authorized
@@ -55,10 +56,21 @@ class KernelAsk(BaseModel):
     work: LearnerWork | None = None
 
 
+class _KernelUser(User):
+    """The server's learner, as named by the kernel token (which this server gave its kernels)."""
+
+
+def _personal_server(handler: web.RequestHandler) -> bool:
+    """One learner's server: jupyter-server's own identities, or a JupyterHub single-user server
+    (whose owner is ``JUPYTERHUB_USER``, the one user its kernels run as)."""
+    shared = is_shared(handler.settings, str(handler.settings.get(OWNER_MODE_SETTING, "auto")))
+    return not shared or bool(os.environ.get("JUPYTERHUB_USER"))
+
+
 class _KernelIdentity:
     """The server's identity provider, plus: a request carrying the kernel token is the server's
-    learner (on a personal server only). jupyter-server's own authentication and authorization
-    then apply to this route as to every other."""
+    learner (on a personal server only). jupyter-server's own authentication then applies to this
+    route as to every other."""
 
     def __init__(self, inner: Any) -> None:
         self._inner = inner
@@ -67,10 +79,27 @@ class _KernelIdentity:
         expected = handler.settings.get(KERNEL_TOKEN_SETTING)
         given = handler.request.headers.get(KERNEL_TOKEN_HEADER)
         if given is not None:
-            shared = is_shared(handler.settings, str(handler.settings.get(OWNER_MODE_SETTING, "auto")))
             valid = isinstance(expected, str) and hmac.compare_digest(given.encode(), expected.encode())
-            return User(username=default_owner(), name="tutornb kernel") if valid and not shared else None
+            if valid and _personal_server(handler):
+                return _KernelUser(username=default_owner(), name="tutornb kernel")
+            return None
         return self._inner.get_user(handler)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._inner, name)
+
+
+class _KernelAuthorizer:
+    """The server's authorizer, except for the kernel token's user: the token is this route's
+    permission (a hub's authorizer reads hub scopes a kernel's request does not carry)."""
+
+    def __init__(self, inner: Any) -> None:
+        self._inner = inner
+
+    def is_authorized(self, handler: Any, user: Any, action: str, resource: str) -> bool:
+        if isinstance(user, _KernelUser):
+            return resource == getattr(handler, "auth_resource", None) == "tutornb"
+        return bool(self._inner.is_authorized(handler, user, action, resource))
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._inner, name)
@@ -80,6 +109,10 @@ class KernelAskHandler(TutorNBMixin, ExtensionHandlerMixin, APIHandler):  # type
     @property
     def identity_provider(self) -> Any:
         return _KernelIdentity(super().identity_provider)
+
+    @property
+    def authorizer(self) -> Any:
+        return _KernelAuthorizer(super().authorizer)
 
     def check_xsrf_cookie(self) -> None:
         """A kernel's request carries no cookie (see the module docstring); a browser's does and

@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from .test_server_config import _restore_environ  # noqa: F401  (autouse: the extension's exports)
+from tutornb.server.lifetime import service_opener
 
 ADMIN = {"solutions": "never", "instructions": "Follow the course's style."}
 LEARNER = {"solutions": "on_request", "hints": False}
@@ -42,7 +42,7 @@ async def test_the_system_policy_wins_over_the_learners(jp_serverapp: Any, jp_fe
     response = await jp_fetch("tutornb", "api", "status")
     assert response.code == 200
     # Then the tutor runs under the admin's fields, the learner's only where the admin set none
-    service = jp_serverapp.web_app.settings["tutornb_service"]
+    service = service_opener(jp_serverapp.web_app.settings).get()
     assert service.tutor.engine.policy == {
         "solutions": "never",
         "hints": False,
