@@ -29,6 +29,14 @@ LENIENT_COVERAGE = 0.3
 #: A long message names many incidental things: enough of its key terms in one passage is enough.
 LONG_COVERAGE = 0.2
 LONG_MATCHED = 3
+#: Near enough to answer with a hedge ("The closest the course comes is ..."), calibrated on three
+#: courses' answerable and off-topic messages: a passage scoring this much by words, ...
+NEAR_SCORE = 7.0
+#: ... or this similar in meaning with some word evidence, ...
+NEAR_SIMILARITY = 0.44
+NEAR_SIMILARITY_MIN_SCORE = 2.0
+#: ... or this similar in meaning alone.
+NEAR_SIMILARITY_ALONE = 0.6
 #: How many sections an off-topic reply names as the nearest ones the course has.
 NEAREST = 3
 #: A module with more topics than this lists only its first ones in a "not covered" reply.
@@ -46,6 +54,8 @@ class Found:
     hits: list[Hit]
     covered: bool
     follow_up: bool
+    #: Not covered, but something in the course is near in meaning or words: answered, hedged.
+    near: bool
     #: The language of the message when it is not English.
     language: str | None
     long: bool
@@ -74,6 +84,20 @@ def is_covered(hits: list[Hit], *, lenient: bool = False, long: bool = False) ->
     return best.score >= MIN_SCORE and best.coverage >= coverage and len(best.matched) >= required
 
 
+def is_near(hits: list[Hit]) -> bool:
+    """Is anything in the course near the question, in words or in meaning? Only when nothing is
+    does the tutor say the course does not cover it."""
+    if not hits:
+        return False
+    best_score = max(h.score for h in hits)
+    best_similarity = max(h.similarity for h in hits)
+    return (
+        best_score >= NEAR_SCORE
+        or (best_similarity >= NEAR_SIMILARITY and best_score >= NEAR_SIMILARITY_MIN_SCORE)
+        or best_similarity >= NEAR_SIMILARITY_ALONE
+    )
+
+
 def find(lesson: Lesson, text: str, *, limit: int = 4, work: LearnerWork | None = None) -> Found:
     """The passages for a learner's message, read with the conversation so far: a follow-up is
     ranked with the previous question and the sections it was answered from."""
@@ -86,7 +110,8 @@ def find(lesson: Lesson, text: str, *, limit: int = 4, work: LearnerWork | None 
     context = lesson.terms(lesson.memory.context_text()) if follow_up else []
     hits = lesson.search(query, limit=limit, context=context, known_only=language is not None)
     covered = is_covered(hits, lenient=follow_up or language is not None, long=long)
-    return Found(query, hits, covered, follow_up, language, long)
+    near = not covered and is_near(hits)
+    return Found(query, hits, covered, follow_up, near, language, long)
 
 
 def answer_question(reply: Reply, lesson: Lesson, text: str, *, work: LearnerWork | None = None) -> None:
@@ -106,7 +131,7 @@ def answer_question(reply: Reply, lesson: Lesson, text: str, *, work: LearnerWor
             "The message is not in English: searching the course with its code terms only.",
             language=found.language,
         )
-    if found.covered:
+    if found.covered or found.near:
         grounded_answer(reply, lesson, found)
     else:
         not_covered(reply, lesson, text, found)
@@ -131,7 +156,13 @@ def grounded_answer(reply: Reply, lesson: Lesson, found: Found) -> None:
     reply.state.topic = best.passage.heading
     if found.follow_up and lesson.memory.last_question:
         reply.say(f"Following on from “{status.quote_text(lesson.memory.last_question, 60)}”:", "")
-    teach_passage(reply, lesson, best.passage, terms)
+    if found.near:
+        reply.say(
+            f"I'm not sure the course answers exactly this. The closest the course comes is "
+            f"{lesson.source(best.passage)}:",
+            "",
+        )
+    teach_passage(reply, lesson, best.passage, terms, query=found.query, lead=not found.near)
     if not best.passage.examples:
         # A worked example from the next relevant section of the same notebook, if there is one.
         for hit in hits[1:]:
@@ -158,16 +189,19 @@ def grounded_answer(reply: Reply, lesson: Lesson, found: Found) -> None:
     reply.act(
         "answered_from_course",
         f"The best passage holds {best.coverage:.0%} of the question's weight (threshold "
-        f"{MIN_COVERAGE:.0%}, lenient {LENIENT_COVERAGE:.0%}) with score {best.score:.2f}; quoting it "
-        "with its cells.",
+        f"{MIN_COVERAGE:.0%}, lenient {LENIENT_COVERAGE:.0%}) with score {best.score:.2f} and similarity "
+        f"{best.similarity:.2f}; quoting it with its cells"
+        + (" (a weak match: hedged)." if found.near else "."),
         question_terms=sorted(set(terms)),
         follow_up=found.follow_up,
+        hedged=found.near,
         passages=[
             {
                 "notebook_path": h.passage.notebook_path,
                 "cell_index": h.passage.cell_index,
                 "score": round(h.score, 3),
                 "coverage": round(h.coverage, 3),
+                "similarity": round(h.similarity, 3),
             }
             for h in hits[:3]
         ],

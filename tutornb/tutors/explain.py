@@ -8,6 +8,7 @@ from __future__ import annotations
 import re
 
 from tutornb.models import Citation
+from tutornb.tutors import semantic
 from tutornb.tutors.lesson import Lesson
 from tutornb.tutors.material import cell_label
 from tutornb.tutors.reply import Reply
@@ -23,15 +24,32 @@ def _is_question(text: str) -> bool:
     return text.rstrip().rstrip("*_").endswith("?")
 
 
-def _pick(units: list[str], terms: list[str], limit: int) -> list[str]:
-    """The units sharing most terms with the question, in reading order; a unit that asks a
-    question brings the one that answers it."""
+#: How much a unit's similarity in meaning to the question (a cosine, 0-1) counts against one
+#: shared term when picking what to quote.
+MEANING_PER_TERM = 3.0
+
+
+def _meaning(units: list[str], query: str) -> list[float]:
+    """Each unit's similarity in meaning to the question (zeros without the model)."""
+    embedder = semantic.model() if query.strip() and semantic.loaded() else None
+    if embedder is None:
+        return [0.0] * len(units)
+    vectors = embedder.embed(units)
+    return [round(float(v), 4) for v in vectors @ embedder.embed([query])[0]]
+
+
+def _pick(units: list[str], terms: list[str], limit: int, query: str = "") -> list[str]:
+    """The units that answer the question best (shared terms, and meaning), in reading order; a
+    unit that asks a question brings the one that answers it."""
     if len(units) <= limit:
         return units
     wanted = set(terms)
-    scored = [(len(wanted & set(tokenize(u))), i) for i, u in enumerate(units)]
+    meaning = _meaning(units, query)
+    scored = [
+        (len(wanted & set(tokenize(u))) + MEANING_PER_TERM * meaning[i], i) for i, u in enumerate(units)
+    ]
     chosen = {i for _, i in sorted(scored, key=lambda s: (-s[0], s[1]))[:limit]}
-    if all(scored[i][0] == 0 for i in chosen):
+    if all(scored[i][0] <= 0 for i in chosen):
         chosen = set(range(limit))
     for i in sorted(chosen):
         if _is_question(units[i]) and i + 1 < len(units):
@@ -39,14 +57,14 @@ def _pick(units: list[str], terms: list[str], limit: int) -> list[str]:
     return [units[i] for i in sorted(chosen)]
 
 
-def passage_excerpt(passage: Passage, terms: list[str], limit: int = 2) -> list[str]:
+def passage_excerpt(passage: Passage, terms: list[str], limit: int = 2, *, query: str = "") -> list[str]:
     """The paragraphs (or, in a long section, the sentences) of a passage that answer."""
     paragraphs = passage.paragraphs()
-    picked = _pick(paragraphs, terms, limit)
+    picked = _pick(paragraphs, terms, limit, query)
     if sum(len(p) for p in picked) <= LONG_SECTION_CHARS:
         return picked
     sentences = [s.strip() for p in paragraphs for s in _SENTENCE_RE.split(p) if s.strip()]
-    return [" ".join(_pick(sentences, terms, limit + 1))]
+    return [" ".join(_pick(sentences, terms, limit + 1, query))]
 
 
 def best_example(passage: Passage, terms: list[str]) -> Example | None:
@@ -69,11 +87,15 @@ def show_example(reply: Reply, passage: Passage, example: Example) -> None:
     )
 
 
-def teach_passage(reply: Reply, lesson: Lesson, passage: Passage, terms: list[str]) -> None:
+def teach_passage(
+    reply: Reply, lesson: Lesson, passage: Passage, terms: list[str], *, query: str = "", lead: bool = True
+) -> None:
     """A passage quoted from the notebook with its best worked example: the tutor never
-    paraphrases into something the course does not say."""
-    reply.say(f"From {lesson.source(passage)}:", "")
-    for part in passage_excerpt(passage, terms):
+    paraphrases into something the course does not say. ``query`` (the question) picks the
+    sentences by meaning as well as by words; ``lead`` names the section first."""
+    if lead:
+        reply.say(f"From {lesson.source(passage)}:", "")
+    for part in passage_excerpt(passage, terms, query=query):
         reply.say(part, "")
     reply.cite(passage)
     example = best_example(passage, terms)

@@ -399,7 +399,7 @@ class OpenAITutor:
             work=work,
             language=found.language,
         )
-        if not found.covered:
+        if not found.covered and not found.near:
             return [], context
         return [found.hits[0], *[h for h in found.hits[1:] if answering.is_covered([h], lenient=True)]][
             :limit
