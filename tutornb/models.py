@@ -146,6 +146,8 @@ class Message(_Model):
     work: LearnerWork | None = None
     #: On tutor messages: set when the reply is incomplete (stored as far as it got, offered for retry).
     interrupted: Interruption | None = None
+    #: Set on every message of an imported session: said elsewhere, never the model's own history.
+    imported: Literal[True] | None = None
 
 
 class PlanStep(_Model):
