@@ -11,10 +11,10 @@ import re
 from dataclasses import dataclass
 
 from tutornb.models import LearnerWork, Phase
-from tutornb.tutors import errorhelp, quizzing, status
-from tutornb.tutors.explain import passage_excerpt, show_example, teach_passage
+from tutornb.tutors import errorcourse, errorhelp, quizzing, status
+from tutornb.tutors.explain import best_example, passage_excerpt, show_example, teach_passage
 from tutornb.tutors.lesson import Lesson
-from tutornb.tutors.material import CONCEPTS, cell_label, course_topics, is_tool_passage
+from tutornb.tutors.material import cell_label, course_topics, is_tool_passage
 from tutornb.tutors.reply import Reply
 from tutornb.tutors.retrieval import KEY_TERMS, Hit, Passage
 from tutornb.tutors.terms import detect_language, strip_language_words, tokenize
@@ -264,28 +264,30 @@ def not_covered(reply: Reply, lesson: Lesson, question: str, found: Found) -> No
 # Errors
 
 
-def error_sections(lesson: Lesson, diagnosis: errorhelp.Diagnosis, *, limit: int) -> list[Hit]:
-    """Course sections on the concept behind an error, best first: only those that score as an
-    answer would (a weak match is no explanation)."""
-    hits = lesson.search(errorhelp.search_query(diagnosis), kinds=CONCEPTS, limit=limit)
-    return [h for h in hits if h.score >= MIN_SCORE and not is_tool_passage(h.passage)]
+def error_sections(lesson: Lesson, error: errorcourse.LearnerError, text: str, *, limit: int) -> list[Hit]:
+    """Course sections on an error, best first: one that shows the learner's mistake or the same
+    exception in an output, else only those that match as an answer would (a weak match is no
+    explanation)."""
+    return [
+        h
+        for h in errorcourse.course_sections(lesson, error, text)
+        if errorcourse.evidence(error, h.passage) or h.score >= MIN_SCORE or h.similarity >= NEAR_SIMILARITY
+    ][:limit]
 
 
 def diagnosis_for(text: str, work: LearnerWork | None) -> errorhelp.Diagnosis | None:
-    """The error of a turn: a pasted traceback, else the error of the learner's attached work."""
-    info = errorhelp.parse_traceback(text) if errorhelp.looks_like_traceback(text) else None
-    if info is None and work is not None and work.error:
-        info = errorhelp.parse_traceback(work.error)
-    if info is None:
-        return None
-    return errorhelp.diagnose(info, work.code if work is not None else None)
+    """The error of a turn: a pasted traceback, an error named in the question, else the error of
+    the learner's attached work."""
+    error = errorcourse.learner_error(text, work)
+    return error.diagnosis if error is not None else None
 
 
 def explain_traceback(reply: Reply, lesson: Lesson, text: str, work: LearnerWork | None = None) -> None:
-    diagnosis = diagnosis_for(text, work)
-    if diagnosis is None:
+    error = errorcourse.learner_error(text, work)
+    if error is None:
         answer_question(reply, lesson, text, work=work)
         return
+    diagnosis = error.diagnosis
     moved = reply.move(Phase.LEARNING, "An error in the learner's code: explaining it is learning.")
     info = diagnosis.info
     where = ""
@@ -300,14 +302,22 @@ def explain_traceback(reply: Reply, lesson: Lesson, text: str, work: LearnerWork
     reply.say(diagnosis.meaning, "", f"**How to fix it:** {diagnosis.fix}")
     if diagnosis.fix_code:
         reply.say("```python", diagnosis.fix_code, "```")
-    sections = error_sections(lesson, diagnosis, limit=3)
+    sections = error_sections(lesson, error, text, limit=3)
     section = sections[0].passage if sections else None
     if section is not None:
         reply.cite(section)
-        excerpt = passage_excerpt(section, tokenize(diagnosis.topic), limit=1)
-        reply.say("", f"The course explains this in {lesson.source(section)}:", "")
+        query = errorcourse.query_for(error, text)
+        excerpt = passage_excerpt(section, tokenize(f"{diagnosis.topic} {error.code}"), limit=1, query=query)
+        if errorcourse.same_mistake(error, section):
+            lead = f"Your code makes the mistake the course warns about in {lesson.source(section)}:"
+        else:
+            lead = f"The course explains this in {lesson.source(section)}:"
+        reply.say("", lead, "")
         for part in excerpt:
             reply.say(*(f"> {line}" for line in part.splitlines()))
+        example = best_example(section, tokenize(error.code))
+        if example is not None and error.code:
+            show_example(reply, section, example)
         reply.state.topic = section.heading
     else:
         reply.say(

@@ -29,7 +29,7 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, f
 
 from tutornb.errors import TutorUnavailable
 from tutornb.models import Phase
-from tutornb.tutors import answering, hints
+from tutornb.tutors import answering, errorcourse, hints
 from tutornb.tutors import quiz as quizzes
 from tutornb.tutors.base import ErrorEvent, Interrupted, TextDelta, TutorEvent, TutorTurn
 from tutornb.tutors.course import DEFAULT_PLAN_TTL, CourseEngine
@@ -389,10 +389,10 @@ class OpenAITutor:
                 work=work, exercise=exercise.heading, solution_allowed=allowed
             )
         if reading.intent is Intent.TRACEBACK:
-            diagnosis = answering.diagnosis_for(reading.text, work)
-            if diagnosis is not None:
-                sections = answering.error_sections(lesson, diagnosis, limit=limit + 2)[:2]
-                return sections, ModelContext(work=work, diagnosis=diagnosis)
+            error = errorcourse.learner_error(reading.text, work)
+            if error is not None:
+                sections = answering.error_sections(lesson, error, reading.text, limit=2)
+                return sections, ModelContext(work=work, diagnosis=error.diagnosis)
         found = self.engine.find(lesson, reading.text, work, limit=limit + 2)
         context = ModelContext(
             follow_up_of=lesson.memory.last_question if found.follow_up else None,
