@@ -21,6 +21,7 @@ from tutornb.tutors.lesson import Lesson
 from tutornb.tutors.material import cell_label, course_topics
 from tutornb.tutors.reply import Reply
 from tutornb.tutors.retrieval import Hit
+from tutornb.tutors.terms import ANOTHER_LANGUAGE
 
 #: Rough size of a token in characters, for budgeting history without a tokenizer.
 CHARS_PER_TOKEN = 4
@@ -171,9 +172,10 @@ def _instruction_lines(context: ModelContext, lesson: Lesson) -> list[str]:
     if context.follow_up_of:
         lines.append("The learner's message follows up on their previous question (given in the data).")
     if context.language:
+        named = context.language if context.language != ANOTHER_LANGUAGE else "a language other than English"
         lines.append(
-            f"The learner wrote in {context.language}. Say so, answer in {context.language} if you "
-            "can, and still cite the course cells (the course is in English)."
+            f"The learner wrote in {named}. Say so, answer in their language if you can, and still "
+            "cite the course cells (the course is in English)."
         )
     if context.work is not None:
         lines.append("The learner attached their last executed cell (and its error, if any): see the data.")
