@@ -21,7 +21,7 @@ from tutornb.tutors import errorhelp
 from tutornb.tutors.errorhelp import Diagnosis, TracebackInfo
 from tutornb.tutors.lesson import Lesson
 from tutornb.tutors.material import CONCEPTS, is_tool_passage
-from tutornb.tutors.retrieval import Hit, Passage
+from tutornb.tutors.retrieval import Hit, Passage, preference, same_content
 
 #: "TypeError: message" anywhere in a sentence (not only on a line of its own).
 _INLINE_ERROR_RE = re.compile(
@@ -138,7 +138,7 @@ def showing(lesson: Lesson, error: LearnerError) -> list[Passage]:
     output shows Python's very message: read directly, since words may not find them."""
     mistakes = shapes(error.code)
     message = error.diagnosis.info.message
-    found = []
+    found: list[Passage] = []
     for info in lesson.material.course:
         for passage in info.passages:
             if passage.kind not in CONCEPTS or is_tool_passage(passage):
@@ -147,7 +147,13 @@ def showing(lesson: Lesson, error: LearnerError) -> list[Passage]:
                 len(message) >= 12 and any(e.output and message in e.output for e in passage.examples)
             ):
                 found.append(passage)
-    return found
+    current = lesson.module.path
+    chosen: dict[object, Passage] = {}
+    for passage in found:
+        key = same_content(passage)
+        if key not in chosen or preference(passage, current) < preference(chosen[key], current):
+            chosen[key] = passage
+    return list(chosen.values())
 
 
 def course_sections(lesson: Lesson, error: LearnerError, text: str, *, limit: int = 8) -> list[Hit]:

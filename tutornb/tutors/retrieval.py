@@ -323,13 +323,13 @@ class CourseIndex:
             )
             lexical[doc_id] = Hit(passage, score, coverage, matched, tuple(terms), names_topic)
         if similarity is None:
-            hits = sorted(lexical.values(), key=_by_score)
-            return hits[:limit]
+            return one_of_each(sorted(lexical.values(), key=_by_score), current)[:limit]
         # When the words already find a passage holding most of the question, meaning only
         # reorders near ties; when they don't, it weighs as much as the words.
         strong = any(h.coverage >= STRONG_COVERAGE for h in lexical.values())
         weight = MEANING_WEIGHT if strong else 1.0
-        return self._fuse(ranker, lexical, similarity, wanted, current, tuple(terms), weight)[:limit]
+        fused = self._fuse(ranker, lexical, similarity, wanted, current, tuple(terms), weight)
+        return one_of_each(fused, current)[:limit]
 
     def _similarities(self, ranker: Ranker, query: str) -> Any:
         """Cosine similarity of ``query`` with every passage, or None without a model."""
@@ -384,6 +384,34 @@ MEANING_WEIGHT = 0.1
 #: A word match holding at least this share of the question's idf weight is some evidence; below
 #: it, meaning weighs as much as the words.
 STRONG_COVERAGE = 0.15
+
+
+def same_content(passage: Passage) -> tuple[str, str, tuple[str, ...]]:
+    """What makes two passages the same section: a learner's copy of a module notebook beside the
+    original holds the same heading, text and code."""
+    return (passage.heading, passage.text, tuple(e.source for e in passage.examples))
+
+
+def preference(passage: Passage, current: str | None) -> tuple[bool, int, str]:
+    """Which of identical passages is cited: the learner's own notebook first, else the original
+    (a copy's name is the original's plus a suffix: "-Copy1", " (1)")."""
+    name = passage.notebook_path.rsplit("/", 1)[-1]
+    return (passage.notebook_path != current, len(name), passage.notebook_path)
+
+
+def one_of_each(hits: list[Hit], current: str | None) -> list[Hit]:
+    """Ranked hits with identical sections (a notebook and its copies) collapsed into one, placed
+    where the best of them ranked and citing the preferred notebook."""
+    groups: dict[tuple[str, str, tuple[str, ...]], list[Hit]] = {}
+    for hit in hits:
+        groups.setdefault(same_content(hit.passage), []).append(hit)
+    if len(groups) == len(hits):
+        return hits
+    result = []
+    for group in groups.values():  # dicts keep insertion order: the best-ranked first
+        chosen = min(group, key=lambda h: preference(h.passage, current))
+        result.append(replace(group[0], passage=chosen.passage))
+    return result
 
 
 def _by_score(hit: Hit) -> tuple[float, str, int]:
