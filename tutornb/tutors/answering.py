@@ -35,8 +35,15 @@ NEAR_SCORE = 7.0
 #: ... or this similar in meaning with some word evidence, ...
 NEAR_SIMILARITY = 0.44
 NEAR_SIMILARITY_MIN_SCORE = 2.0
-#: ... or this similar in meaning alone.
+#: ... or this similar in meaning alone, ...
 NEAR_SIMILARITY_ALONE = 0.6
+#: ... or a passage holding this share of the question's weight in at least this many of its
+#: words (scale-free: a small course's BM25 scores are low).
+NEAR_COVERAGE = 0.3
+NEAR_MATCHED = 2
+#: A message this short with no word to search for ("b", "hmm ok") is asked about, not searched;
+#: a longer one ("what does the e mean in 1.4e6") is searched by meaning and code.
+CLARIFY_WORDS = 2
 #: How many sections an off-topic reply names as the nearest ones the course has.
 NEAREST = 3
 #: A module with more topics than this lists only its first ones in a "not covered" reply.
@@ -95,6 +102,11 @@ def is_near(hits: list[Hit]) -> bool:
         best_score >= NEAR_SCORE
         or (best_similarity >= NEAR_SIMILARITY and best_score >= NEAR_SIMILARITY_MIN_SCORE)
         or best_similarity >= NEAR_SIMILARITY_ALONE
+        or any(
+            # A notebook's introduction names everything it will cover: no evidence of an answer.
+            h.coverage >= NEAR_COVERAGE and len(h.matched) >= NEAR_MATCHED and h.passage.level >= 2
+            for h in hits
+        )
     )
 
 
@@ -115,7 +127,7 @@ def find(lesson: Lesson, text: str, *, limit: int = 4, work: LearnerWork | None 
 
 
 def answer_question(reply: Reply, lesson: Lesson, text: str, *, work: LearnerWork | None = None) -> None:
-    if not tokenize(text) and work is None:
+    if not tokenize(text) and work is None and len(text.split()) <= CLARIFY_WORDS:
         clarify(reply, lesson, text)
         return
     found = find(lesson, text, work=work)
