@@ -37,6 +37,9 @@ NEAR_SIMILARITY = 0.44
 NEAR_SIMILARITY_MIN_SCORE = 2.0
 #: ... or this similar in meaning alone, ...
 NEAR_SIMILARITY_ALONE = 0.6
+#: ... or standing out by meaning this much from the fifth most similar passage (off-topic
+#: questions are about equally far from everything: at most 0.12 on four courses), ...
+NEAR_DISTINCT = 0.15
 #: ... or a passage holding this share of the question's weight in at least this many of its
 #: words (scale-free: a small course's BM25 scores are low).
 NEAR_COVERAGE = 0.3
@@ -102,6 +105,7 @@ def is_near(hits: list[Hit]) -> bool:
         best_score >= NEAR_SCORE
         or (best_similarity >= NEAR_SIMILARITY and best_score >= NEAR_SIMILARITY_MIN_SCORE)
         or best_similarity >= NEAR_SIMILARITY_ALONE
+        or max(h.distinct for h in hits) >= NEAR_DISTINCT
         or any(
             # A notebook's introduction names everything it will cover: no evidence of an answer.
             h.coverage >= NEAR_COVERAGE and len(h.matched) >= NEAR_MATCHED and h.passage.level >= 2

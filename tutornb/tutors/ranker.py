@@ -37,6 +37,9 @@ class Hit:
     similarity: float = 0.0
     #: The reciprocal-rank-fusion score the hit was ordered by (0 when ranked by words alone).
     fused: float = 0.0
+    #: How far the passage stands out by meaning: its similarity minus the fifth best in the
+    #: course (a question near one section and no other is about that section).
+    distinct: float = 0.0
 
 
 def document_terms(passage: Passage) -> Counter[str]:

@@ -371,16 +371,21 @@ class CourseIndex:
             fused[doc_id] = 1 / (RRF_K + rank + 1)
         for rank, doc_id in enumerate(by_meaning[:SEMANTIC_CANDIDATES]):
             fused[doc_id] = fused.get(doc_id, 0.0) + weight / (RRF_K + rank + 1)
+        raw = sorted((float(similarity[d]) for d in adjusted), reverse=True)
+        fifth = raw[min(DISTINCT_RANK, len(raw)) - 1] if raw else 0.0
         hits = []
         for doc_id in sorted(fused, key=lambda d: (-round(fused[d], 9), d)):
             found = lexical.get(doc_id) or Hit(ranker.passages[doc_id], 0.0, 0.0, (), terms)
-            hits.append(replace(found, similarity=float(similarity[doc_id]), fused=fused[doc_id]))
+            value = float(similarity[doc_id])
+            hits.append(replace(found, similarity=value, fused=fused[doc_id], distinct=value - fifth))
         return hits
 
 
 #: The meaning ranking's weight in the fusion: the words a learner shares with the course are the
 #: surer sign (measured on three courses), meaning decides among them and finds what words miss.
 MEANING_WEIGHT = 0.1
+#: A passage's similarity is compared with the one this far down the ranking by meaning.
+DISTINCT_RANK = 5
 #: A word match holding at least this share of the question's idf weight is some evidence; below
 #: it, meaning weighs as much as the words.
 STRONG_COVERAGE = 0.15
