@@ -323,7 +323,9 @@ def explain_traceback(reply: Reply, lesson: Lesson, text: str, work: LearnerWork
     if section is not None:
         reply.cite(section)
         query = errorcourse.query_for(error, text)
-        excerpt = passage_excerpt(section, tokenize(f"{diagnosis.topic} {error.code}"), limit=1, query=query)
+        excerpt = errorcourse.mistake_excerpt(error, section) or passage_excerpt(
+            section, tokenize(f"{diagnosis.topic} {error.code}"), limit=1, query=query
+        )
         if errorcourse.same_mistake(error, section):
             lead = f"Your code makes the mistake the course warns about in {lesson.source(section)}:"
         else:

@@ -172,3 +172,12 @@ def course_sections(lesson: Lesson, error: LearnerError, text: str, *, limit: in
 
 def same_mistake(error: LearnerError, passage: Passage) -> bool:
     return bool(shapes(error.code) & shapes(passage_code(passage)))
+
+
+def mistake_excerpt(error: LearnerError, passage: Passage) -> list[str]:
+    """The paragraphs of a passage that show the learner's mistake (its statement shape in their
+    inline code), or none."""
+    mistakes = shapes(error.code)
+    if not mistakes:
+        return []
+    return [p for p in passage.paragraphs() if mistakes & shapes(" ".join(re.findall(r"`([^`\n]+)`", p)))]
