@@ -49,7 +49,9 @@ def inline_error(text: str) -> TracebackInfo | None:
         return None
     for match in _INLINE_ERROR_RE.finditer(text):
         name, message = match.group(1), (match.group(2) or "").strip().rstrip(".")
-        if message or name in errorhelp.EXPLANATIONS:
+        # Only Python's own form, "TypeError: message": a question that names an exception ("how
+        # do I avoid a KeyError") is a question about it, not an error to explain.
+        if message:
             return TracebackInfo(exc_type=name, message=message, code_line=None, line_number=None)
     return None
 
