@@ -22,6 +22,7 @@ from tutornb.tutors.errorhelp import Diagnosis, TracebackInfo
 from tutornb.tutors.lesson import Lesson
 from tutornb.tutors.material import CONCEPTS, is_tool_passage
 from tutornb.tutors.retrieval import Hit, Passage, preference, same_content
+from tutornb.tutors.terms import code_fragments, squash
 
 #: "TypeError: message" anywhere in a sentence (not only on a line of its own).
 _INLINE_ERROR_RE = re.compile(
@@ -108,6 +109,32 @@ def shapes(code: str) -> set[str]:
     return {f"self-assign:{method}" for _, method in _SELF_ASSIGN_RE.findall(code)}
 
 
+#: A piece of the learner's code this long (without spaces) found in a passage's code is the same
+#: code, not a coincidence of names.
+MIN_FRAGMENT = 6
+
+
+def fragments(code: str) -> set[str]:
+    """Pieces of the learner's code to look for in the course's, without spaces: each statement,
+    the value of each assignment, and each call or subscript."""
+    found: set[str] = set()
+    for line in code.splitlines():
+        line = line.split("#", 1)[0].strip()
+        if not line or line.startswith(("def ", "class ", "import ", "from ")):
+            continue
+        found.add(squash(line))
+        assigned = re.match(r"^[A-Za-z_][\w.]*\s*=(?!=)\s*(.+)$", line)
+        if assigned:
+            found.add(squash(assigned.group(1)))
+        found.update(code_fragments(line))
+    return {f for f in found if len(f) >= MIN_FRAGMENT}
+
+
+def same_code(error: LearnerError, passage: Passage) -> bool:
+    code = squash(passage_code(passage))
+    return any(f in code for f in fragments(error.code))
+
+
 def passage_code(passage: Passage) -> str:
     inline = " ".join(re.findall(r"`([^`\n]+)`", passage.text))
     return "\n".join([inline, *(e.source for e in passage.examples)])
@@ -130,9 +157,9 @@ def query_for(error: LearnerError, text: str) -> str:
 
 def evidence(error: LearnerError, passage: Passage) -> int:
     """How surely a passage shows the learner's error: 2 for the same statement shape, 1 for the
-    same exception in a saved output (both add)."""
+    same code as the learner's, 1 for the same exception in a saved output (they add)."""
     same_shape = bool(shapes(error.code) & shapes(passage_code(passage)))
-    return 2 * same_shape + shows_error(passage, error.diagnosis.info.exc_type)
+    return 2 * same_shape + same_code(error, passage) + shows_error(passage, error.diagnosis.info.exc_type)
 
 
 def showing(lesson: Lesson, error: LearnerError) -> list[Passage]:
@@ -145,8 +172,10 @@ def showing(lesson: Lesson, error: LearnerError) -> list[Passage]:
         for passage in info.passages:
             if passage.kind not in CONCEPTS or is_tool_passage(passage):
                 continue
-            if (mistakes and mistakes & shapes(passage_code(passage))) or (
-                len(message) >= 12 and any(e.output and message in e.output for e in passage.examples)
+            if (
+                (mistakes and mistakes & shapes(passage_code(passage)))
+                or (len(message) >= 12 and any(e.output and message in e.output for e in passage.examples))
+                or same_code(error, passage)
             ):
                 found.append(passage)
     current = lesson.module.path

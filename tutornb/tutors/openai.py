@@ -391,7 +391,7 @@ class OpenAITutor:
         if reading.intent is Intent.TRACEBACK:
             error = errorcourse.learner_error(reading.text, work)
             if error is not None:
-                sections = answering.error_sections(lesson, error, reading.text, limit=2)
+                sections = answering.error_sections(lesson, error, reading.text, limit=limit)
                 return sections, ModelContext(work=work, diagnosis=error.diagnosis)
         found = self.engine.find(lesson, reading.text, work, limit=limit + 2)
         context = ModelContext(
@@ -401,9 +401,12 @@ class OpenAITutor:
         )
         if not found.covered and not found.near:
             return [], context
-        return [found.hits[0], *[h for h in found.hits[1:] if answering.is_covered([h], lenient=True)]][
-            :limit
-        ], context
+        # The model reads faster than a learner: every passage near the question in words or in
+        # meaning goes in, the best first.
+        nearby = [
+            h for h in found.hits[1:] if answering.is_covered([h], lenient=True) or answering.is_near([h])
+        ]
+        return [found.hits[0], *nearby][:limit], context
 
     async def _model_turn(
         self,

@@ -92,6 +92,8 @@ _CODE_PATTERNS: tuple[tuple[re.Pattern[str], tuple[str, ...]], ...] = (
     (re.compile(r"\+="), ("op:+=",)),
     (re.compile(r"\[\s*-\s*\d+\s*:?\s*\]?"), ("idx:neg", "neg", "index", "end")),
     (re.compile(r"\[[^\[\]\n]*:[^\[\]\n]*\]"), ("idx:slice", "slice")),
+    # A number in exponential notation (``1.4e6``, ``1e-3``).
+    (re.compile(r"(?<![\w.])\d+(?:\.\d+)?[eE][-+]?\d+\b"), ("num:exp", "exponenti", "notat")),
     # A name indexed by a number (``nums[1]``): reading one item by its position.
     (re.compile(r"(?<=[\w)\]])\[\s*\d+\s*\]"), ("idx:pos", "index")),
     # Only after a name or a closing bracket: ``M[1, 2]`` is indexing, ``[1, 2]`` is a list.
