@@ -124,7 +124,16 @@ def find(lesson: Lesson, text: str, *, limit: int = 4, work: LearnerWork | None 
     long = len(set(tokenize(query))) > KEY_TERMS
     follow_up = lesson.memory.is_follow_up(text)
     context = lesson.terms(lesson.memory.context_text()) if follow_up else []
-    hits = lesson.search(query, limit=limit, context=context, known_only=language is not None)
+    # A follow-up means what it says in the light of the question before it: its own words count
+    # twice in the average of token vectors, the previous question's once.
+    meaning_of = (
+        f"{query}\n{query}\n{lesson.memory.last_question}"
+        if follow_up and lesson.memory.last_question
+        else None
+    )
+    hits = lesson.search(
+        query, limit=limit, context=context, known_only=language is not None, meaning_of=meaning_of
+    )
     covered = is_covered(hits, lenient=follow_up or language is not None, long=long)
     near = not covered and is_near(hits)
     return Found(query, hits, covered, follow_up, near, language, long)

@@ -188,7 +188,8 @@ def showing(lesson: Lesson, error: LearnerError) -> list[Passage]:
 
 
 def course_sections(lesson: Lesson, error: LearnerError, text: str, *, limit: int = 8) -> list[Hit]:
-    """Course sections for the error, those showing it first, then by the search's order."""
+    """Course sections for the error: the search's, then those that show the learner's mistake,
+    their code or Python's message (read directly); the one with the learner's mistake first."""
     hits = lesson.search(query_for(error, text), kinds=CONCEPTS, limit=limit)
     hits = [h for h in hits if not is_tool_passage(h.passage)]
     searched = {(h.passage.notebook_path, h.passage.cell_index) for h in hits}
@@ -197,7 +198,9 @@ def course_sections(lesson: Lesson, error: LearnerError, text: str, *, limit: in
         for p in showing(lesson, error)
         if (p.notebook_path, p.cell_index) not in searched
     ]
-    ranked = sorted(enumerate(hits), key=lambda item: (-evidence(error, item[1].passage), item[0]))
+    # Only the learner's very mistake (its statement shape) moves a section ahead of the search's
+    # order: a section that merely shows the same code or exception may show the failure, not the fix.
+    ranked = sorted(enumerate(hits), key=lambda item: (not same_mistake(error, item[1].passage), item[0]))
     return [h for _, h in ranked]
 
 

@@ -271,6 +271,7 @@ class CourseIndex:
         code_boost: float = 1.5,
         heading_boost: float = 0.15,
         meaning: bool = True,
+        meaning_of: str | None = None,
     ) -> list[Hit]:
         """Best passages for ``query`` in the course; the current notebook is slightly preferred and
         exercises weigh less than explanations (they ask, they don't explain), and so do a
@@ -280,10 +281,11 @@ class CourseIndex:
         to the coverage: a follow-up is about its own words, read in the light of the last ones.
         A passage whose code holds a fragment the query quotes verbatim (``M[1,:]``) is boosted,
         and so, a little, is one whose heading names the query's words. With ``meaning`` (and the
-        model loadable) the word ranking is fused with the ranking by meaning."""
+        model loadable) the word ranking is fused with the ranking by meaning, of ``meaning_of``
+        when given (a follow-up read with the question before it)."""
         ranker = self._ranker(course_id, current)
         terms = ranker.analyze(query, known_only=known_only)
-        similarity = self._similarities(ranker, query) if meaning else None
+        similarity = self._similarities(ranker, meaning_of or query) if meaning else None
         if not terms and similarity is None:
             return []
         weights = {t: ranker.bm25.idf(t) for t in set(terms)}
