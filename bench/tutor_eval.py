@@ -510,10 +510,14 @@ def failures(outcomes: list[Outcome], limit: int) -> str:
             or (o.item.expect in {"answer", "guide"} and o.refused)
             or (o.item.expect == "refuse" and not o.refused)
             or (o.item.expect == "quiz" and not o.quiz)
+            or (o.item.expect in {"answer", "guide"} and o.item.answer_any and not o.answer_hit)
         )
         if bad:
             first = o.text.strip().splitlines()[0][:100] if o.text.strip() else ""
-            lines.append(f"- {o.item.id}: {o.item.text[:60]!r} cited {[c for _, c in o.cited]} → {first}")
+            lines.append(
+                f"- {o.item.id}: {o.item.text[:60]!r} cited {[c for _, c in o.cited]}"
+                f"{'' if o.answer_hit or not o.item.answer_any else ' (no answer)'} → {first}"
+            )
     return "\n".join(lines[:limit])
 
 

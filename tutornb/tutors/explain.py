@@ -87,17 +87,75 @@ def show_example(reply: Reply, passage: Passage, example: Example) -> None:
     )
 
 
+def continuation(lesson: Lesson, passage: Passage) -> list[Passage]:
+    """The passage and the ones that continue its section: a section written as several
+    markdown cells (each with its code) is one section, split into passages that share its
+    heading."""
+    info = lesson.material.module_of(passage.notebook_path)
+    if info is None:
+        return [passage]
+    passages = list(info.passages)
+    try:
+        at = passages.index(passage)
+    except ValueError:
+        return [passage]
+    start = at
+    while start > 0 and passages[start - 1].heading == passage.heading:
+        start -= 1
+    end = at + 1
+    while end < len(passages) and passages[end].heading == passage.heading:
+        end += 1
+    return passages[start:end]
+
+
+#: At most this many passages of one section are read for the answer.
+SECTION_PASSAGES = 8
+
+
+def _section_answer(
+    section: list[Passage], best: Passage, terms: list[str], query: str
+) -> list[tuple[Passage, str]]:
+    """The two paragraphs of a section that answer best (words and meaning), in reading order;
+    the passage the search found counts a little more."""
+    units = [(p, paragraph) for p in section[:SECTION_PASSAGES] for paragraph in p.paragraphs()]
+    texts = [u for _, u in units]
+    meaning = _meaning(texts, query)
+    wanted = set(terms)
+    scored = [
+        (len(wanted & set(tokenize(text))) + MEANING_PER_TERM * meaning[i] + 0.5 * (units[i][0] == best), i)
+        for i, text in enumerate(texts)
+    ]
+    chosen = {i for _, i in sorted(scored, key=lambda s: (-s[0], s[1]))[:2]}
+    for i in sorted(chosen):
+        if _is_question(texts[i]) and i + 1 < len(texts):
+            chosen.add(i + 1)  # a question the course asks comes with the answer that follows it
+    return [units[i] for i in sorted(chosen)]
+
+
 def teach_passage(
     reply: Reply, lesson: Lesson, passage: Passage, terms: list[str], *, query: str = "", lead: bool = True
 ) -> None:
     """A passage quoted from the notebook with its best worked example: the tutor never
     paraphrases into something the course does not say. ``query`` (the question) picks the
-    sentences by meaning as well as by words; ``lead`` names the section first."""
+    sentences by meaning as well as by words, across the whole section the passage belongs to;
+    ``lead`` names the section first. Every passage quoted is cited."""
     if lead:
         reply.say(f"From {lesson.source(passage)}:", "")
-    for part in passage_excerpt(passage, terms, query=query):
-        reply.say(part, "")
-    reply.cite(passage)
-    example = best_example(passage, terms)
+    section = continuation(lesson, passage) if query else [passage]
+    if len(section) == 1:
+        for part in passage_excerpt(passage, terms, query=query):
+            reply.say(part, "")
+        reply.cite(passage)
+        quoted = [passage]
+    else:
+        picked = _section_answer(section, passage, terms, query)
+        quoted = []
+        for source, paragraph in picked:
+            reply.say(paragraph, "")
+            if source not in quoted:
+                quoted.append(source)
+                reply.cite(source)
+    with_code = [p for p in quoted if p.examples] or [passage]
+    example = best_example(with_code[-1], terms)
     if example is not None:
-        show_example(reply, passage, example)
+        show_example(reply, with_code[-1], example)
