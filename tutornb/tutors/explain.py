@@ -149,7 +149,9 @@ def teach_passage(
         quoted = [passage]
     else:
         picked = _section_answer(section, passage, terms, query)
-        quoted = []
+        # The passage the search found is cited first: the reply is introduced by its name.
+        reply.cite(passage)
+        quoted = [passage]
         for source, paragraph in picked:
             reply.say(paragraph, "")
             if source not in quoted:
