@@ -236,3 +236,21 @@ def test_replies_are_deterministic_and_the_model_loads_on_the_first_turn(
     assert cached
     assert all(oct(p.stat().st_mode & 0o777) == "0o600" for p in cached)
     assert json.dumps(first)  # plain text, nothing left to fill in
+
+
+def test_the_model_prompt_holds_the_rest_of_the_section_the_answer_is_in(
+    course_root: Path, store: SessionStore, model: ChatServer
+) -> None:
+    model.script = [stream("A variable is a name for a value [cell 5].")]
+
+    async def scenario() -> None:
+        tutor = make_driver(course_root, store, model.url)
+        driver = Driver.start(tutor.tutor, store, course_root, "course/00_start_here.ipynb")
+        await driver.say("what does the = sign do when I assign a variable?")
+        data = model.requests[-1]["body"]["messages"][-2]["content"]
+        # Then the model gets the section's first cell and the cell that continues it under the
+        # same heading, as the course tutor would read them
+        assert "The `=` sign is *assignment*" in data
+        assert "Anything in quotes is a string" in data
+
+    asyncio.run(scenario())

@@ -6,13 +6,14 @@ question the course asks ("Did Python get this wrong?") without the answer that 
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 
 from tutornb.models import Citation
 from tutornb.tutors import semantic
 from tutornb.tutors.lesson import Lesson
 from tutornb.tutors.material import cell_label
 from tutornb.tutors.reply import Reply
-from tutornb.tutors.retrieval import Example, Passage
+from tutornb.tutors.retrieval import Example, Hit, Passage
 from tutornb.tutors.terms import tokenize
 
 #: A section longer than this is quoted sentence by sentence, not paragraph by paragraph.
@@ -110,6 +111,22 @@ def continuation(lesson: Lesson, passage: Passage) -> list[Passage]:
 
 #: At most this many passages of one section are read for the answer.
 SECTION_PASSAGES = 8
+#: A model is given at most this many passages of the best hit's section besides the hits.
+SECTION_FOR_MODEL = 3
+
+
+def with_section(lesson: Lesson, hits: list[Hit]) -> list[Hit]:
+    """The hits a model is given, with the rest of the best hit's section (the passages that
+    continue it under the same heading, nearest first) after them: the course tutor reads the
+    whole section for its answer, and so should the model."""
+    if not hits:
+        return hits
+    best = hits[0].passage
+    section = continuation(lesson, best)
+    given = {h.passage for h in hits}
+    at = section.index(best) if best in section else 0
+    nearest = sorted((p for p in section if p not in given), key=lambda p: abs(section.index(p) - at))
+    return [*hits, *(replace(hits[0], passage=p) for p in nearest[:SECTION_FOR_MODEL])]
 
 
 def _section_answer(

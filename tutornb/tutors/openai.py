@@ -29,7 +29,7 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, f
 
 from tutornb.errors import TutorUnavailable
 from tutornb.models import Phase
-from tutornb.tutors import answering, errorcourse, hints
+from tutornb.tutors import answering, errorcourse, explain, hints
 from tutornb.tutors import quiz as quizzes
 from tutornb.tutors.base import ErrorEvent, Interrupted, TextDelta, TutorEvent, TutorTurn
 from tutornb.tutors.course import DEFAULT_PLAN_TTL, CourseEngine
@@ -406,7 +406,7 @@ class OpenAITutor:
         nearby = [
             h for h in found.hits[1:] if answering.is_covered([h], lenient=True) or answering.is_near([h])
         ]
-        return [found.hits[0], *nearby][:limit], context
+        return explain.with_section(lesson, [found.hits[0], *nearby][:limit]), context
 
     async def _model_turn(
         self,
