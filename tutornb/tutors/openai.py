@@ -56,7 +56,7 @@ class OpenAIOptions(BaseModel):
     temperature: float = Field(0.3, ge=0, le=2)
     #: Longest Retry-After honoured on a 429 before giving up, in seconds.
     max_retry_after: float = Field(30.0, ge=0, le=600)
-    max_passages: int = Field(3, ge=1, le=10)
+    max_passages: int = Field(5, ge=1, le=10)
     plan_ttl_hours: float = Field(DEFAULT_PLAN_TTL.total_seconds() / 3600, gt=0)
     #: The server's tutoring-policy override (``TutorNBApp.policy``), a partial mapping.
     policy: dict[str, Any] | None = None
