@@ -58,7 +58,7 @@ def _pick(units: list[str], terms: list[str], limit: int, query: str = "") -> li
     return [units[i] for i in sorted(chosen)]
 
 
-def passage_excerpt(passage: Passage, terms: list[str], limit: int = 2, *, query: str = "") -> list[str]:
+def passage_excerpt(passage: Passage, terms: list[str], limit: int = 3, *, query: str = "") -> list[str]:
     """The paragraphs (or, in a long section, the sentences) of a passage that answer."""
     paragraphs = passage.paragraphs()
     picked = _pick(paragraphs, terms, limit, query)
@@ -142,7 +142,7 @@ def _section_answer(
         (len(wanted & set(tokenize(text))) + MEANING_PER_TERM * meaning[i] + 0.5 * (units[i][0] == best), i)
         for i, text in enumerate(texts)
     ]
-    chosen = {i for _, i in sorted(scored, key=lambda s: (-s[0], s[1]))[:2]}
+    chosen = {i for _, i in sorted(scored, key=lambda s: (-s[0], s[1]))[:3]}
     for i in sorted(chosen):
         if _is_question(texts[i]) and i + 1 < len(texts):
             chosen.add(i + 1)  # a question the course asks comes with the answer that follows it
