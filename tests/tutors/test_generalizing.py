@@ -18,8 +18,10 @@ from tutor_helpers import DICTS, LISTS, Driver, cell_source
 from tutornb.store.sessions import SessionStore
 from tutornb.tutors import semantic
 from tutornb.tutors.course import create_course_tutor
+from tutornb.tutors.explain import answering_example
+from tutornb.tutors.notebook import parse_notebook
 from tutornb.tutors.retrieval import clear_indexes, index_for
-from tutornb.tutors.terms import ANOTHER_LANGUAGE, detect_language
+from tutornb.tutors.terms import ANOTHER_LANGUAGE, detect_language, tokenize
 
 FIXTURE = Path(__file__).resolve().parents[1] / "fixtures" / "semantic_course"
 ARRAYS = "course/arrays_and_tables.ipynb"
@@ -254,3 +256,16 @@ def test_the_model_prompt_holds_the_rest_of_the_section_the_answer_is_in(
         assert "Anything in quotes is a string" in data
 
     asyncio.run(scenario())
+
+
+def test_the_worked_example_shown_is_the_quoted_one_that_holds_the_code_asked_about() -> None:
+    notebook = Path(__file__).resolve().parents[2] / "notebooks" / "00_start_here.ipynb"
+    info = parse_notebook(notebook.read_bytes(), "00_start_here.ipynb", (0, 0))
+    section = [p for p in info.passages if p.heading == "Variables and types"]
+    assert [p.cell_index for p in section] == [4, 6]
+    # When a question quotes code from the first of the section's two worked examples
+    question = "what does print(count, type(count)) print?"
+    found = answering_example(section, tokenize(question), question)
+    # Then that example is shown, not the one of the passage quoted last
+    assert found is not None
+    assert (found[0].cell_index, found[1].cell_index) == (4, 5)

@@ -14,7 +14,7 @@ from tutornb.tutors.lesson import Lesson
 from tutornb.tutors.material import cell_label
 from tutornb.tutors.reply import Reply
 from tutornb.tutors.retrieval import Example, Hit, Passage
-from tutornb.tutors.terms import tokenize
+from tutornb.tutors.terms import code_fragments, squash, tokenize
 
 #: A section longer than this is quoted sentence by sentence, not paragraph by paragraph.
 LONG_SECTION_CHARS = 600
@@ -75,6 +75,28 @@ def best_example(passage: Passage, terms: list[str]) -> Example | None:
         return None
     wanted = set(terms)
     return max(passage.examples, key=lambda e: (len(wanted & set(tokenize(e.source))), -e.cell_index))
+
+
+def answering_example(
+    passages: list[Passage], terms: list[str], query: str
+) -> tuple[Passage, Example] | None:
+    """Of the quoted passages' worked examples, the one that answers best: one holding a piece of
+    code the question quotes verbatim, then shared terms and meaning (of its code and saved
+    output); the first on a tie."""
+    candidates = [(p, e) for p in passages for e in p.examples]
+    if not candidates:
+        return None
+    wanted = set(terms)
+    quoted = code_fragments(query)
+    texts = [f"{e.source}\n{e.output or ''}" for _, e in candidates]
+    meaning = _meaning(texts, query) if query and len(texts) > 1 else [0.0] * len(texts)
+
+    def value(i: int) -> tuple[bool, float, int]:
+        source = candidates[i][1].source
+        holds = any(f in squash(source) for f in quoted)
+        return (holds, len(wanted & set(tokenize(source))) + MEANING_PER_TERM * meaning[i], -i)
+
+    return candidates[max(range(len(candidates)), key=value)]
 
 
 def show_example(reply: Reply, passage: Passage, example: Example) -> None:
@@ -174,7 +196,6 @@ def teach_passage(
             if source not in quoted:
                 quoted.append(source)
                 reply.cite(source)
-    with_code = [p for p in quoted if p.examples] or [passage]
-    example = best_example(with_code[-1], terms)
-    if example is not None:
-        show_example(reply, with_code[-1], example)
+    found = answering_example(quoted, terms, query)
+    if found is not None:
+        show_example(reply, *found)
