@@ -30,6 +30,7 @@ import json
 import os
 import re
 import shutil
+import subprocess
 import sys
 import tempfile
 import threading
@@ -55,8 +56,15 @@ REFUSAL_RE = re.compile(
     re.IGNORECASE,
 )
 QUIZ_RE = re.compile(r"Correct!|Not quite|Quiz (time|on)|question \d+ of|Say \*\*go\*\*", re.IGNORECASE)
-TARGETS = {"cite_hit": 0.90, "false_refusals": 1 / 30, "honest_refusals": 0.90, "prompt_recall": 0.90}
+TARGETS = {
+    "answer_hit": 0.80,
+    "cite_hit": 0.90,
+    "false_refusals": 0.03,
+    "honest_refusals": 0.90,
+    "prompt_recall": 0.90,
+}
 TARGET_P50_MS = 50.0
+TARGET_RSS_MIB = 40.0
 COURSE_FOLDER = "course"
 
 
@@ -74,6 +82,11 @@ class Item:
     cells: list[int] = field(default_factory=list)
     conversation: str | None = None
     work: dict[str, Any] | None = None
+    #: For graders: a one-sentence ideal reply, substrings of which a correct reply holds one, and
+    #: substrings whose presence marks a wrong recommendation.
+    ideal: str = ""
+    answer_any: list[str] = field(default_factory=list)
+    answer_none: list[str] = field(default_factory=list)
 
     @property
     def answerable(self) -> bool:
@@ -98,6 +111,17 @@ class Outcome:
     def refused(self) -> bool:
         return bool(REFUSAL_RE.search(self.text))
 
+    @property
+    def answer_hit(self) -> bool:
+        """The reply holds the answer itself: one of ``answer_any`` and none of ``answer_none``
+        (case-insensitive); a refusal never counts, whatever it echoes."""
+        if self.refused or not self.item.answer_any:
+            return False
+        text = self.text.lower()
+        return any(a.lower() in text for a in self.item.answer_any) and not any(
+            n.lower() in text for n in self.item.answer_none
+        )
+
 
 def load_items(path: Path) -> tuple[list[Item], dict[str, Any] | None]:
     doc = json.loads(path.read_text(encoding="utf-8"))
@@ -114,6 +138,9 @@ def load_items(path: Path) -> tuple[list[Item], dict[str, Any] | None]:
             cells=[int(c) for c in raw.get("cells") or []],
             conversation=raw.get("conversation"),
             work=raw.get("work"),
+            ideal=raw.get("ideal", ""),
+            answer_any=[str(a) for a in raw.get("answer_any") or []],
+            answer_none=[str(a) for a in raw.get("answer_none") or []],
         )
         for raw in doc["items"]
     ]
@@ -324,13 +351,20 @@ def figures(outcomes: list[Outcome], recalled: dict[str, bool] | None) -> dict[s
     off_topic = [o for o in outcomes if o.item.expect == "refuse"]
     quiz = [o for o in outcomes if o.item.expect == "quiz"]
     helpful = answerable + guided
+    graded = [o for o in helpful if o.item.answer_any]
     result: dict[str, Any] = {
         "messages": len(outcomes),
         "answerable": len(answerable),
+        "answer_graded": len(graded),
+        "answer_hit": sum(o.answer_hit for o in graded) / len(graded) if graded else None,
+        "answer_hit_count": f"{sum(o.answer_hit for o in graded)}/{len(graded)}",
+        "false_refusals_n": sum(o.refused for o in helpful),
+        "helpful": len(helpful),
         "cite_hit": sum(o.cite_hit for o in answerable) / max(len(answerable), 1),
         "false_refusals": sum(o.refused for o in helpful) / max(len(helpful), 1),
         "false_refusals_count": f"{sum(o.refused for o in helpful)}/{len(helpful)}",
         "honest_refusals": sum(o.refused for o in off_topic) / max(len(off_topic), 1),
+        "honest_refusals_count": f"{sum(o.refused for o in off_topic)}/{len(off_topic)}",
         "quiz_turns_ok": sum(o.quiz for o in quiz) / max(len(quiz), 1),
         "reply_p50_ms": pct([o.seconds * 1000 for o in outcomes], 50),
         "reply_p95_ms": pct([o.seconds * 1000 for o in outcomes], 95),
@@ -343,10 +377,14 @@ def figures(outcomes: list[Outcome], recalled: dict[str, bool] | None) -> dict[s
     for category in categories:
         mine = [o for o in outcomes if o.item.category == category]
         graded = [o for o in mine if o.item.cells]
+        with_answers = [o for o in mine if o.item.answer_any and o.item.expect in {"answer", "guide"}]
         result["per_category"][category] = {
             "messages": len(mine),
             "cite_hit": f"{sum(o.cite_hit for o in graded)}/{len(graded)}" if graded else "-",
             "refused": sum(o.refused for o in mine),
+            "answer_hit": (
+                f"{sum(o.answer_hit for o in with_answers)}/{len(with_answers)}" if with_answers else "-"
+            ),
             "prompt_recall": (
                 f"{sum(recalled.get(o.item.id, False) for o in graded)}/"
                 f"{sum(o.item.id in recalled for o in graded)}"
@@ -357,8 +395,14 @@ def figures(outcomes: list[Outcome], recalled: dict[str, bool] | None) -> dict[s
     return result
 
 
+def _fmt(value: float | None, spec: str = ".0%") -> str:
+    return "-" if value is None or value != value else format(value, spec)
+
+
 def markdown(name: str, result: dict[str, Any]) -> str:
-    def ok(value: float, target: float, lower: bool = False) -> str:
+    def ok(value: float | None, target: float, lower: bool = False) -> str:
+        if value is None:
+            return "-"
         return "yes" if (value <= target if lower else value >= target) else "**no**"
 
     rows = [
@@ -366,10 +410,12 @@ def markdown(name: str, result: dict[str, Any]) -> str:
         "",
         "| figure | measured | target | met |",
         "|---|---|---|---|",
+        f"| answer hit | {result['answer_hit_count']} ({_fmt(result['answer_hit'])}) | ≥ 80% | "
+        f"{ok(result['answer_hit'], TARGETS['answer_hit'])} |",
         f"| cite hit | {result['cite_hit']:.0%} | ≥ 90% | {ok(result['cite_hit'], TARGETS['cite_hit'])} |",
-        f"| false refusals | {result['false_refusals_count']} ({result['false_refusals']:.1%}) | ≤ 1/30 | "
+        f"| false refusals | {result['false_refusals_count']} ({result['false_refusals']:.1%}) | ≤ 3% | "
         f"{ok(result['false_refusals'], TARGETS['false_refusals'], lower=True)} |",
-        f"| honest refusals | {result['honest_refusals']:.0%} | ≥ 90% | "
+        f"| honest refusals | {result['honest_refusals_count']} ({result['honest_refusals']:.0%}) | ≥ 90% | "
         f"{ok(result['honest_refusals'], TARGETS['honest_refusals'])} |",
     ]
     if "prompt_recall" in result:
@@ -382,15 +428,76 @@ def markdown(name: str, result: dict[str, Any]) -> str:
         f"| reply latency p50 / p95 | {result['reply_p50_ms']:.1f} / {result['reply_p95_ms']:.1f} ms | "
         f"p50 ≤ 50 ms | {ok(result['reply_p50_ms'], TARGET_P50_MS, lower=True)} |",
         f"| messages whose `work` the server took | {result['work_sent_in_frame']} | - | - |",
+    ]
+    if "server_rss_growth_mib" in result:
+        rows.append(
+            f"| server memory growth over the run (RSS) | {result['server_rss_growth_mib']:.1f} MiB | "
+            f"≤ 40 MiB | {ok(result['server_rss_growth_mib'], TARGET_RSS_MIB, lower=True)} |"
+        )
+    if "index" in result:
+        index = result["index"]
+        rows.append(
+            f"| index build cold / warm / restart ({index['notebooks']} notebooks) | {index['cold_ms']:.0f}"
+            f" / {index['warm_ms']:.1f} / {index.get('restart_ms', float('nan')):.0f} ms | - | - |"
+        )
+        rows.append(f"| model load (first turn) | {index['model_ms']:.0f} ms | - | - |")
+        rows.append(
+            f"| memory growth: model + index | {index['rss_growth_mib']:.1f} MiB | ≤ 40 MiB | "
+            f"{ok(index['rss_growth_mib'], TARGET_RSS_MIB, lower=True)} |"
+        )
+    rows += [
         "",
-        "| category | messages | cite hit | refused | prompt recall |",
-        "|---|---|---|---|---|",
+        "| category | messages | answer hit | cite hit | refused | prompt recall |",
+        "|---|---|---|---|---|---|",
     ]
     for category, row in result["per_category"].items():
         rows.append(
-            f"| {category} | {row['messages']} | {row['cite_hit']} | {row['refused']} | "
-            f"{row['prompt_recall']} |"
+            f"| {category} | {row['messages']} | {row.get('answer_hit', '-')} | {row['cite_hit']} | "
+            f"{row['refused']} | {row['prompt_recall']} |"
         )
+    return "\n".join(rows)
+
+
+#: The figures averaged over courses (each course weighs the same: a macro average).
+MACRO_KEYS = (
+    "answer_hit",
+    "cite_hit",
+    "false_refusals",
+    "honest_refusals",
+    "prompt_recall",
+    "reply_p50_ms",
+    "reply_p95_ms",
+)
+
+
+def macro(results: dict[str, dict[str, Any]]) -> dict[str, float | None]:
+    averaged: dict[str, float | None] = {}
+    for key in MACRO_KEYS:
+        values = [r[key] for r in results.values() if r.get(key) is not None]
+        averaged[key] = sum(values) / len(values) if values else None
+    return averaged
+
+
+def macro_markdown(title: str, results: dict[str, dict[str, Any]]) -> str:
+    rows = [
+        f"### {title}",
+        "",
+        "| course | answer hit | cite hit | false refusals | honest refusals | prompt recall "
+        "| p50 / p95 ms |",
+        "|---|---|---|---|---|---|---|",
+    ]
+
+    def row(name: str, r: dict[str, Any]) -> str:
+        return (
+            f"| {name} | {_fmt(r.get('answer_hit'))} | {_fmt(r.get('cite_hit'))} | "
+            f"{_fmt(r.get('false_refusals'), '.1%')} | {_fmt(r.get('honest_refusals'))} | "
+            f"{_fmt(r.get('prompt_recall'))} | {_fmt(r.get('reply_p50_ms'), '.1f')} / "
+            f"{_fmt(r.get('reply_p95_ms'), '.1f')} |"
+        )
+
+    for name, result in results.items():
+        rows.append(row(name, result))
+    rows.append(row("**macro**", macro(results)))
     return "\n".join(rows)
 
 
@@ -402,10 +509,14 @@ def failures(outcomes: list[Outcome], limit: int) -> str:
             or (o.item.expect in {"answer", "guide"} and o.refused)
             or (o.item.expect == "refuse" and not o.refused)
             or (o.item.expect == "quiz" and not o.quiz)
+            or (o.item.expect in {"answer", "guide"} and o.item.answer_any and not o.answer_hit)
         )
         if bad:
             first = o.text.strip().splitlines()[0][:100] if o.text.strip() else ""
-            lines.append(f"- {o.item.id}: {o.item.text[:60]!r} cited {[c for _, c in o.cited]} → {first}")
+            lines.append(
+                f"- {o.item.id}: {o.item.text[:60]!r} cited {[c for _, c in o.cited]}"
+                f"{'' if o.answer_hit or not o.item.answer_any else ' (no answer)'} → {first}"
+            )
     return "\n".join(lines[:limit])
 
 
@@ -421,19 +532,99 @@ def use_this_python(base: Path) -> None:
     os.environ["PATH"] = f"{folder}{os.pathsep}{os.environ.get('PATH', '')}"
 
 
-async def main_async(args: argparse.Namespace) -> int:
-    items, overlay = load_items(args.questions)
+#: Measures, in a fresh interpreter, the index of a course folder: the first build (cold: words and,
+#: when the tutor has them, embeddings; no cache on disk), a turn's refresh when nothing changed
+#: (warm), a rebuild by a restarted server (embeddings from the disk cache), the model's load and the
+#: memory all of it adds. Only ``index_for`` and ``search`` are used, so it
+#: runs on older checkouts too (``--tutornb-src``).
+_INDEX_PROBE = r"""
+import json, shutil, sys, tempfile, time
+from pathlib import Path
+def rss():
+    for line in open("/proc/self/status"):
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+# A fresh copy of the course: nothing cached on disk for it yet.
+root = Path(tempfile.mkdtemp(prefix="tutornb-index-"))
+rel = sys.argv[2]
+folder = rel.rsplit("/", 1)[0]
+shutil.copytree(Path(sys.argv[1]) / folder, root / folder, ignore=shutil.ignore_patterns(".*"))
+from tutornb.tutors import retrieval
+try:
+    from tutornb.tutors import semantic
+except ImportError:
+    semantic = None
+before = rss()
+model_ms = 0.0
+if semantic is not None:
+    started = time.perf_counter()
+    semantic.model()
+    model_ms = (time.perf_counter() - started) * 1000
+def build(fresh):
+    if fresh:
+        retrieval.clear_indexes()
+    started = time.perf_counter()
+    index, path = retrieval.index_for(root, rel)
+    index.refresh(force_scan=True)
+    index.search("how do I start", course_id=index.notebook(path).course_id, current=path)
+    return (time.perf_counter() - started) * 1000
+cold = build(True)
+warm = min(build(False) for _ in range(5))
+restart = min(build(True) for _ in range(3))
+index, path = retrieval.index_for(root, rel)
+print(json.dumps({"notebooks": index.refresh(force_scan=True).scanned, "cold_ms": cold,
+                  "warm_ms": warm, "restart_ms": restart, "model_ms": model_ms,
+                  "rss_growth_mib": rss() - before}))
+shutil.rmtree(root, ignore_errors=True)
+"""
+
+
+def index_figures(root: Path, notebook: str, tutornb_src: Path | None) -> dict[str, Any]:
+    env = dict(os.environ)
+    if tutornb_src is not None:
+        env["PYTHONPATH"] = os.pathsep.join([str(tutornb_src), env.get("PYTHONPATH", "")])
+    done = subprocess.run(
+        [sys.executable, "-c", _INDEX_PROBE, str(root), notebook],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=300,
+        check=True,
+    )
+    figures: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
+    return figures
+
+
+def rss_mib(server: LiveServer) -> float | None:
+    """The server process's resident memory, from ``/proc``."""
+    if server.process is None:
+        return None
+    try:
+        status = Path(f"/proc/{server.process.pid}/status").read_text(encoding="utf-8")
+    except OSError:
+        return None
+    line = next((ln for ln in status.splitlines() if ln.startswith("VmRSS:")), None)
+    return int(line.split()[1]) / 1024 if line else None
+
+
+async def evaluate(
+    course_dir: Path, questions: Path, *, tutornb_src: Path | None, skip_model: bool
+) -> tuple[dict[str, Any], list[Outcome]]:
+    """Every message of one evaluation set through both tutors; the figures."""
+    items, overlay = load_items(questions)
     base = Path(tempfile.mkdtemp(prefix="tutornb-eval-"))
     use_this_python(base)
-    source = [args.tutornb_src] if args.tutornb_src else []
+    source = [tutornb_src] if tutornb_src else []
     try:
         course_server = LiveServer(base / "course-tutor", python_path=source)
-        contexts = prepare_course(args.course_dir, course_server.root, overlay)
+        contexts = prepare_course(course_dir, course_server.root, overlay)
         cells = cell_texts(course_server.root / COURSE_FOLDER)
         with course_server:
+            started_rss = rss_mib(course_server)
             outcomes = await run_all(course_server, contexts, items)
+            ended_rss = rss_mib(course_server)
         recalled: dict[str, bool] | None = None
-        if not args.skip_model:
+        if not skip_model:
             recorder = PromptRecorder()
             thread = threading.Thread(target=recorder.serve_forever, daemon=True)
             thread.start()
@@ -450,30 +641,114 @@ async def main_async(args: argparse.Namespace) -> int:
                         },
                     },
                 )
-                prepare_course(args.course_dir, model_server.root, overlay)
+                prepare_course(course_dir, model_server.root, overlay)
                 with model_server:
                     recalled = await run_model(model_server, recorder, contexts, items, cells)
             finally:
                 recorder.shutdown()
         result = figures(outcomes, recalled)
-        print(markdown(args.name or args.questions.stem, result))
-        if args.show:
-            print("\nFirst failures:\n" + failures(outcomes, args.show))
-        if args.json:
-            args.json.write_text(json.dumps(result, indent=1), encoding="utf-8")
-        return 0
+        if started_rss is not None and ended_rss is not None:
+            result["server_rss_growth_mib"] = ended_rss - started_rss
+        first = sorted(contexts)[0]
+        result["index"] = index_figures(course_server.root, f"{COURSE_FOLDER}/{first}", tutornb_src)
+        return result, outcomes
     finally:
         shutil.rmtree(base, ignore_errors=True)
 
 
+def twenty_notebooks(sources: list[Path], target: Path, count: int = 20) -> str:
+    """A course of ``count`` notebooks made of the evaluation courses' notebooks (one course id), for
+    the indexing figure; the first notebook's path."""
+    notebooks = [p for folder in sources for p in sorted(folder.glob("*.ipynb"))]
+    target.mkdir(parents=True)
+    for number in range(count):
+        doc = json.loads(notebooks[number % len(notebooks)].read_text(encoding="utf-8"))
+        doc.setdefault("metadata", {})["tutornb"] = {"course_id": "twenty", "module_title": f"M{number}"}
+        (target / f"{number:02d}.ipynb").write_text(json.dumps(doc), encoding="utf-8")
+    return f"{target.name}/00.ipynb"
+
+
+#: The suite: the sample course and the three shared courses (``cfd-python`` is held out: tune on
+#: the others, read its failures only at the end, report it on its own).
+SHARED = REPO.parent.parent / "shared" / "eval-courses"
+HELD_OUT = "cfd-python"
+
+
+def suite(shared: Path) -> dict[str, tuple[Path, Path]]:
+    return {
+        "sample-course": (REPO / "notebooks", REPO / "bench" / "eval" / "sample-course.questions.json"),
+        "whirlwind-tour-of-python": (
+            shared / "whirlwind-tour-of-python",
+            shared / "whirlwind-tour-of-python.questions.json",
+        ),
+        "scientific-python-lectures": (
+            shared / "scientific-python-lectures",
+            REPO / "bench" / "eval" / "scientific-python-lectures.questions.json",
+        ),
+        HELD_OUT: (shared / HELD_OUT, shared / f"{HELD_OUT}.questions.json"),
+    }
+
+
+async def main_async(args: argparse.Namespace) -> int:
+    runs: dict[str, tuple[Path, Path]]
+    if args.all:
+        runs = suite(args.shared)
+    elif args.course_dir and args.questions:
+        runs = {args.name or args.questions.stem: (args.course_dir, args.questions)}
+    else:
+        raise SystemExit("give COURSE_DIR QUESTIONS.json, or --all")
+    results: dict[str, dict[str, Any]] = {}
+    for name, (course_dir, questions) in runs.items():
+        result, outcomes = await evaluate(
+            course_dir, questions, tutornb_src=args.tutornb_src, skip_model=args.skip_model
+        )
+        results[name] = result
+        print(markdown(name, result), flush=True)
+        if args.show and (name != HELD_OUT or args.show_held_out):
+            print("\nFirst failures:\n" + failures(outcomes, args.show))
+        print(flush=True)
+    if len(results) > 1:
+        tuned = {k: v for k, v in results.items() if k != HELD_OUT}
+        print(macro_markdown("Macro over every course", results))
+        print()
+        print(macro_markdown("Macro over the courses tuned on (held-out course excluded)", tuned))
+        if HELD_OUT in results:
+            print()
+            print(macro_markdown(f"Held out: {HELD_OUT}", {HELD_OUT: results[HELD_OUT]}))
+        base = Path(tempfile.mkdtemp(prefix="tutornb-twenty-"))
+        try:
+            first = twenty_notebooks([c for c, _ in runs.values()], base / "twenty")
+            twenty = index_figures(base, first, args.tutornb_src)
+            print(
+                f"\n20-notebook course: index cold {twenty['cold_ms']:.0f} ms (target ≤ 3000), warm "
+                f"{twenty['warm_ms']:.1f} ms (≤ 50), after a restart {twenty.get('restart_ms', 0):.0f} ms, "
+                f"model load {twenty['model_ms']:.0f} ms, memory "
+                f"+{twenty['rss_growth_mib']:.1f} MiB (≤ 40)"
+            )
+            results["twenty-notebooks-index"] = twenty
+        finally:
+            shutil.rmtree(base, ignore_errors=True)
+    if args.json:
+        args.json.write_text(
+            json.dumps(results if len(results) > 1 else results[next(iter(results))], indent=1),
+            encoding="utf-8",
+        )
+    return 0
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("course_dir", type=Path)
-    parser.add_argument("questions", type=Path)
+    parser.add_argument("course_dir", type=Path, nargs="?")
+    parser.add_argument("questions", type=Path, nargs="?")
+    parser.add_argument("--all", action="store_true", help="the sample course and the three shared courses")
+    parser.add_argument("--shared", type=Path, default=SHARED, help="the shared evaluation courses")
     parser.add_argument("--name", default=None)
     parser.add_argument("--json", type=Path, default=None)
     parser.add_argument("--skip-model", action="store_true")
     parser.add_argument("--show", type=int, default=0)
+    parser.add_argument(
+        "--show-held-out", action="store_true", help="also print the held-out course's failures"
+    )
     parser.add_argument(
         "--tutornb-src",
         type=Path,

@@ -155,12 +155,17 @@ def test_streams_a_grounded_answer_with_the_course_in_the_prompt(
         assert "Course: Python foundations (python-foundations)" in prompt
         assert "Module: Lists & loops (lists-and-loops)" in prompt
         assert "- Loop over a list with for, range and enumerate" in prompt
-        assert "[cell 10] 01_lists_and_loops.ipynb: Counting with range and enumerate" in prompt
-        assert "use `enumerate(items)`" in prompt
         assert "Learner state:\n- Phase: intake" in prompt
+        # And the passages come as data in the user role, just before the question
+        data = body["messages"][-2]
+        assert data["role"] == "user"
+        assert "[cell 10] 01_lists_and_loops.ipynb: Counting with range and enumerate" in data["content"]
+        assert "use `enumerate(items)`" in data["content"]
         assert body["messages"][-1] == {
             "role": "user",
-            "content": "How do I loop over a list and get the index of each item?",
+            "content": (
+                "The learner wrote:\n```\nHow do I loop over a list and get the index of each item?\n```"
+            ),
         }
         # And the passages given to the model are cited, the session moves to learning
         assert result.citations[0].cell_index == 9
@@ -187,9 +192,10 @@ def test_history_is_trimmed_to_the_token_budget(
         result = await driver.say("What is a list comprehension?")
         # Then only the newest messages that fit 300 tokens are sent, oldest first, question last
         messages = chat_server.requests[0]["body"]["messages"][1:]
+        del messages[-2]  # the turn's data (course passages), not history
         contents = [m["content"] for m in messages]
-        assert contents[-1] == "What is a list comprehension?"
-        assert [c[:5] for c in contents[:-1]] == ["OLD-8", "OLD-9"]
+        assert contents[-1] == "The learner wrote:\n```\nWhat is a list comprehension?\n```"
+        assert [c.removeprefix("The learner wrote:\n```\n")[:5] for c in contents[:-1]] == ["OLD-8", "OLD-9"]
         assert [m["role"] for m in messages] == ["user", "assistant", "user"]
         assert result.action("model_answer").data["history_dropped"] == 8
 
@@ -223,7 +229,7 @@ def test_uncovered_question_tells_the_model_there_is_no_material(
     async def scenario() -> None:
         driver = make_driver(course_root, store, chat_server.url)
         result = await driver.say("How do I train a neural network with PyTorch?")
-        prompt = chat_server.requests[0]["body"]["messages"][0]["content"]
+        prompt = "\n".join(m["content"] for m in chat_server.requests[0]["body"]["messages"])
         # Then the prompt says nothing was found and lists the module's topics; nothing is cited
         assert "Course material for this question: none found." in prompt
         assert "Indexing and slicing" in prompt
@@ -244,7 +250,7 @@ def test_pasted_traceback_goes_to_the_model_with_the_course_section_on_it(
         result = await driver.say(TRACEBACK)
         # Then the model answers it, with the course's section on missing keys in its prompt
         assert result.text == "That's a KeyError: use `person.get('age')`."
-        prompt = chat_server.requests[0]["body"]["messages"][0]["content"]
+        prompt = "\n".join(m["content"] for m in chat_server.requests[0]["body"]["messages"])
         assert "Course material for this question (cite these cells):" in prompt
         section = result.citations[0]
         assert section.notebook_path == DICTS
@@ -389,12 +395,15 @@ def test_the_prompt_carries_memory_work_language_and_policy(
         def system() -> str:
             return str(chat_server.requests[-1]["body"]["messages"][0]["content"])
 
+        def data() -> str:
+            return str(chat_server.requests[-1]["body"]["messages"][-2]["content"])
+
         # A follow-up: the previous question is named and the section that answers it is shown
         await driver.say("what about for dicts?")
-        prompt = system()
-        assert "follows up on the learner's previous question: 'How do I loop over a list?'" in prompt
+        assert "follows up on their previous question" in system()
+        assert "The learner's previous question:\n```\nHow do I loop over a list?\n```" in data()
         dict_loop = cell_source(course_root, DICTS, 9).splitlines()[2][:50]
-        assert dict_loop in prompt.replace("`", "")
+        assert dict_loop in data().replace("`", "")
         # The learner's own work: their cell, its error and the diagnosis in their terms
         work = LearnerWork(
             cell_index=4,
@@ -404,11 +413,12 @@ def test_the_prompt_carries_memory_work_language_and_policy(
             ),
         )
         await driver.say("why does this fail?", work=work)
-        prompt = system()
+        prompt = data()
         assert "The learner's last executed cell (cell 5):" in prompt
         assert 'ages["bo"]' in prompt
         assert "KeyError: 'bo'" in prompt
-        assert "Diagnosis of the error (KeyError): The key `'bo'` is not in `ages`" in prompt
+        assert "diagnosis of the error (KeyError):\n```\nThe key `'bo'` is not in `ages`" in prompt
+        assert 'ages["bo"]' not in system()
         # Another language is named
         await driver.say("¿Cómo funciona enumerate en un bucle?")
         assert "The learner wrote in Spanish" in system()

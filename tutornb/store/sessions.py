@@ -416,6 +416,7 @@ class SessionStore:
         for seq, message in enumerate(ordered, start=1):
             doc = message.model_dump(mode="json", exclude_none=True)
             doc["seq"] = seq
+            doc["imported"] = True  # the model tutor reads it as data, never as its own words
             doc["created_at"] = iso(message.created_at)
             if not doc.get("citations"):
                 doc.pop("citations", None)

@@ -11,10 +11,10 @@ import re
 from dataclasses import dataclass
 
 from tutornb.models import LearnerWork, Phase
-from tutornb.tutors import errorhelp, quizzing, status
-from tutornb.tutors.explain import passage_excerpt, show_example, teach_passage
+from tutornb.tutors import errorcourse, errorhelp, quizzing, status
+from tutornb.tutors.explain import best_example, passage_excerpt, show_example, teach_passage
 from tutornb.tutors.lesson import Lesson
-from tutornb.tutors.material import CONCEPTS, cell_label, course_topics, is_tool_passage
+from tutornb.tutors.material import cell_label, course_topics, is_tool_passage
 from tutornb.tutors.reply import Reply
 from tutornb.tutors.retrieval import KEY_TERMS, Hit, Passage
 from tutornb.tutors.terms import detect_language, strip_language_words, tokenize
@@ -29,6 +29,24 @@ LENIENT_COVERAGE = 0.3
 #: A long message names many incidental things: enough of its key terms in one passage is enough.
 LONG_COVERAGE = 0.2
 LONG_MATCHED = 3
+#: Near enough to answer with a hedge ("The closest the course comes is ..."), calibrated on three
+#: courses' answerable and off-topic messages: a passage scoring this much by words, ...
+NEAR_SCORE = 7.0
+#: ... or this similar in meaning with some word evidence, ...
+NEAR_SIMILARITY = 0.44
+NEAR_SIMILARITY_MIN_SCORE = 2.0
+#: ... or this similar in meaning alone, ...
+NEAR_SIMILARITY_ALONE = 0.6
+#: ... or standing out by meaning this much from the fifth most similar passage (off-topic
+#: questions are about equally far from everything: at most 0.12 on four courses), ...
+NEAR_DISTINCT = 0.15
+#: ... or a passage holding this share of the question's weight in at least this many of its
+#: words (scale-free: a small course's BM25 scores are low).
+NEAR_COVERAGE = 0.3
+NEAR_MATCHED = 2
+#: A message this short with no word to search for ("b", "hmm ok") is asked about, not searched;
+#: a longer one ("what does the e mean in 1.4e6") is searched by meaning and code.
+CLARIFY_WORDS = 2
 #: How many sections an off-topic reply names as the nearest ones the course has.
 NEAREST = 3
 #: A module with more topics than this lists only its first ones in a "not covered" reply.
@@ -46,6 +64,8 @@ class Found:
     hits: list[Hit]
     covered: bool
     follow_up: bool
+    #: Not covered, but something in the course is near in meaning or words: answered, hedged.
+    near: bool
     #: The language of the message when it is not English.
     language: str | None
     long: bool
@@ -74,6 +94,26 @@ def is_covered(hits: list[Hit], *, lenient: bool = False, long: bool = False) ->
     return best.score >= MIN_SCORE and best.coverage >= coverage and len(best.matched) >= required
 
 
+def is_near(hits: list[Hit]) -> bool:
+    """Is anything in the course near the question, in words or in meaning? Only when nothing is
+    does the tutor say the course does not cover it."""
+    if not hits:
+        return False
+    best_score = max(h.score for h in hits)
+    best_similarity = max(h.similarity for h in hits)
+    return (
+        best_score >= NEAR_SCORE
+        or (best_similarity >= NEAR_SIMILARITY and best_score >= NEAR_SIMILARITY_MIN_SCORE)
+        or best_similarity >= NEAR_SIMILARITY_ALONE
+        or max(h.distinct for h in hits) >= NEAR_DISTINCT
+        or any(
+            # A notebook's introduction names everything it will cover: no evidence of an answer.
+            h.coverage >= NEAR_COVERAGE and len(h.matched) >= NEAR_MATCHED and h.passage.level >= 2
+            for h in hits
+        )
+    )
+
+
 def find(lesson: Lesson, text: str, *, limit: int = 4, work: LearnerWork | None = None) -> Found:
     """The passages for a learner's message, read with the conversation so far: a follow-up is
     ranked with the previous question and the sections it was answered from."""
@@ -84,13 +124,23 @@ def find(lesson: Lesson, text: str, *, limit: int = 4, work: LearnerWork | None 
     long = len(set(tokenize(query))) > KEY_TERMS
     follow_up = lesson.memory.is_follow_up(text)
     context = lesson.terms(lesson.memory.context_text()) if follow_up else []
-    hits = lesson.search(query, limit=limit, context=context, known_only=language is not None)
+    # A follow-up means what it says in the light of the question before it: its own words count
+    # twice in the average of token vectors, the previous question's once.
+    meaning_of = (
+        f"{query}\n{query}\n{lesson.memory.last_question}"
+        if follow_up and lesson.memory.last_question
+        else None
+    )
+    hits = lesson.search(
+        query, limit=limit, context=context, known_only=language is not None, meaning_of=meaning_of
+    )
     covered = is_covered(hits, lenient=follow_up or language is not None, long=long)
-    return Found(query, hits, covered, follow_up, language, long)
+    near = not covered and is_near(hits)
+    return Found(query, hits, covered, follow_up, near, language, long)
 
 
 def answer_question(reply: Reply, lesson: Lesson, text: str, *, work: LearnerWork | None = None) -> None:
-    if not tokenize(text) and work is None:
+    if not tokenize(text) and work is None and len(text.split()) <= CLARIFY_WORDS:
         clarify(reply, lesson, text)
         return
     found = find(lesson, text, work=work)
@@ -106,7 +156,7 @@ def answer_question(reply: Reply, lesson: Lesson, text: str, *, work: LearnerWor
             "The message is not in English: searching the course with its code terms only.",
             language=found.language,
         )
-    if found.covered:
+    if found.covered or found.near:
         grounded_answer(reply, lesson, found)
     else:
         not_covered(reply, lesson, text, found)
@@ -131,7 +181,13 @@ def grounded_answer(reply: Reply, lesson: Lesson, found: Found) -> None:
     reply.state.topic = best.passage.heading
     if found.follow_up and lesson.memory.last_question:
         reply.say(f"Following on from “{status.quote_text(lesson.memory.last_question, 60)}”:", "")
-    teach_passage(reply, lesson, best.passage, terms)
+    if found.near:
+        reply.say(
+            f"I'm not sure the course answers exactly this. The closest the course comes is "
+            f"{lesson.source(best.passage)}:",
+            "",
+        )
+    teach_passage(reply, lesson, best.passage, terms, query=found.query, lead=not found.near)
     if not best.passage.examples:
         # A worked example from the next relevant section of the same notebook, if there is one.
         for hit in hits[1:]:
@@ -158,16 +214,19 @@ def grounded_answer(reply: Reply, lesson: Lesson, found: Found) -> None:
     reply.act(
         "answered_from_course",
         f"The best passage holds {best.coverage:.0%} of the question's weight (threshold "
-        f"{MIN_COVERAGE:.0%}, lenient {LENIENT_COVERAGE:.0%}) with score {best.score:.2f}; quoting it "
-        "with its cells.",
+        f"{MIN_COVERAGE:.0%}, lenient {LENIENT_COVERAGE:.0%}) with score {best.score:.2f} and similarity "
+        f"{best.similarity:.2f}; quoting it with its cells"
+        + (" (a weak match: hedged)." if found.near else "."),
         question_terms=sorted(set(terms)),
         follow_up=found.follow_up,
+        hedged=found.near,
         passages=[
             {
                 "notebook_path": h.passage.notebook_path,
                 "cell_index": h.passage.cell_index,
                 "score": round(h.score, 3),
                 "coverage": round(h.coverage, 3),
+                "similarity": round(h.similarity, 3),
             }
             for h in hits[:3]
         ],
@@ -230,28 +289,30 @@ def not_covered(reply: Reply, lesson: Lesson, question: str, found: Found) -> No
 # Errors
 
 
-def error_sections(lesson: Lesson, diagnosis: errorhelp.Diagnosis, *, limit: int) -> list[Hit]:
-    """Course sections on the concept behind an error, best first: only those that score as an
-    answer would (a weak match is no explanation)."""
-    hits = lesson.search(errorhelp.search_query(diagnosis), kinds=CONCEPTS, limit=limit)
-    return [h for h in hits if h.score >= MIN_SCORE and not is_tool_passage(h.passage)]
+def error_sections(lesson: Lesson, error: errorcourse.LearnerError, text: str, *, limit: int) -> list[Hit]:
+    """Course sections on an error, best first: one that shows the learner's mistake or the same
+    exception in an output, else only those that match as an answer would (a weak match is no
+    explanation)."""
+    return [
+        h
+        for h in errorcourse.course_sections(lesson, error, text)
+        if errorcourse.evidence(error, h.passage) or h.score >= MIN_SCORE or h.similarity >= NEAR_SIMILARITY
+    ][:limit]
 
 
 def diagnosis_for(text: str, work: LearnerWork | None) -> errorhelp.Diagnosis | None:
-    """The error of a turn: a pasted traceback, else the error of the learner's attached work."""
-    info = errorhelp.parse_traceback(text) if errorhelp.looks_like_traceback(text) else None
-    if info is None and work is not None and work.error:
-        info = errorhelp.parse_traceback(work.error)
-    if info is None:
-        return None
-    return errorhelp.diagnose(info, work.code if work is not None else None)
+    """The error of a turn: a pasted traceback, an error named in the question, else the error of
+    the learner's attached work."""
+    error = errorcourse.learner_error(text, work)
+    return error.diagnosis if error is not None else None
 
 
 def explain_traceback(reply: Reply, lesson: Lesson, text: str, work: LearnerWork | None = None) -> None:
-    diagnosis = diagnosis_for(text, work)
-    if diagnosis is None:
+    error = errorcourse.learner_error(text, work)
+    if error is None:
         answer_question(reply, lesson, text, work=work)
         return
+    diagnosis = error.diagnosis
     moved = reply.move(Phase.LEARNING, "An error in the learner's code: explaining it is learning.")
     info = diagnosis.info
     where = ""
@@ -266,14 +327,24 @@ def explain_traceback(reply: Reply, lesson: Lesson, text: str, work: LearnerWork
     reply.say(diagnosis.meaning, "", f"**How to fix it:** {diagnosis.fix}")
     if diagnosis.fix_code:
         reply.say("```python", diagnosis.fix_code, "```")
-    sections = error_sections(lesson, diagnosis, limit=3)
+    sections = error_sections(lesson, error, text, limit=3)
     section = sections[0].passage if sections else None
     if section is not None:
         reply.cite(section)
-        excerpt = passage_excerpt(section, tokenize(diagnosis.topic), limit=1)
-        reply.say("", f"The course explains this in {lesson.source(section)}:", "")
+        query = errorcourse.query_for(error, text)
+        excerpt = errorcourse.mistake_excerpt(error, section) or passage_excerpt(
+            section, tokenize(f"{diagnosis.topic} {error.code}"), limit=1, query=query
+        )
+        if errorcourse.same_mistake(error, section):
+            lead = f"Your code makes the mistake the course warns about in {lesson.source(section)}:"
+        else:
+            lead = f"The course explains this in {lesson.source(section)}:"
+        reply.say("", lead, "")
         for part in excerpt:
             reply.say(*(f"> {line}" for line in part.splitlines()))
+        example = best_example(section, tokenize(error.code))
+        if example is not None and error.code:
+            show_example(reply, section, example)
         reply.state.topic = section.heading
     else:
         reply.say(

@@ -26,7 +26,7 @@ from typing import Any
 
 from tutornb.errors import TutorUnavailable
 from tutornb.models import LearnerWork, Phase, TutorState
-from tutornb.tutors import answering, hints, planning, quizzing, status
+from tutornb.tutors import answering, errorcourse, hints, planning, quizzing, status
 from tutornb.tutors import quiz as quizzes
 from tutornb.tutors.answering import MIN_COVERAGE, MIN_SCORE, Found
 from tutornb.tutors.base import ErrorEvent, TutorEvent, TutorTurn
@@ -97,6 +97,9 @@ class CourseEngine:
         work = self.work(turn)
         if reading.intent is Intent.QUESTION and work is not None and work.error:
             # "why does this fail?" with the failing cell attached: it is about that error.
+            return Reading(Intent.TRACEBACK, reading.text)
+        if reading.intent is Intent.QUESTION and errorcourse.inline_error(reading.text) is not None:
+            # "my code ... gives TypeError: ...": an error named in a question is explained as one.
             return Reading(Intent.TRACEBACK, reading.text)
         return reading
 

@@ -2,7 +2,9 @@
 X").
 
 Learners should not have to learn commands: the phrases here are the ones people type in a chat, and
-anything that is not one of them is a question about the material.
+anything that is not one of them is a question about the material. A request word inside a
+statement is not a request when the message asks something else ("i have a quiz on friday, why
+does ..." is a question): each clause is read for whether it asks, tells or requests.
 """
 
 from __future__ import annotations
@@ -95,6 +97,42 @@ _ANSWER_PREFIX_RE = re.compile(
 )
 
 
+_CLAUSE_SPLIT_RE = re.compile(r"[,;!?]|\.(?=\s|$)|\s(?:but|because|so)\s")
+#: How a clause that asks for something starts: "quiz me", "can you ...", "please ...", "i want ...".
+_REQUEST_START_RE = re.compile(
+    r"^(please |ok |okay |now |then |and )*(can|could|would|will) you\b|^(please|pls|let'?s|lets|give|"
+    r"show|i want|i'?d like|i would like|i need|i'?m|i am|now|time for|another|one more|start|begin|"
+    r"make|create|help)\b"
+)
+_QUESTION_START_RE = re.compile(
+    r"^(why|what|whats|what'?s|how|when|where|which|who|is|are|does|do|did|can|could|should|would|"
+    r"will|was|were|isn'?t|doesn'?t)\b"
+)
+
+
+def _clauses(norm: str) -> list[str]:
+    return [c.strip() for c in _CLAUSE_SPLIT_RE.split(norm) if c and c.strip()]
+
+
+def _asked(norm: str, pattern: re.Pattern[str]) -> bool:
+    """Is the request ``pattern`` names actually asked for? Not when its word sits in a statement
+    ("i have a quiz on friday") while another part of the message asks a question: that message is
+    the question. A short message, or a clause that reads as a request, asks."""
+    clauses = _clauses(norm)
+    if not pattern.search(norm):
+        return False
+    holding = [c for c in clauses if pattern.search(c)]
+    if not holding or len(norm.split()) <= 4:
+        return True
+    requests = [c for c in holding if _REQUEST_START_RE.match(c) or pattern.match(c) or len(c.split()) <= 3]
+    if requests:
+        return True
+    questions = [
+        c for c in clauses if not pattern.search(c) and (_QUESTION_START_RE.match(c) or c.endswith("?"))
+    ]
+    return not questions
+
+
 def _strip_code(text: str) -> str:
     return text.strip().strip("`\"'").strip()
 
@@ -133,19 +171,19 @@ def read_message(text: str, *, open_question: QuizQuestion | None = None) -> Rea
         return Reading(Intent.STOP_QUIZ, text)
     if _NEXT_RE.match(re.sub(r"\s+", " ", re.sub(r"[,.!?;]", " ", norm)).strip()):
         return Reading(Intent.NEXT, text)
-    if _QUIZ_RE.search(norm):
+    if _asked(norm, _QUIZ_RE):
         return Reading(Intent.QUIZ, text)
     if _CHECK_RE.search(norm):
         return Reading(Intent.CHECK, text)
     if _SOLUTION_RE.search(norm):
         return Reading(Intent.SOLUTION, text)
-    if _HINT_RE.search(norm):
+    if _asked(norm, _HINT_RE):
         return Reading(Intent.HINT, text)
-    if _LOST_RE.search(norm) and len(norm.split()) <= 10:
+    if _asked(norm, _LOST_RE) and len(norm.split()) <= 10:
         return Reading(Intent.LOST, text)
     if _OBJECTIVES_RE.search(norm):
         return Reading(Intent.OBJECTIVES, text)
-    if _PLAN_RE.search(norm) and len(norm.split()) <= 8:
+    if _asked(norm, _PLAN_RE) and len(norm.split()) <= 8:
         return Reading(Intent.PLAN, text)
     if _PROGRESS_RE.search(norm) and len(norm.split()) <= 8:
         return Reading(Intent.PROGRESS, text)

@@ -29,7 +29,7 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, f
 
 from tutornb.errors import TutorUnavailable
 from tutornb.models import Phase
-from tutornb.tutors import answering, hints
+from tutornb.tutors import answering, errorcourse, explain, hints
 from tutornb.tutors import quiz as quizzes
 from tutornb.tutors.base import ErrorEvent, Interrupted, TextDelta, TutorEvent, TutorTurn
 from tutornb.tutors.course import DEFAULT_PLAN_TTL, CourseEngine
@@ -56,7 +56,7 @@ class OpenAIOptions(BaseModel):
     temperature: float = Field(0.3, ge=0, le=2)
     #: Longest Retry-After honoured on a 429 before giving up, in seconds.
     max_retry_after: float = Field(30.0, ge=0, le=600)
-    max_passages: int = Field(3, ge=1, le=10)
+    max_passages: int = Field(5, ge=1, le=10)
     plan_ttl_hours: float = Field(DEFAULT_PLAN_TTL.total_seconds() / 3600, gt=0)
     #: The server's tutoring-policy override (``TutorNBApp.policy``), a partial mapping.
     policy: dict[str, Any] | None = None
@@ -389,21 +389,24 @@ class OpenAITutor:
                 work=work, exercise=exercise.heading, solution_allowed=allowed
             )
         if reading.intent is Intent.TRACEBACK:
-            diagnosis = answering.diagnosis_for(reading.text, work)
-            if diagnosis is not None:
-                sections = answering.error_sections(lesson, diagnosis, limit=limit + 2)[:2]
-                return sections, ModelContext(work=work, diagnosis=diagnosis)
+            error = errorcourse.learner_error(reading.text, work)
+            if error is not None:
+                sections = answering.error_sections(lesson, error, reading.text, limit=limit)
+                return sections, ModelContext(work=work, diagnosis=error.diagnosis)
         found = self.engine.find(lesson, reading.text, work, limit=limit + 2)
         context = ModelContext(
             follow_up_of=lesson.memory.last_question if found.follow_up else None,
             work=work,
             language=found.language,
         )
-        if not found.covered:
+        if not found.covered and not found.near:
             return [], context
-        return [found.hits[0], *[h for h in found.hits[1:] if answering.is_covered([h], lenient=True)]][
-            :limit
-        ], context
+        # The model reads faster than a learner: every passage near the question in words or in
+        # meaning goes in, the best first.
+        nearby = [
+            h for h in found.hits[1:] if answering.is_covered([h], lenient=True) or answering.is_near([h])
+        ]
+        return explain.with_section(lesson, [found.hits[0], *nearby][:limit]), context
 
     async def _model_turn(
         self,

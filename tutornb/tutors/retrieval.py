@@ -1,10 +1,12 @@
-"""The course material index: notebooks split into passages, ranked with BM25.
+"""The course material index: notebooks split into passages, ranked by words (BM25) and by meaning
+(static embeddings, ``semantic.py``), the two rankings fused by reciprocal rank.
 
-Why not an embedding model: the default tutor must work on a classroom laptop with no model service
-and no download, answer in milliseconds, and be deterministic (nbval checks its output). BM25 over
-the course's own words, with a small tokenizer and light stemming, finds the right section for the
-questions learners ask; typo tolerance (``rapidfuzz``: edit distance against the course's own
-vocabulary, in C) and the code-aware tokenizer of ``terms.py`` take it past exact words.
+Words alone refuse whenever a learner's words differ from the author's; meaning alone misses the
+exact names a learner quotes (``np.vstack``, ``M[1,:]``). Reciprocal rank fusion needs no score
+calibration between the two (it adds ``1 / (k + rank)`` from each list), so each ranker keeps its
+own boosts. Both are deterministic and take milliseconds. BM25 uses a small tokenizer and light
+stemming; typo tolerance (``rapidfuzz``: edit distance against the course's own vocabulary, in C)
+and the code-aware tokenizer of ``terms.py`` take it past exact words.
 
 An index is kept per (server root, course folder) and refreshed from file modification times, so a
 notebook is re-read only when it changed on disk, never per message.
@@ -14,17 +16,16 @@ from __future__ import annotations
 
 import math
 import os
-import re
 import threading
 import time
 from collections import Counter
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import Any
 
-from rapidfuzz import process
-from rapidfuzz.distance import OSA
-
+from tutornb.tutors import semantic
+from tutornb.tutors.bm25 import Bm25
 from tutornb.tutors.notebook import (
     Example,
     NotebookInfo,
@@ -36,13 +37,26 @@ from tutornb.tutors.notebook import (
     parse_notebook,
     same_heading,
 )
-from tutornb.tutors.terms import code_fragments, markdown_terms, normal, squash, tokenize, words
-from tutornb.tutors.terms import code_terms as tokenize_code
+from tutornb.tutors.ranker import (
+    KEY_TERMS,
+    RARE_DF,
+    RRF_K,
+    SEMANTIC_CANDIDATES,
+    Hit,
+    Ranker,
+    document_terms,
+    meaning_text,
+    surface_words,
+)
+from tutornb.tutors.terms import STOP_WORDS, code_fragments, normal, tokenize
 
 #: Passages and notebooks are defined in ``notebook.py``; they are re-exported here, where the
 #: tutors have always found them.
 __all__ = [
+    "KEY_TERMS",
+    "Bm25",
     "Example",
+    "Hit",
     "NotebookInfo",
     "Objective",
     "Passage",
@@ -53,168 +67,6 @@ __all__ = [
     "same_heading",
     "tokenize",
 ]
-
-# -------------------------------------------------------------------------------------------------
-# BM25
-
-
-class Bm25:
-    """Okapi BM25 over token lists (k1 = 1.5, b = 0.75), with an inverted index for fast scoring."""
-
-    def __init__(self, documents: Sequence[Counter[str]], *, k1: float = 1.5, b: float = 0.75) -> None:
-        self.k1, self.b = k1, b
-        self.count = len(documents)
-        self.lengths = [sum(doc.values()) for doc in documents]
-        self.avg_length = (sum(self.lengths) / self.count) if self.count else 0.0
-        self.postings: dict[str, list[tuple[int, int]]] = {}
-        for doc_id, doc in enumerate(documents):
-            for term, tf in doc.items():
-                self.postings.setdefault(term, []).append((doc_id, tf))
-
-    def idf(self, term: str) -> float:
-        """Always positive (the "+1" variant), so a word in every passage still counts a little."""
-        df = len(self.postings.get(term, ()))
-        return math.log(1.0 + (self.count - df + 0.5) / (df + 0.5))
-
-    def scores(self, terms: Iterable[str]) -> dict[int, float]:
-        result: dict[int, float] = {}
-        if not self.count:
-            return result
-        for term in set(terms):
-            postings = self.postings.get(term)
-            if not postings:
-                continue
-            idf = self.idf(term)
-            for doc_id, tf in postings:
-                norm = self.k1 * (1 - self.b + self.b * self.lengths[doc_id] / (self.avg_length or 1.0))
-                result[doc_id] = result.get(doc_id, 0.0) + idf * tf * (self.k1 + 1) / (tf + norm)
-        return result
-
-
-@dataclass(frozen=True)
-class Hit:
-    passage: Passage
-    score: float
-    #: Share of the question's weight (idf) found in the passage: 1.0 means every question word is
-    #: there.
-    coverage: float
-    matched: tuple[str, ...]
-    #: The query's terms as searched (typos corrected, a long message reduced to its key terms).
-    terms: tuple[str, ...] = ()
-    #: The passage's heading names a rare term of the query that is also a name in the course's
-    #: code: the question names this section's topic ("how do I use linspace?" and the section
-    #: "linspace and logspace").
-    names_topic: bool = False
-
-
-def _document(passage: Passage) -> Counter[str]:
-    # The heading counts twice: it names what the section is about.
-    tokens = markdown_terms(passage.heading) * 2 + markdown_terms(passage.text)
-    for example in passage.examples:
-        tokens.extend(tokenize(example.source, meanings=False))
-    return Counter(tokens)
-
-
-def _surface(passage: Passage) -> Counter[str]:
-    """The folded words a passage is written with: what a misspelt word is compared against."""
-    text = " ".join([passage.heading, passage.text, *(e.source for e in passage.examples)])
-    return Counter(w for w in words(text) if len(w) >= 3)
-
-
-#: A term in at most this many passages is rare enough to name a section's topic.
-RARE_DF = 3
-#: A message with more distinct terms than this is reduced to its key terms before ranking.
-KEY_TERMS = 8
-
-
-@dataclass
-class _Ranker:
-    passages: list[Passage]
-    documents: list[Counter[str]]
-    bm25: Bm25
-    #: Folded course words, most frequent first, and the term each one searches as.
-    vocabulary: list[str] = field(default_factory=list)
-    term_of: dict[str, str] = field(default_factory=dict)
-    _code: dict[int, str] = field(default_factory=dict)
-    _headings: dict[int, set[str]] = field(default_factory=dict)
-    _code_terms: set[str] | None = None
-
-    def code(self, doc_id: int) -> str:
-        """The passage's code (examples and inline code), without spaces, for fragment matches."""
-        cached = self._code.get(doc_id)
-        if cached is None:
-            passage = self.passages[doc_id]
-            inline = " ".join(re.findall(r"`([^`\n]+)`", passage.text))
-            cached = squash(" ".join([inline, *(e.source for e in passage.examples)]))
-            self._code[doc_id] = cached
-        return cached
-
-    def code_terms(self) -> set[str]:
-        """Terms that occur in the course's code: names of functions, methods and variables."""
-        if self._code_terms is None:
-            self._code_terms = {
-                t for p in self.passages for e in p.examples for t in tokenize(e.source, meanings=False)
-            }
-        return self._code_terms
-
-    def overview(self, doc_id: int) -> bool:
-        """A list of what is to come (mostly bullet points, no code): it names topics without
-        explaining any, like a notebook's introduction."""
-        passage = self.passages[doc_id]
-        lines = [ln.strip() for ln in passage.text.splitlines() if ln.strip()]
-        bullets = sum(ln.startswith(("* ", "- ", "+ ")) for ln in lines)
-        return not passage.examples and len(lines) >= 3 and bullets * 2 >= len(lines)
-
-    def heading_terms(self, doc_id: int) -> set[str]:
-        cached = self._headings.get(doc_id)
-        if cached is None:
-            cached = set(markdown_terms(self.passages[doc_id].heading))
-            self._headings[doc_id] = cached
-        return cached
-
-    def correct(self, word: str) -> str | None:
-        """The course term a misspelt word most likely means (edit distance with transpositions:
-        1 for short words, 2 from 7 letters), or None."""
-        if len(word) < 5 or not self.vocabulary:
-            return None
-        limit = 1 if len(word) < 7 else 2
-        # A typo keeps the word's first letter and (nearly) its length: "realised" is no "raised".
-        for candidate, _, _ in process.extract(
-            word, self.vocabulary, scorer=OSA.distance, score_cutoff=limit, limit=5
-        ):
-            if candidate[0] == word[0] and abs(len(candidate) - len(word)) <= 1:
-                return self.term_of[candidate]
-        return None
-
-    def analyze(self, query: str, *, known_only: bool = False) -> list[str]:
-        """The query's terms as the course spells them: a word the course never uses is replaced
-        by the course word it is a typo of; a long message keeps only its key terms (those the
-        course has), so its length does not dilute what it asks. ``known_only`` keeps only terms
-        the course has whatever the length (a message in another language: its code terms)."""
-        terms: list[str] = []
-        found = words(query)
-        skip = False
-        for position, word in enumerate(found):
-            if skip:
-                skip = False
-                continue
-            term = normal(word)
-            joined = normal(word + found[position + 1]) if position + 1 < len(found) else None
-            if joined is not None and joined in self.bm25.postings and term not in self.bm25.postings:
-                terms.append(joined)  # "doc strings" is the course's "docstrings"
-                skip = True
-                continue
-            if term is None:
-                continue
-            if term not in self.bm25.postings:
-                term = self.correct(word) or term
-            terms.append(term)
-        # An operator the course never uses matches nothing: its plain words still count.
-        terms.extend(t for t in tokenize_code(query) if ":" not in t or t in self.bm25.postings)
-        if known_only or len(set(terms)) > KEY_TERMS:
-            terms = [t for t in terms if t in self.bm25.postings]
-        return terms
-
 
 # -------------------------------------------------------------------------------------------------
 # The per-folder index
@@ -236,6 +88,8 @@ class _Entry:
     info: NotebookInfo | None  # None: unreadable or not a notebook
     documents: list[Counter[str]] = field(default_factory=list)
     surface: Counter[str] = field(default_factory=Counter)
+    #: The passages' embeddings, computed once per notebook change (None until first needed).
+    vectors: Any = None
 
 
 class CourseIndex:
@@ -263,7 +117,7 @@ class CourseIndex:
         self._paths: list[str] = []
         self._scanned_at = -math.inf
         self._generation = 0
-        self._rankers: dict[tuple[str | None, str | None], tuple[int, _Ranker]] = {}
+        self._rankers: dict[tuple[str | None, str | None], tuple[int, Ranker]] = {}
         self._lock = threading.RLock()
 
     # -- discovery ---------------------------------------------------------------------------------
@@ -321,10 +175,10 @@ class CourseIndex:
             info: NotebookInfo | None = parse_notebook(path.read_bytes(), rel, signature)
         except (OSError, ValueError, UnicodeDecodeError):
             info = None
-        documents = [_document(p) for p in info.passages] if info else []
+        documents = [document_terms(p) for p in info.passages] if info else []
         surface: Counter[str] = Counter()
         for passage in info.passages if info else ():
-            surface.update(_surface(passage))
+            surface.update(surface_words(passage))
         self._entries[rel] = _Entry(signature=signature, info=info, documents=documents, surface=surface)
         return True
 
@@ -352,7 +206,7 @@ class CourseIndex:
 
     # -- ranking -----------------------------------------------------------------------------------
 
-    def _ranker(self, course_id: str | None, current: str | None) -> _Ranker:
+    def _ranker(self, course_id: str | None, current: str | None) -> Ranker:
         key = (course_id, current if course_id is None else None)
         with self._lock:
             cached = self._rankers.get(key)
@@ -369,14 +223,34 @@ class CourseIndex:
             bm25 = Bm25(documents)
             term_of = {w: t for w in surface if (t := normal(w)) is not None and t in bm25.postings}
             vocabulary = sorted(term_of, key=lambda w: (-surface[w], w))
-            ranker = _Ranker(passages, documents, bm25, vocabulary, term_of)
+            ranker = Ranker(passages, documents, bm25, vocabulary, term_of)
+            ranker.paths = [info.path for info in self.course_notebooks(course_id, current)]
             self._rankers[key] = (self._generation, ranker)
             return ranker
+
+    def _vectors(self, ranker: Ranker, embedder: semantic.Embedder) -> Any:
+        """The ranker's passage embeddings: each notebook's computed once per change (memory, then
+        the disk cache), stacked in passage order."""
+        import numpy as np
+
+        with self._lock:
+            if ranker.vectors is None:
+                parts = []
+                for path in ranker.paths:
+                    entry = self._entries[path]
+                    if entry.vectors is None:
+                        texts = [meaning_text(p) for p in entry.info.passages] if entry.info else []
+                        entry.vectors = semantic.embed_cached(embedder, texts)
+                    parts.append(entry.vectors)
+                ranker.vectors = (
+                    np.concatenate(parts) if parts else np.zeros((0, semantic.DIMENSIONS), np.float32)
+                )
+            return ranker.vectors
 
     def analyze(
         self, query: str, *, course_id: str | None, current: str | None = None, known_only: bool = False
     ) -> list[str]:
-        """The terms ``search`` would use for ``query`` (see :meth:`_Ranker.analyze`)."""
+        """The terms ``search`` would use for ``query`` (see :meth:`Ranker.analyze`)."""
         return self._ranker(course_id, current).analyze(query, known_only=known_only)
 
     def search(
@@ -396,6 +270,8 @@ class CourseIndex:
         known_only: bool = False,
         code_boost: float = 1.5,
         heading_boost: float = 0.15,
+        meaning: bool = True,
+        meaning_of: str | None = None,
     ) -> list[Hit]:
         """Best passages for ``query`` in the course; the current notebook is slightly preferred and
         exercises weigh less than explanations (they ask, they don't explain), and so do a
@@ -404,25 +280,33 @@ class CourseIndex:
         ``context`` terms (the conversation so far) add to the ranking at ``context_weight`` but not
         to the coverage: a follow-up is about its own words, read in the light of the last ones.
         A passage whose code holds a fragment the query quotes verbatim (``M[1,:]``) is boosted,
-        and so, a little, is one whose heading names the query's words."""
+        and so, a little, is one whose heading names the query's words. With ``meaning`` (and the
+        model loadable) the word ranking is fused with the ranking by meaning, of ``meaning_of``
+        when given (a follow-up read with the question before it)."""
         ranker = self._ranker(course_id, current)
         terms = ranker.analyze(query, known_only=known_only)
-        if not terms:
+        similarity = self._similarities(ranker, meaning_of or query) if meaning else None
+        if not terms and similarity is None:
             return []
         weights = {t: ranker.bm25.idf(t) for t in set(terms)}
         total_weight = sum(weights.values()) or 1.0
-        hits: list[Hit] = []
-        scores = ranker.bm25.scores(terms)
+        scores = ranker.bm25.scores(terms) if terms else {}
         if context:
             for doc_id, extra in ranker.bm25.scores([t for t in context if t not in weights]).items():
                 scores[doc_id] = scores.get(doc_id, 0.0) + context_weight * extra
-        fragments = code_fragments(query)
-        for doc_id, score in scores.items():
+
+        def wanted(doc_id: int) -> bool:
             passage = ranker.passages[doc_id]
-            if notebook is not None and passage.notebook_path != notebook:
+            return (notebook is None or passage.notebook_path == notebook) and (
+                kinds is None or passage.kind in kinds
+            )
+
+        fragments = code_fragments(query)
+        lexical: dict[int, Hit] = {}
+        for doc_id, score in scores.items():
+            if not wanted(doc_id):
                 continue
-            if kinds is not None and passage.kind not in kinds:
-                continue
+            passage = ranker.passages[doc_id]
             document = ranker.documents[doc_id]
             matched = tuple(sorted(t for t in weights if t in document))
             coverage = sum(weights[t] for t in matched) / total_weight
@@ -439,9 +323,106 @@ class CourseIndex:
             names_topic = any(
                 len(ranker.bm25.postings.get(t, ())) <= RARE_DF and t in ranker.code_terms() for t in heading
             )
-            hits.append(Hit(passage, score, coverage, matched, tuple(terms), names_topic))
-        hits.sort(key=lambda h: (-round(h.score, 9), h.passage.notebook_path, h.passage.cell_index))
-        return hits[:limit]
+            lexical[doc_id] = Hit(passage, score, coverage, matched, tuple(terms), names_topic)
+        if similarity is None:
+            return one_of_each(sorted(lexical.values(), key=_by_score), current)[:limit]
+        # When the words already find a passage holding most of the question, meaning only
+        # reorders near ties; when they don't, it weighs as much as the words.
+        strong = any(h.coverage >= STRONG_COVERAGE for h in lexical.values())
+        weight = MEANING_WEIGHT if strong else 1.0
+        fused = self._fuse(ranker, lexical, similarity, wanted, current, tuple(terms), weight)
+        return one_of_each(fused, current)[:limit]
+
+    def _similarities(self, ranker: Ranker, query: str) -> Any:
+        """Cosine similarity of ``query`` with every passage, or None without a model."""
+        embedder = semantic.model()
+        if embedder is None or not ranker.passages or not query.strip():
+            return None
+        vectors = self._vectors(ranker, embedder)
+        # An average of token vectors is pulled toward the filler a question is wrapped in ("what's
+        # the difference between"): its content words say what it asks.
+        content = " ".join(w for w in query.split() if w.lower().strip("?.,!'\"") not in STOP_WORDS)
+        return vectors @ embedder.embed([content or query])[0]
+
+    @staticmethod
+    def _fuse(
+        ranker: Ranker,
+        lexical: dict[int, Hit],
+        similarity: Any,
+        wanted: Callable[[int], bool],
+        current: str | None,
+        terms: tuple[str, ...],
+        weight: float,
+    ) -> list[Hit]:
+        """Reciprocal rank fusion of the word ranking and the meaning ranking. The meaning side
+        prefers explanations and the current notebook a little, as the word side does."""
+        adjusted: dict[int, float] = {}
+        for doc_id, value in enumerate(similarity.tolist()):
+            if not wanted(doc_id):
+                continue
+            passage = ranker.passages[doc_id]
+            if passage.kind == "exercise" or passage.level <= 1 or ranker.overview(doc_id):
+                value *= 0.9
+            if passage.notebook_path == current:
+                value += 0.02
+            adjusted[doc_id] = value
+        by_meaning = sorted(adjusted, key=lambda d: (-round(adjusted[d], 6), d))
+        by_words = [doc for doc, _ in sorted(lexical.items(), key=lambda item: _by_score(item[1]))]
+        fused: dict[int, float] = {}
+        for rank, doc_id in enumerate(by_words):
+            fused[doc_id] = 1 / (RRF_K + rank + 1)
+        for rank, doc_id in enumerate(by_meaning[:SEMANTIC_CANDIDATES]):
+            fused[doc_id] = fused.get(doc_id, 0.0) + weight / (RRF_K + rank + 1)
+        raw = sorted((float(similarity[d]) for d in adjusted), reverse=True)
+        fifth = raw[min(DISTINCT_RANK, len(raw)) - 1] if raw else 0.0
+        hits = []
+        for doc_id in sorted(fused, key=lambda d: (-round(fused[d], 9), d)):
+            found = lexical.get(doc_id) or Hit(ranker.passages[doc_id], 0.0, 0.0, (), terms)
+            value = float(similarity[doc_id])
+            hits.append(replace(found, similarity=value, fused=fused[doc_id], distinct=value - fifth))
+        return hits
+
+
+#: The meaning ranking's weight in the fusion: the words a learner shares with the course are the
+#: surer sign (measured on three courses), meaning decides among them and finds what words miss.
+MEANING_WEIGHT = 0.1
+#: A passage's similarity is compared with the one this far down the ranking by meaning.
+DISTINCT_RANK = 5
+#: A word match holding at least this share of the question's idf weight is some evidence; below
+#: it, meaning weighs as much as the words.
+STRONG_COVERAGE = 0.15
+
+
+def same_content(passage: Passage) -> tuple[str, str, tuple[str, ...]]:
+    """What makes two passages the same section: a learner's copy of a module notebook beside the
+    original holds the same heading, text and code."""
+    return (passage.heading, passage.text, tuple(e.source for e in passage.examples))
+
+
+def preference(passage: Passage, current: str | None) -> tuple[bool, int, str]:
+    """Which of identical passages is cited: the learner's own notebook first, else the original
+    (a copy's name is the original's plus a suffix: "-Copy1", " (1)")."""
+    name = passage.notebook_path.rsplit("/", 1)[-1]
+    return (passage.notebook_path != current, len(name), passage.notebook_path)
+
+
+def one_of_each(hits: list[Hit], current: str | None) -> list[Hit]:
+    """Ranked hits with identical sections (a notebook and its copies) collapsed into one, placed
+    where the best of them ranked and citing the preferred notebook."""
+    groups: dict[tuple[str, str, tuple[str, ...]], list[Hit]] = {}
+    for hit in hits:
+        groups.setdefault(same_content(hit.passage), []).append(hit)
+    if len(groups) == len(hits):
+        return hits
+    result = []
+    for group in groups.values():  # dicts keep insertion order: the best-ranked first
+        chosen = min(group, key=lambda h: preference(h.passage, current))
+        result.append(replace(group[0], passage=chosen.passage))
+    return result
+
+
+def _by_score(hit: Hit) -> tuple[float, str, int]:
+    return (-round(hit.score, 9), hit.passage.notebook_path, hit.passage.cell_index)
 
 
 # -------------------------------------------------------------------------------------------------

@@ -92,6 +92,10 @@ _CODE_PATTERNS: tuple[tuple[re.Pattern[str], tuple[str, ...]], ...] = (
     (re.compile(r"\+="), ("op:+=",)),
     (re.compile(r"\[\s*-\s*\d+\s*:?\s*\]?"), ("idx:neg", "neg", "index", "end")),
     (re.compile(r"\[[^\[\]\n]*:[^\[\]\n]*\]"), ("idx:slice", "slice")),
+    # A number in exponential notation (``1.4e6``, ``1e-3``).
+    (re.compile(r"(?<![\w.])\d+(?:\.\d+)?[eE][-+]?\d+\b"), ("num:exp", "exponenti", "notat")),
+    # A name indexed by a number (``nums[1]``): reading one item by its position.
+    (re.compile(r"(?<=[\w)\]])\[\s*\d+\s*\]"), ("idx:pos", "index")),
     # Only after a name or a closing bracket: ``M[1, 2]`` is indexing, ``[1, 2]`` is a list.
     (re.compile(r"(?<=[\w)\]])\[[^\[\]\n:]*,[^\[\]\n]*\]"), ("idx:multi", "index")),
     (re.compile(r"\b[1-9]\s?-?d\b", re.IGNORECASE), ("dimens",)),
@@ -184,29 +188,49 @@ _LANGUAGE_WORDS = {
     "French": "le la les des du que comment est une un pour avec dans je tu il ce quoi faire créer tableau "
     "pourquoi",
     "German": "der die das und ist wie mit ich nicht ein eine zu was warum bei funktioniert listen oder auf",
-    "Portuguese": "o a os as de do da que como uso em um uma é para com não funciona isso",
+    "Portuguese": "o a os as de do da que como uso em um uma é para com não funciona isso você eu faço "
+    "posso lista",
     "Italian": "il lo la gli le di che come uso un una è per con non funziona perché",
 }
 _LANGUAGE_SETS = {name: frozenset(text.split()) for name, text in _LANGUAGE_WORDS.items()}
 _ENGLISH_WORDS = frozenset("the is are how what do does i a to of in and with it this that why can".split())  # noqa: SIM905
 
 
+#: What a message in a language the function words cannot tell apart is said to be in.
+ANOTHER_LANGUAGE = "another language"
+#: Letters and marks that only some of the languages use: strong evidence, worth two words.
+_LANGUAGE_MARKS = {
+    "Spanish": "ñ¿¡",
+    "Portuguese": "ãõ",
+    "German": "ßäöü",
+    "French": "èêëœ",
+    "Italian": "ìò",
+}
+
+
 def detect_language(text: str) -> str | None:
-    """The language of a message when it is clearly not English ("Spanish"), else None."""
+    """The language of a message when it is clearly not English: its name when the evidence
+    names one language clearly (its function words and letters, ahead of every other language),
+    else :data:`ANOTHER_LANGUAGE`; None for English.
+
+    Why no detector library: learner messages are a few words long, where statistical detectors
+    guess (Spanish for Portuguese), and the accurate one (``lingua``) installs 96 MB; a wrong name
+    is worse than an honest "another language"."""
     tokens = [w.casefold() for w in re.findall(r"[^\W\d_]+", text)]
     if not tokens:
         return None
     english = sum(t in _ENGLISH_WORDS for t in tokens)
-    best, score = None, 0
-    for language, vocabulary in _LANGUAGE_SETS.items():
-        hits = sum(t in vocabulary for t in tokens)
-        if hits > score:
-            best, score = language, hits
-    if best is not None and score >= 2 and score > english:
-        return best
-    if any(c in text for c in "¿¡") and score >= 1:
-        return best
-    return None
+    lowered = text.casefold()
+    scores = {
+        language: sum(t in vocabulary for t in tokens)
+        + 2 * sum(mark in lowered for mark in _LANGUAGE_MARKS.get(language, ""))
+        for language, vocabulary in _LANGUAGE_SETS.items()
+    }
+    ranked = sorted(scores.items(), key=lambda item: (-item[1], item[0]))
+    (best, score), runner_up = ranked[0], ranked[1][1]
+    if score < 2 or score <= english:
+        return None
+    return best if score - runner_up >= 2 else ANOTHER_LANGUAGE
 
 
 def strip_language_words(text: str, language: str | None) -> str:
