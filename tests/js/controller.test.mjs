@@ -4,15 +4,28 @@
 import assert from "node:assert/strict";
 import { afterEach, test } from "node:test";
 
-import { Controller, SocketChat, backoffDelay, learnerErrorText, titleFrom } from "../../tutornb/widget/static/chat.js";
+import { Controller } from "../../js/controller.js";
+import { learnerErrorText } from "../../js/errors.js";
+import { backoffDelay, SocketChat } from "../../js/transports/socket.js";
+import { titleFrom } from "../../js/util.js";
 
 /** A widget model with just the traits the controller reads. */
 function fakeModel(state = {}) {
-  const values = { panel_id: "p1", transport: "websocket", session_id: "", auto_resume: false, notebook_path: "nb.ipynb", context: { course_id: "py", module_title: "Lists" }, ...state };
+  const values = {
+    panel_id: "p1",
+    transport: "websocket",
+    session_id: "",
+    auto_resume: false,
+    notebook_path: "nb.ipynb",
+    context: { course_id: "py", module_title: "Lists" },
+    ...state,
+  };
   return {
     values,
     get: (name) => values[name],
-    set: (name, value) => { values[name] = value; },
+    set: (name, value) => {
+      values[name] = value;
+    },
     save_changes() {},
     on() {},
     off() {},
@@ -34,9 +47,15 @@ class FakeChat {
     this.sent.push(frame);
     return true;
   }
-  retryNow() { this.retries += 1; }
-  close() { this.closed = true; }
-  frame(frame) { this.handlers.onFrame(frame); }
+  retryNow() {
+    this.retries += 1;
+  }
+  close() {
+    this.closed = true;
+  }
+  frame(frame) {
+    this.handlers.onFrame(frame);
+  }
 }
 
 /** A pipe answering requests from a table; every chat it opens is kept. */
@@ -52,17 +71,25 @@ class FakePipe {
     this.requests.push([method, params]);
     if (method === "create_session") return { id: `s${this.nextId++}`, status: "active", title: params.title || "" };
     if (method === "list_sessions") return { sessions: [], total: 0 };
-    if (method === "change_status") return { id: params.session_id, status: params.action === "pause" ? "paused" : params.action === "resume" ? "active" : "closed" };
+    if (method === "change_status")
+      return {
+        id: params.session_id,
+        status: params.action === "pause" ? "paused" : params.action === "resume" ? "active" : "closed",
+      };
     return {};
   }
-  async exportSession() { return { blob: null, filename: "x" }; }
+  async exportSession() {
+    return { blob: null, filename: "x" };
+  }
   openChat(sessionId, handlers) {
     const chat = new FakeChat(handlers);
     chat.sessionId = sessionId;
     this.chats.push(chat);
     return chat;
   }
-  async authState() { return this.auth; }
+  async authState() {
+    return this.auth;
+  }
   dispose() {}
 }
 
@@ -80,9 +107,26 @@ async function started(pipe = new FakePipe(), state = {}) {
   return { ctrl, pipe };
 }
 
-const session = (id, status = "active", messages = []) => ({ type: "session", session: { id, status, phase: "intake", messages } });
-const learner = (id, seq, text, client_id) => ({ id, seq, role: "learner", text, client_id, created_at: "2026-01-01T00:00:00Z" });
-const tutor = (id, seq, text, extra = {}) => ({ id, seq, role: "tutor", text, created_at: "2026-01-01T00:00:01Z", ...extra });
+const session = (id, status = "active", messages = []) => ({
+  type: "session",
+  session: { id, status, phase: "intake", messages },
+});
+const learner = (id, seq, text, client_id) => ({
+  id,
+  seq,
+  role: "learner",
+  text,
+  client_id,
+  created_at: "2026-01-01T00:00:00Z",
+});
+const tutor = (id, seq, text, extra = {}) => ({
+  id,
+  seq,
+  role: "tutor",
+  text,
+  created_at: "2026-01-01T00:00:01Z",
+  ...extra,
+});
 
 test("the first message starts a session titled by the question, and is sent once the session is active", async () => {
   const { ctrl, pipe } = await started();
@@ -100,7 +144,11 @@ test("the first message starts a session titled by the question, and is sent onc
   assert.equal(chat.sent[0].text, "How do I loop over a list?\nwith its index");
   assert.equal(ctrl.outbox.length, 1);
   // The ack takes it out of the outbox and puts the stored message on screen
-  chat.frame({ type: "ack", client_id: chat.sent[0].client_id, message: learner("m1", 1, "q", chat.sent[0].client_id) });
+  chat.frame({
+    type: "ack",
+    client_id: chat.sent[0].client_id,
+    message: learner("m1", 1, "q", chat.sent[0].client_id),
+  });
   assert.equal(ctrl.outbox.length, 0);
   assert.equal(ctrl.messages.get("m1").text, "q");
   assert.equal(ctrl.typing, true);
@@ -133,7 +181,9 @@ test("learner work attached to a message travels in the frame", async () => {
   const { ctrl, pipe } = await started(new FakePipe(), { session_id: "s1" });
   const chat = pipe.chats[0];
   chat.frame(session("s1"));
-  await ctrl.sendText("Why does my last cell fail?", { work: { cell_index: 3, code: "x = [1][2]", error: "IndexError" } });
+  await ctrl.sendText("Why does my last cell fail?", {
+    work: { cell_index: 3, code: "x = [1][2]", error: "IndexError" },
+  });
   assert.deepEqual(chat.sent[0].work, { cell_index: 3, code: "x = [1][2]", error: "IndexError" });
 });
 
@@ -195,7 +245,11 @@ test("a failed turn's error sits on the question it did not answer, without the 
   const chat = pipe.chats[0];
   chat.frame(session("s1", "active", [learner("m1", 1, "What is a dict?", "c1")]));
   chat.frame({ type: "delta", message_id: "t1", text: "A dict" });
-  chat.frame({ type: "error", code: "TUTOR_UNAVAILABLE", message: "The model service at 127.0.0.1:8999 did not answer (timeout)." });
+  chat.frame({
+    type: "error",
+    code: "TUTOR_UNAVAILABLE",
+    message: "The model service at 127.0.0.1:8999 did not answer (timeout).",
+  });
   assert.equal(ctrl.error.concern, "m:m1");
   assert.equal(ctrl.error.message.includes("127.0.0.1"), false);
   assert.equal(ctrl.streaming.size, 0);
@@ -214,7 +268,12 @@ test("a turn failure naming the stored question's client_id sits under that ques
   const { ctrl, pipe } = await started(new FakePipe(), { session_id: "s1" });
   const chat = pipe.chats[0];
   chat.frame(session("s1", "active", [learner("m1", 1, "What is a dict?", "c1")]));
-  chat.frame({ type: "error", code: "TUTOR_UNAVAILABLE", message: "The model service at 127.0.0.1:9 failed.", client_id: "c1" });
+  chat.frame({
+    type: "error",
+    code: "TUTOR_UNAVAILABLE",
+    message: "The model service at 127.0.0.1:9 failed.",
+    client_id: "c1",
+  });
   assert.equal(ctrl.error.concern, "m:m1");
   assert.equal(ctrl.outbox.length, 0);
 });
@@ -227,7 +286,10 @@ test("an answer is sent once, and the tutor's verdict marks it right or wrong", 
   const message = ctrl.messages.get("m1");
   assert.equal(ctrl.answer(message, 1), true);
   assert.equal(ctrl.answer(message, 0), false, "a question is answered once");
-  assert.deepEqual(chat.sent.filter((f) => f.type === "answer").map((f) => f.choice), [1]);
+  assert.deepEqual(
+    chat.sent.filter((f) => f.type === "answer").map((f) => f.choice),
+    [1],
+  );
   chat.frame({ type: "message", message: tutor("m3", 3, "✅ **Correct!** Four.") });
   assert.deepEqual(ctrl.quizResults.get("m1"), { choice: 1, correct: true });
 });
@@ -235,7 +297,15 @@ test("an answer is sent once, and the tutor's verdict marks it right or wrong", 
 test("stored quiz answers from the tutor state are known after a reload", async () => {
   const { ctrl, pipe } = await started(new FakePipe(), { session_id: "s1" });
   const chat = pipe.chats[0];
-  chat.frame({ type: "session", session: { id: "s1", status: "active", messages: [], state: { quiz: { answers: [{ question_id: "q1", choice: 0, correct: false }] } } } });
+  chat.frame({
+    type: "session",
+    session: {
+      id: "s1",
+      status: "active",
+      messages: [],
+      state: { quiz: { answers: [{ question_id: "q1", choice: 0, correct: false }] } },
+    },
+  });
   assert.deepEqual(ctrl.storedResults.get("q1"), { choice: 0, correct: false });
 });
 
@@ -244,9 +314,15 @@ test("a paused session is resumed before the outbox is sent, and Pause/Resume fo
   const chat = pipe.chats[0];
   chat.frame(session("s1", "paused"));
   await ctrl.sendText("back again");
-  assert.deepEqual(chat.sent.map((f) => f.type), ["resume"]);
+  assert.deepEqual(
+    chat.sent.map((f) => f.type),
+    ["resume"],
+  );
   chat.frame({ type: "state", session: { id: "s1", status: "active" } });
-  assert.deepEqual(chat.sent.map((f) => f.type), ["resume", "message"]);
+  assert.deepEqual(
+    chat.sent.map((f) => f.type),
+    ["resume", "message"],
+  );
   await ctrl.changeStatus("pause");
   assert.equal(ctrl.session.status, "paused");
 });
@@ -285,7 +361,9 @@ test("a second panel on a session already live in this page points to the first 
   const first = await started(new FakePipe(), { session_id: "shared" });
   first.pipe.chats[0].frame(session("shared"));
   let revealed = 0;
-  first.ctrl.subscribe((kind) => { if (kind === "reveal") revealed += 1; });
+  first.ctrl.subscribe((kind) => {
+    if (kind === "reveal") revealed += 1;
+  });
   const second = await started(new FakePipe(), { session_id: "shared", panel_id: "p2" });
   assert.equal(second.ctrl.view, "elsewhere");
   assert.equal(second.pipe.chats.length, 0);
@@ -307,10 +385,20 @@ class FakeSocket {
     this.sent = [];
     FakeSocket.made.push(this);
   }
-  open() { this.readyState = 1; this.onopen(); }
-  drop() { this.readyState = 3; this.onclose(); }
-  send(data) { this.sent.push(data); }
-  close() { this.readyState = 3; }
+  open() {
+    this.readyState = 1;
+    this.onopen();
+  }
+  drop() {
+    this.readyState = 3;
+    this.onclose();
+  }
+  send(data) {
+    this.sent.push(data);
+  }
+  close() {
+    this.readyState = 3;
+  }
 }
 
 test("the chat socket backs off exponentially, says offline after a few tries, and reports bad frames", () => {
@@ -320,12 +408,28 @@ test("the chat socket backs off exponentially, says offline after a few tries, a
   const frames = [];
   let bad = 0;
   const drops = [];
-  const chat = new SocketChat("ws://x/chat", {
-    onStatus: (s) => states.push(s),
-    onFrame: (f) => frames.push(f),
-    onBadFrame: () => { bad += 1; },
-    onDrop: (attempt) => drops.push(attempt),
-  }, { WebSocket: FakeSocket, setTimeout: (fn, ms) => { timers.push({ fn, ms }); return timers.length; }, clearTimeout() {}, random: () => 0.5, isOnline: () => true, events: null });
+  const chat = new SocketChat(
+    "ws://x/chat",
+    {
+      onStatus: (s) => states.push(s),
+      onFrame: (f) => frames.push(f),
+      onBadFrame: () => {
+        bad += 1;
+      },
+      onDrop: (attempt) => drops.push(attempt),
+    },
+    {
+      WebSocket: FakeSocket,
+      setTimeout: (fn, ms) => {
+        timers.push({ fn, ms });
+        return timers.length;
+      },
+      clearTimeout() {},
+      random: () => 0.5,
+      isOnline: () => true,
+      events: null,
+    },
+  );
   FakeSocket.made[0].open();
   assert.deepEqual(states, ["connecting", "online"]);
   FakeSocket.made[0].onmessage({ data: "{not json" });
@@ -336,7 +440,10 @@ test("the chat socket backs off exponentially, says offline after a few tries, a
     FakeSocket.made.at(-1).drop();
     timers.at(-1).fn();
   }
-  assert.deepEqual(timers.map((t) => t.ms), [500, 1000, 2000, 4000, 8000]);
+  assert.deepEqual(
+    timers.map((t) => t.ms),
+    [500, 1000, 2000, 4000, 8000],
+  );
   assert.deepEqual(drops, [1, 2, 3, 4, 5]);
   assert.ok(states.includes("reconnecting"));
   assert.ok(states.includes("offline"));
@@ -350,10 +457,22 @@ test("the chat socket backs off exponentially, says offline after a few tries, a
 });
 
 test("backoff, titles and learner error texts", () => {
-  assert.equal(backoffDelay(1, () => 0.5), 500);
-  assert.equal(backoffDelay(30, () => 0.5), 15000);
+  assert.equal(
+    backoffDelay(1, () => 0.5),
+    500,
+  );
+  assert.equal(
+    backoffDelay(30, () => 0.5),
+    15000,
+  );
   assert.equal(titleFrom("**How** do I `zip` two lists?"), "How do I zip two lists?");
   assert.equal(titleFrom("x".repeat(100)).length, 80);
-  assert.equal(learnerErrorText("TUTOR_UNAVAILABLE", "Could not reach http://10.0.0.5:8000/v1"), "The tutor could not answer just now. Try again in a moment.");
-  assert.equal(learnerErrorText("RATE_LIMITED", "Too many messages: wait a moment."), "Too many messages: wait a moment.");
+  assert.equal(
+    learnerErrorText("TUTOR_UNAVAILABLE", "Could not reach http://10.0.0.5:8000/v1"),
+    "The tutor could not answer just now. Try again in a moment.",
+  );
+  assert.equal(
+    learnerErrorText("RATE_LIMITED", "Too many messages: wait a moment."),
+    "Too many messages: wait a moment.",
+  );
 });

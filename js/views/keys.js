@@ -1,0 +1,22 @@
+// @ts-check
+// Keys in the panel: letters answer the open quiz question (but not while typing text).
+
+import { HOOK, LETTERS } from "../util.js";
+import { PanelView } from "./panel.js";
+import { isTextEntry } from "./text.js";
+
+/** Letters answer the open quiz question from anywhere in the panel (but not while typing text). @param {KeyboardEvent} event @param {PanelView} view */
+export function onPanelKey(view, event) {
+  if (event.defaultPrevented || event.ctrlKey || event.metaKey || event.altKey || isTextEntry(event.target)) return;
+  if (event.key.length !== 1) return;
+  const index = LETTERS.indexOf(event.key.toUpperCase());
+  if (index < 0) return;
+  const open = view.listNode.querySelector(`[${HOOK}="quiz"][data-open="true"]`);
+  const choice = open
+    ? /** @type {HTMLButtonElement|null} */ (open.querySelector(`[${HOOK}="choice"][data-choice="${index}"]`))
+    : null;
+  if (choice && !choice.disabled) {
+    event.preventDefault();
+    choice.click();
+  }
+}
