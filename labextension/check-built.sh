@@ -11,10 +11,10 @@ trap 'rm -rf "$scratch"' EXIT
 mkdir -p "$scratch/labextension" "$scratch/tutornb"
 cp -R "$here/src" "$here/schema" "$here/style" "$here/core" "$here/package.json" "$here/package-lock.json" "$here/webpack.config.cjs" \
   "$scratch/labextension/"
-# Modules the extension imports from the repository's chat page code (js/), when there are any.
-[ -d "$here/../js" ] && cp -R "$here/../js" "$scratch/js"
-[ -f "$here/../package.json" ] && cp "$here/../package.json" "$scratch/package.json"
-[ -d "$here/../node_modules" ] && ln -s "$here/../node_modules" "$scratch/node_modules"
+# What the extension takes from the rest of the repository: the chat page modules and their styles.
+cp -R "$here/../js" "$scratch/js"
+cp "$here/../package.json" "$scratch/package.json"  # the js/ modules' package (named in the license list)
+mkdir -p "$scratch/tutornb/widget/static" && cp "$here/../tutornb/widget/static/chat.css" "$scratch/tutornb/widget/static/"
 cd "$scratch/labextension"
 npm ci --no-audit --no-fund --loglevel=error
 npm run --silent build >/dev/null

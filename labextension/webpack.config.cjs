@@ -6,6 +6,8 @@
 // exposed modules, so its id (in remoteEntry.*.js, and so that file's content hash) changed with the
 // checkout's location. The committed build must be reproducible anywhere (.ci/run rebuilds it in a
 // scratch folder and compares byte for byte), so the container entry gets a fixed id.
+const path = require("node:path");
+
 class FixedContainerEntryId {
   apply(compiler) {
     compiler.hooks.compilation.tap("FixedContainerEntryId", (compilation) => {
@@ -20,4 +22,9 @@ class FixedContainerEntryId {
   }
 }
 
-module.exports = { plugins: [new FixedContainerEntryId()] };
+// The chat page modules in ../js import npm packages (DOMPurify, markdown-it): they resolve from this
+// folder's node_modules first (pinned by this folder's lockfile), never from wherever the checkout is.
+module.exports = {
+  plugins: [new FixedContainerEntryId()],
+  resolve: { modules: [path.join(__dirname, "node_modules"), "node_modules"] },
+};
