@@ -13,7 +13,7 @@ from playwright.sync_api import expect
 
 from .conftest import Lab, LabServer
 from .journey_fixtures import messages, send
-from .lab_helpers import open_sidebar, sidebar
+from .lab_helpers import open_sidebar
 
 HERE = "01_lists_and_loops.ipynb"
 OTHER = "02_dictionaries.ipynb"
@@ -40,7 +40,7 @@ def test_the_sidebar_chats_about_a_notebook_without_tutor_or_kernel(lab: Lab, la
     root = open_sidebar(lab)
 
     # The chat is about this notebook's course and module
-    expect(root.locator("[data-tutornb='context']")).to_have_text("Python foundations › Lists & loops")
+    expect(root.locator("[data-tutornb='context']")).to_have_text("Python foundations \u203a Lists & loops")
     panel = root.locator("[data-tutornb='panel']")
     send(panel, "How do I loop over a list?")
     expect(messages(panel, "tutor")).to_have_count(1, timeout=30_000)
