@@ -2073,38 +2073,26 @@ var SUGGESTIONS = [
 function renderGreeting(view) {
   const ctrl = view.ctrl;
   const empty = ctrl.view === "chat" && !ctrl.messages.size && !ctrl.outbox.length && !ctrl.streaming.size && !(ctrl.session && ctrl.session.status === "closed");
+  const work = ctrl.model.get("last_work");
+  const closed = !!(ctrl.session && ctrl.session.status === "closed");
+  const key = `${empty}|${closed}|${headerText(ctrl.context)}|${!!work?.error}`;
+  if (key === view.greetingKey && (view.greetingSlot.firstChild || !empty && !work?.error)) return;
+  view.greetingKey = key;
+  const askError = {
+    key: "error",
+    label: "Ask about my last error",
+    text: "Why does my last cell fail, and how do I fix it?",
+    work
+  };
   if (!empty) {
-    view.greetingSlot.replaceChildren();
-    view.greetingKey = "";
+    const offer = work?.error && ctrl.view === "chat" && !closed ? [suggestionButton(view, askError)] : [];
+    view.greetingSlot.replaceChildren(...offer);
     return;
   }
-  const work = ctrl.model.get("last_work");
-  const key = `${headerText(ctrl.context)}|${!!work?.error}`;
-  if (key === view.greetingKey && view.greetingSlot.firstChild) return;
-  view.greetingKey = key;
   const suggestions = SUGGESTIONS.map((s) => ({ ...s, work: null }));
-  if (work?.error) {
-    suggestions.push({
-      key: "error",
-      label: "Ask about my last error",
-      text: "Why does my last cell fail, and how do I fix it?",
-      work
-    });
-  }
+  if (work?.error) suggestions.push(askError);
   const where = headerText(ctrl.context);
-  const buttons = suggestions.map(
-    (s) => el("button", {
-      type: "button",
-      class: "tutornb-button tutornb-suggestion",
-      "data-suggestion": s.key,
-      text: s.label,
-      onClick: async () => {
-        view.wantFocus = "input";
-        await ctrl.sendText(s.text, { work: s.work });
-        view.applyFocus();
-      }
-    })
-  );
+  const buttons = suggestions.map((s) => suggestionButton(view, s));
   view.greetingSlot.replaceChildren(
     el("div", { class: "tutornb-greeting" }, [
       el("p", {
@@ -2113,6 +2101,20 @@ function renderGreeting(view) {
       el("div", { class: "tutornb-suggestions", role: "group", "aria-label": "Suggestions" }, buttons)
     ])
   );
+}
+function suggestionButton(view, s) {
+  const ctrl = view.ctrl;
+  return el("button", {
+    type: "button",
+    class: "tutornb-button tutornb-suggestion",
+    "data-suggestion": s.key,
+    text: s.label,
+    onClick: async () => {
+      view.wantFocus = "input";
+      await ctrl.sendText(s.text, { work: s.work });
+      view.applyFocus();
+    }
+  });
 }
 function nearBottom(view) {
   const list = view.messagesNode;
