@@ -45,7 +45,8 @@ export function cellError(model) {
 }
 
 /**
- * A cell's work: its code (capped), its index and the error, or null for a cell that is not code.
+ * A cell's work: its code (capped), its index and the error, or null for a cell that is not code
+ * or holds none.
  * @param {import('@jupyterlab/notebook').Notebook} notebook @param {number} index
  * @returns {{cell_index: number, code: string, error?: string}|null}
  */
@@ -53,6 +54,7 @@ export function cellWork(notebook, index) {
   const cell = notebook.widgets[index];
   if (!cell || cell.model.type !== "code") return null;
   const model = /** @type {import('@jupyterlab/cells').ICodeCellModel} */ (cell.model);
+  if (!model.sharedModel.getSource().trim()) return null; // an empty cell is nothing to ask about
   /** @type {{cell_index: number, code: string, error?: string}} */
   const work = { cell_index: index, code: clipEnd(model.sharedModel.getSource(), CODE_MAX) };
   const error = cellError(model);

@@ -47,10 +47,6 @@ export const chatActions = {
     await chat.controller.sendText(text, { work });
   },
   /** @param {MountedChat} chat */
-  focusInput(chat) {
-    chat.view.input.focus();
-  },
-  /** @param {MountedChat} chat */
   newSession(chat) {
     chat.controller.startNew();
     chat.view.input.focus();

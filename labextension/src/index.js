@@ -131,11 +131,7 @@ const plugin = {
     app.commands.addCommand(COMMANDS.open, {
       label: "Open the Tutor",
       caption: "Show the Tutor sidebar and put the cursor in its message box",
-      execute: async () => {
-        app.shell.activateById(SIDEBAR_ID);
-        const chat = await sidebar.whenChat();
-        chatActions.focusInput(chat, sidebar.node);
-      },
+      execute: () => app.shell.activateById(SIDEBAR_ID), // the sidebar focuses its message box
     });
     app.commands.addCommand(COMMANDS.askCell, {
       label: "Ask the Tutor about the Active Cell",
@@ -143,7 +139,11 @@ const plugin = {
       isEnabled: () => tracker.activeCell?.model.type === "code",
       execute: () => {
         const panel = tracker.currentWidget;
-        if (panel) return askAboutCell(panel, panel.content.activeCellIndex);
+        if (!panel) return;
+        // From the cell's context menu: the cell under the pointer (running a cell moves the active one).
+        const hit = app.contextMenuHitTest((node) => node.classList.contains("jp-Cell"));
+        const clicked = hit ? panel.content.widgets.findIndex((cell) => cell.node === hit) : -1;
+        return askAboutCell(panel, clicked >= 0 ? clicked : panel.content.activeCellIndex);
       },
     });
     app.commands.addCommand(COMMANDS.newSession, {

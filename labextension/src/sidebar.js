@@ -84,6 +84,14 @@ export class TutorSidebar extends Widget {
     this.host.replaceChildren();
   }
 
+  /** Activating the sidebar (its tab, the shortcut, a command) puts the cursor in the message box. */
+  onActivateRequest() {
+    if (!this.isAttached) return;
+    void this.whenChat().then((chat) => {
+      if (this.isVisible) chat.view.input.focus();
+    });
+  }
+
   /** @param {import('@lumino/messaging').Message} msg */
   onAfterShow(msg) {
     super.onAfterShow(msg);
