@@ -4,8 +4,10 @@
 // `pip install` has no Node); `node js/build.mjs --check` rebuilds it in memory and fails when
 // the committed file differs, so CI proves it was built from these sources.
 //
-// Deterministic by construction: pinned esbuild (package-lock.json), no minification, no
-// source map, no timestamps, paths in comments relative to the repository root.
+// Deterministic by construction: pinned esbuild and libraries (package-lock.json), no source
+// map, no timestamps, no absolute paths. Minified: anywidget sends the module's text to the
+// page as the widget's `_esm` trait (and a saved notebook keeps it in its widget state), so its
+// size is paid per panel; the readable code is js/.
 
 import { readFile, writeFile } from "node:fs/promises";
 import { dirname, join } from "node:path";
@@ -26,6 +28,7 @@ const result = await build({
   format: "esm",
   platform: "browser",
   target: "es2022",
+  minify: true,
   charset: "utf8",
   legalComments: "inline",
   banner: { js: BANNER },

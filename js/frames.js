@@ -2,9 +2,10 @@
 // The chat frames of docs/architecture.md as they change the controller's state: session, ack, message,
 // delta, state and error.
 
-import { Controller } from "./controller.js";
 import { learnerErrorText } from "./errors.js";
 import { dropFromOutbox, dropStoredFromOutbox, flushOutbox, requestResume, retrySoon, saveOutbox } from "./outbox.js";
+
+/** @typedef {import("./controller.js").Controller} Controller */
 
 /** @typedef {import("./types.js").Frame} Frame */
 /** @typedef {import("./types.js").SessionInfo} SessionInfo */

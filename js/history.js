@@ -1,10 +1,10 @@
 // @ts-check
 // The history drawer's state: the learner's past sessions, searched and filtered through the transport.
 
-/** @typedef {import("./types.js").SessionInfo} SessionInfo */
-
-import { Controller } from "./controller.js";
 import { asError, learnerErrorText } from "./errors.js";
+
+/** @typedef {import("./types.js").SessionInfo} SessionInfo */
+/** @typedef {import("./controller.js").Controller} Controller */
 
 /** @param {Controller} ctrl */
 export async function toggleHistory(ctrl, open = !ctrl.history.open) {

@@ -73,7 +73,7 @@ export function mountChat(root, { transport, context, hostName, sanitizerPolicy 
   const onWork = () => controller.emit("messages");
   model.on("change:last_work", onWork);
   root.dataset.tutornbHost = hostName;
-  const view = new PanelView(controller, root);
+  const view = new PanelView(controller, root, { hostName });
   controller.ensureStarted();
   return {
     controller,

@@ -1,7 +1,8 @@
 // @ts-check
-// Notebook actions from the page: JupyterLab's app object is not reachable from a widget, so the panel
-// acts on the notebook the way a learner would, through its DOM (scrolling, a click on a cell, the
-// notebook toolbar's "insert below" button, a paste into the new cell's editor).
+// Notebook actions the page does itself when no host handles its events (host.js): JupyterLab's app object
+// is not reachable from a widget, so the panel acts on its own notebook the way a learner would, through its
+// DOM (scrolling, a click on a cell, the notebook toolbar's "insert below" button, a paste into the new
+// cell's editor). Another notebook is the host's to open.
 
 import { el } from "./util.js";
 
@@ -17,38 +18,6 @@ export function notebookCells(notebook) {
       (c) => c.parentElement && c.parentElement.closest(".jp-Notebook") === notebook,
     )
   );
-}
-
-/** The main-area tab of open JupyterLab document `path` (its caption says "Path: <path>"), if any. @param {string} path */
-export function documentTab(path) {
-  for (const tab of Array.from(document.querySelectorAll(".lm-DockPanel-tabBar .lm-TabBar-tab[data-id]"))) {
-    const caption = tab.getAttribute("title") || "";
-    if (caption.split("\n").some((line) => line === `Path: ${path}`)) return /** @type {HTMLElement} */ (tab);
-  }
-  return null;
-}
-
-/** The notebook of open JupyterLab document `path` while it is the one shown, if it is. @param {string} path */
-export function shownNotebook(path) {
-  const tab = documentTab(path);
-  const panel = tab ? document.getElementById(tab.getAttribute("data-id") || "") : null;
-  if (!panel?.classList.contains("jp-NotebookPanel") || panel.classList.contains("lm-mod-hidden")) return null;
-  return /** @type {HTMLElement|null} */ (panel.querySelector(".jp-Notebook"));
-}
-
-/** Shows an open document's tab, as a click on it does (Lumino's tab bar acts on pointerdown). @param {HTMLElement} tab */
-export function selectTab(tab) {
-  const box = tab.getBoundingClientRect();
-  const at = {
-    bubbles: true,
-    cancelable: true,
-    button: 0,
-    clientX: box.left + box.width / 2,
-    clientY: box.top + box.height / 2,
-    view: window,
-  };
-  tab.dispatchEvent(new PointerEvent("pointerdown", at));
-  document.dispatchEvent(new PointerEvent("pointerup", at));
 }
 
 /** A cell's index in its notebook (JupyterLab 4 marks windowed cells with it). @param {HTMLElement} cell @param {HTMLElement[]} cells */

@@ -2,7 +2,7 @@
 // Outbox: learner messages not yet acknowledged, kept per session in localStorage so a reload or a dropped
 // socket never loses them. They are re-sent with the same client_id, which the server stores only once.
 
-import { Controller } from "./controller.js";
+/** @typedef {import("./controller.js").Controller} Controller */
 
 /** @typedef {import("./types.js").Frame} Frame */
 

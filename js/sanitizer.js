@@ -1,11 +1,23 @@
 // @ts-check
 // HTML sanitizing. The server sanitizes with nh3 from tutornb/htmlpolicy.py; the page applies THE SAME
-// allowlist (the `sanitizer_policy` trait) as a second fence, never a wider one: the HTML is parsed in an
-// inert document and rebuilt, so scripts, event handlers, unlisted URLs, classes, ids, names, forms, styles
-// and data-* attributes cannot reach the live page. Without a policy only text is kept.
+// allowlist (the `sanitizer_policy` trait) as a second fence, never a wider one, with DOMPurify: it parses
+// in an inert document, so scripts never run and images never load while it works, and it knows the
+// parser tricks (mutation XSS, namespace confusion, DOM clobbering) a hand-written walker would miss.
+// `purifyConfig` turns the policy into DOMPurify's settings; the per-tag rules DOMPurify has no setting
+// for (attributes and classes per tag, URL schemes) are applied in its attribute hook. Without a policy
+// only text is kept.
+//
+// Remote images are never fetched on their own (an image URL in a message is a way to report to its host
+// that, and when, the message was read): each allowed <img> becomes a button naming the image's host, and
+// the image is loaded only when the learner presses it (issue 20).
+
+import DOMPurify from "dompurify";
+import { el } from "./util.js";
+
+/** @typedef {import("./types.js").SanitizerPolicy} SanitizerPolicy */
 
 // Dropped together with everything inside them, whatever the policy says (it can only add to this).
-const DROPPED_TAGS = new Set([
+export const DROPPED_TAGS = [
   "script",
   "style",
   "iframe",
@@ -36,91 +48,160 @@ const DROPPED_TAGS = new Set([
   "title",
   "head",
   "dialog",
-]);
+];
 const URL_ATTRS = new Set(["href", "src"]);
-/** @typedef {import("./types.js").SanitizerPolicy} SanitizerPolicy */
 
-const XHTML = "http://www.w3.org/1999/xhtml";
-
-/** @param {string} value @param {SanitizerPolicy} policy */
-function isAllowedUrl(value, policy) {
-  // Browsers ignore control characters and whitespace inside a scheme ("java\tscript:"): so do we.
-  const compact = String(value)
-    // biome-ignore lint/suspicious/noControlCharactersInRegex: browsers drop these inside a URL scheme, so must we
-    .replace(/[\u0000-\u0020\u007f-\u009f]/g, "")
+/**
+ * Whether an href/src value may stay: its scheme is one the policy lists, or it is relative and the policy
+ * allows relative URLs. Browsers ignore control characters and whitespace inside a scheme
+ * ("java\tscript:"), so they are ignored here too.
+ * @param {string} value @param {SanitizerPolicy} policy
+ */
+export function isAllowedUrl(value, policy) {
+  const compact = Array.from(String(value))
+    .filter((ch) => {
+      const code = ch.charCodeAt(0);
+      return code > 0x20 && (code < 0x7f || code > 0x9f);
+    })
+    .join("")
     .toLowerCase();
   const scheme = /^([a-z][a-z0-9+.-]*):/.exec(compact);
   if (!scheme) return !!policy.url_relative; // relative URL, fragment or protocol-relative
   return (policy.url_schemes || []).includes(scheme[1]);
 }
 
-/** @param {string} tag @param {string} value @param {SanitizerPolicy} policy */
-function allowedClasses(tag, value, policy) {
+/**
+ * The class names of `value` that the policy allows on `tag`, space-separated ("" for none).
+ * @param {string} tag @param {string} value @param {SanitizerPolicy} policy
+ */
+export function allowedClasses(tag, value, policy) {
   const rule = policy.classes?.[tag];
   if (!rule) return "";
-  const test = Array.isArray(rule)
-    ? (/** @type {string} */ c) => rule.includes(c)
-    : (/** @type {string} */ c) => new RegExp(rule.pattern).test(c);
+  const pattern = Array.isArray(rule) ? null : new RegExp(rule.pattern);
+  const test = (/** @type {string} */ c) => (pattern ? pattern.test(c) : /** @type {string[]} */ (rule).includes(c));
   return value
     .split(/\s+/)
     .filter((c) => c && test(c))
     .join(" ");
 }
 
-/** @param {Node} node @param {SanitizerPolicy} policy @returns {Node|null} */
-function cleanNode(node, policy) {
-  if (node.nodeType === 3) return document.createTextNode(node.textContent || "");
-  if (node.nodeType !== 1) return null; // comments, processing instructions
-  const element = /** @type {Element} */ (node);
-  const tag = element.localName;
-  if (element.namespaceURI !== XHTML || DROPPED_TAGS.has(tag) || (policy.dropped_tags || []).includes(tag)) return null;
-  if (!(policy.tags || []).includes(tag)) {
-    // Unknown but harmless wrappers (font, center, b, …): keep their content, lose the element.
-    const fragment = document.createDocumentFragment();
-    cleanChildren(element, fragment, policy);
-    return fragment;
-  }
-  const out = document.createElement(tag);
-  const allowed = policy.attributes?.[tag] || [];
-  for (const attr of Array.from(element.attributes)) {
-    const name = attr.name.toLowerCase();
-    if (!allowed.includes(name)) continue;
-    if (URL_ATTRS.has(name) && !isAllowedUrl(attr.value, policy)) continue;
-    if (name === "class") {
-      const kept = allowedClasses(tag, attr.value, policy);
-      if (kept) out.setAttribute("class", kept);
-      continue;
-    }
-    out.setAttribute(name, attr.value);
-  }
-  if (tag === "a") {
-    out.setAttribute("target", "_blank");
-    out.setAttribute("rel", policy.link_rel || "noopener noreferrer nofollow");
-  }
-  if (tag === "img") out.setAttribute("referrerpolicy", "no-referrer");
-  cleanChildren(element, out, policy);
-  return out;
+/**
+ * DOMPurify's settings for `policy`: its tags, the union of its attributes (narrowed per tag by the
+ * hook), the dropped tags with their content, no data-* or aria-* attributes, no custom elements.
+ * @param {SanitizerPolicy|null} policy
+ */
+export function purifyConfig(policy) {
+  const attributes = new Set(Object.values(policy?.attributes || {}).flat());
+  return {
+    ALLOWED_TAGS: [...(policy?.tags || [])],
+    ALLOWED_ATTR: [...attributes].sort(),
+    ADD_FORBID_CONTENTS: [...new Set([...DROPPED_TAGS, ...(policy?.dropped_tags || [])])].sort(),
+    FORBID_TAGS: [...new Set([...DROPPED_TAGS, ...(policy?.dropped_tags || [])])].sort(),
+    KEEP_CONTENT: true,
+    ALLOW_DATA_ATTR: false,
+    ALLOW_ARIA_ATTR: false,
+    ALLOW_UNKNOWN_PROTOCOLS: false,
+    SANITIZE_DOM: true,
+    RETURN_DOM_FRAGMENT: true,
+  };
 }
 
-/** @param {Node} from @param {Node} to @param {SanitizerPolicy} policy */
-function cleanChildren(from, to, policy) {
-  for (const child of Array.from(from.childNodes)) {
-    const cleaned = cleanNode(child, policy);
-    if (cleaned) to.appendChild(cleaned);
+/** @type {ReturnType<typeof DOMPurify>|null} */
+let purifier = null;
+/** @type {SanitizerPolicy} */
+let active = {};
+
+/** One DOMPurify for the page, its hooks reading the policy of the call under way (`active`). */
+function getPurifier() {
+  if (purifier) return purifier;
+  purifier = DOMPurify(globalThis.window);
+  purifier.addHook("uponSanitizeAttribute", (node, data) => {
+    const tag = node.localName;
+    const name = data.attrName;
+    if (!(active.attributes?.[tag] || []).includes(name)) data.keepAttr = false;
+    else if (URL_ATTRS.has(name) && !isAllowedUrl(data.attrValue, active)) data.keepAttr = false;
+    else if (name === "class") {
+      data.attrValue = allowedClasses(tag, data.attrValue, active);
+      if (!data.attrValue) data.keepAttr = false;
+    }
+  });
+  purifier.addHook("afterSanitizeAttributes", (node) => {
+    if (node.localName === "a") {
+      node.setAttribute("target", "_blank");
+      node.setAttribute("rel", active.link_rel || "noopener noreferrer nofollow");
+    }
+  });
+  return purifier;
+}
+
+/** The host an image URL would be fetched from, as the placeholder names it. @param {string} src */
+function imageHost(src) {
+  try {
+    return new URL(src).host || src;
+  } catch {
+    return src;
   }
 }
 
 /**
- * Sanitized, live-document nodes for an HTML string (a DocumentFragment), allowing what `policy` allows.
+ * A button standing in for a remote image: pressing it loads the image (no referrer sent).
+ * @param {string} src @param {string} alt @param {string} title
+ */
+function imagePlaceholder(src, alt, title) {
+  const host = imageHost(src);
+  const button = el("button", {
+    type: "button",
+    hook: "image",
+    class: "tutornb-button tutornb-small tutornb-image",
+    title: `Load the image from ${host} (${src})`,
+    text: alt ? `Show image from ${host}: ${alt}` : `Show image from ${host}`,
+  });
+  button.addEventListener("click", () => {
+    const image = el("img", { alt, title: title || undefined, referrerpolicy: "no-referrer" });
+    image.src = src;
+    button.replaceWith(image);
+  });
+  return button;
+}
+
+/**
+ * Sanitized, live-document nodes for an HTML string (a DocumentFragment), allowing what `policy` allows;
+ * remote images come as placeholders (see above).
  * @param {string} html @param {SanitizerPolicy|null} [policy]
  */
 export function sanitizeHtml(html, policy = null) {
-  // A DOMParser document is inert: its scripts never run and its images never load.
-  const inert = new DOMParser().parseFromString(String(html), "text/html");
-  const fragment = document.createDocumentFragment();
-  cleanChildren(inert.body, fragment, policy || {});
-  return fragment;
+  const dompurify = getPurifier();
+  active = policy || {};
+  /** @type {unknown} */
+  let result;
+  try {
+    result = dompurify.sanitize(String(html), purifyConfig(policy));
+  } finally {
+    active = {};
+  }
+  // A DOM DOMPurify cannot work in (it then hands back its input unchanged) gets the text only.
+  if (!dompurify.isSupported || !(result instanceof globalThis.Node)) {
+    const fallback = document.createDocumentFragment();
+    fallback.append(new DOMParser().parseFromString(String(html), "text/html").body.textContent || "");
+    return fallback;
+  }
+  const inert = /** @type {DocumentFragment} */ (result);
+  // The fragment still belongs to DOMPurify's inert document: images are swapped for placeholders before
+  // anything is adopted by the live one, where an <img> with a src would start loading at once.
+  /** @type {Array<[Element, {src: string, alt: string, title: string}]>} */
+  const images = [];
+  for (const image of Array.from(inert.querySelectorAll("img"))) {
+    const src = image.getAttribute("src");
+    if (src)
+      images.push([image, { src, alt: image.getAttribute("alt") || "", title: image.getAttribute("title") || "" }]);
+    else image.replaceWith(image.getAttribute("alt") || ""); // no image to show: its words stay
+  }
+  for (const [image] of images) image.replaceWith(inert.ownerDocument.createElement("tutornb-image"));
+  const live = /** @type {DocumentFragment} */ (document.importNode(inert, true));
+  const slots = Array.from(live.querySelectorAll("tutornb-image"));
+  slots.forEach((slot, index) => {
+    const { src, alt, title } = images[index][1];
+    slot.replaceWith(imagePlaceholder(src, alt, title));
+  });
+  return live;
 }
-
-// ------------------------------------------------------------------------------------------------------
-// Streaming Markdown: while a reply streams, its Markdown is rendered by this small renderer that builds

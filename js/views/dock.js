@@ -2,7 +2,7 @@
 // Docking: the panel pinned to the window's side, outside the notebook's scrolling, and back.
 
 import { el } from "../util.js";
-import { PanelView } from "./panel.js";
+/** @typedef {import("./panel.js").PanelView} PanelView */
 
 /** @param {PanelView} view */
 export function toggleDock(view) {

@@ -3,8 +3,9 @@
 
 import { openFromHistory } from "../history.js";
 import { el, plural, relativeTime } from "../util.js";
-import { PanelView } from "./panel.js";
 import { headerText } from "./text.js";
+
+/** @typedef {import("./panel.js").PanelView} PanelView */
 
 /** @param {PanelView} view */
 export function renderHistoryOpen(view) {

@@ -2,8 +2,9 @@
 // Keys in the panel: letters answer the open quiz question (but not while typing text).
 
 import { HOOK, LETTERS } from "../util.js";
-import { PanelView } from "./panel.js";
 import { isTextEntry } from "./text.js";
+
+/** @typedef {import("./panel.js").PanelView} PanelView */
 
 /** Letters answer the open quiz question from anywhere in the panel (but not while typing text). @param {KeyboardEvent} event @param {PanelView} view */
 export function onPanelKey(view, event) {

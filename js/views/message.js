@@ -2,22 +2,17 @@
 // One message of the transcript: its bubble, code actions, citations and quiz buttons.
 
 import { learnerBefore } from "../frames.js";
-import {
-  copyText,
-  documentTab,
-  insertCodeBelow,
-  jumpToCell,
-  notebookCells,
-  notebookOf,
-  selectTab,
-  shownNotebook,
-} from "../notebook.js";
+import { askHost, INSERT_CODE, NAVIGATE } from "../host.js";
+import { copyText, insertCodeBelow, jumpToCell, notebookOf } from "../notebook.js";
 import { sanitizeHtml } from "../sanitizer.js";
 import { basename, clockTime, el, LETTERS } from "../util.js";
-import { PanelView } from "./panel.js";
 import { citationText } from "./text.js";
 
+/** @typedef {import("./panel.js").PanelView} PanelView */
+
 /** @typedef {import("../types.js").Citation} Citation */
+
+const INSERT_FAILED = "A new cell could not be added here: use Copy and paste the code into a cell.";
 /** @typedef {import("../types.js").QuizPrompt} QuizPrompt */
 /** @typedef {import("../types.js").StoredMessage} StoredMessage */
 
@@ -68,7 +63,7 @@ export function messageNode(view, message) {
   } else if (message.html) {
     body.append(sanitizeHtml(message.html, ctrl.model.get("sanitizer_policy")));
     if (message.quiz) dropChoiceList(body);
-    addCodeActions(view, body);
+    addCodeActions(view, body, role === "tutor");
   } else {
     body.append(el("div", { class: "tutornb-text", text: message.text || "" }));
   }
@@ -119,51 +114,47 @@ export function messageNode(view, message) {
 }
 
 /**
- * A citation: a button that jumps to the cell in this notebook, or opens the other notebook in this JupyterLab
- * (JupyterLab's CommandLinker runs `docmanager:open` from the button's data-commandlinker-* attributes; recent
- * JupyterLab 4 first asks the learner to confirm a command from a widget; a notebook already open is simply
- * shown) and then lands on the cell.
- * @param {Citation} c
- * @param {PanelView} view
+ * A citation: a button that asks the host to show the cited cell (`tutornb:navigate`). Without a host, a
+ * cell of the notebook the panel sits in is scrolled to and made active through the notebook's DOM; a cell
+ * of another notebook becomes plain text naming it (the page cannot open notebooks by itself).
+ * @param {PanelView} view @param {Citation} c
  */
 export function citationNode(view, c) {
   const own = view.ctrl.model.get("notebook_path") || view.ctrl.context.notebook_path || "";
+  const path = c.notebook_path || own;
   const index = Number(c.cell_index);
-  if (own && c.notebook_path && c.notebook_path !== own) {
-    const path = c.notebook_path;
-    return el("button", {
-      type: "button",
-      hook: "citation",
-      class: "tutornb-citation",
-      "data-cell": c.cell_index,
-      "data-notebook": path,
-      "data-commandlinker-command": "docmanager:open",
-      "data-commandlinker-args": JSON.stringify({ path, factory: "Notebook" }),
-      title: `Open ${basename(path)} at cell ${index + 1}`,
-      text: citationText(c),
-      onClick: (/** @type {Event} */ event) => {
-        // Already open: its tab is shown directly, without JupyterLab's command confirmation.
-        const tab = documentTab(path);
-        if (tab) {
-          event.stopPropagation();
-          selectTab(tab);
-        }
-        showCellElsewhere(view, path, index);
-      },
-    });
-  }
-  return el("button", {
+  const here = !own || path === own;
+  const button = el("button", {
     type: "button",
     hook: "citation",
     class: "tutornb-citation",
     "data-cell": c.cell_index,
-    title: "Show this cell in the notebook",
+    "data-notebook": path,
+    title: here ? "Show this cell in the notebook" : `Open ${basename(path)} at cell ${index + 1}`,
     text: citationText(c),
-    onClick: () => showCell(view, index),
   });
+  button.addEventListener("click", () => {
+    /** @type {Citation} */
+    const detail = { notebook_path: path, cell_index: index };
+    if (c.heading) detail.heading = c.heading;
+    if (askHost(view.root, NAVIGATE, detail)) return;
+    if (here && notebookOf(view.root)) {
+      showCell(view, index);
+      return;
+    }
+    button.replaceWith(
+      el("span", {
+        class: "tutornb-citation tutornb-citation-text",
+        "data-cell": c.cell_index,
+        "data-notebook": path,
+        text: `${path} · cell ${index + 1}`,
+      }),
+    );
+  });
+  return button;
 }
 
-/** @param {number} index @param {PanelView} view */
+/** @param {PanelView} view @param {number} index */
 export async function showCell(view, index) {
   const notebook = notebookOf(view.root);
   const cell = notebook ? await jumpToCell(notebook, index) : null;
@@ -171,40 +162,21 @@ export async function showCell(view, index) {
     view.ctrl.showError({ code: "CELL_NOT_FOUND", message: `Cell ${index + 1} is not in this notebook any more.` });
 }
 
-/**
- * Waits for notebook `path` to be the shown notebook (JupyterLab opens it from the click), then jumps to cell
- * `index` in it. Gives up quietly when it never opens (the learner cancelled JupyterLab's confirmation).
- * @param {string} path @param {number} index
- * @param {PanelView} view
- */
-export async function showCellElsewhere(view, path, index) {
-  const deadline = Date.now() + 120_000;
-  while (Date.now() < deadline) {
-    const notebook = shownNotebook(path);
-    if (notebook && notebookCells(notebook).length) {
-      const cell = await jumpToCell(notebook, index);
-      if (!cell)
-        view.ctrl.showError({
-          code: "CELL_NOT_FOUND",
-          message: `Cell ${index + 1} is not in ${basename(path)} any more.`,
-        });
-      return;
-    }
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
+/** @param {string} hook @param {string} text @param {string} title */
+function actionButton(hook, text, title) {
+  return el("button", { type: "button", hook, class: "tutornb-button tutornb-small", text, title });
 }
 
-/** Copy and Insert-below buttons on every code block of a tutor message. @param {HTMLElement} body @param {PanelView} view */
-export function addCodeActions(view, body) {
+/**
+ * Copy on every code block of a message; Insert below (and Replace, where a host can do it) on the code
+ * blocks of tutor messages. Insert and Replace ask the host first (`tutornb:insert-code`); without one,
+ * Insert adds the cell below the panel's own through the notebook's toolbar, and Replace is not offered.
+ * @param {PanelView} view @param {HTMLElement} body @param {boolean} tutor
+ */
+export function addCodeActions(view, body, tutor) {
   for (const pre of Array.from(body.querySelectorAll("pre"))) {
     const code = () => pre.textContent || "";
-    const copy = el("button", {
-      type: "button",
-      hook: "copy",
-      class: "tutornb-button tutornb-small",
-      text: "Copy",
-      title: "Copy this code",
-    });
+    const copy = actionButton("copy", "Copy", "Copy this code");
     copy.addEventListener("click", async () => {
       const done = await copyText(code());
       copy.textContent = done ? "Copied" : "Copy failed";
@@ -213,25 +185,29 @@ export function addCodeActions(view, body) {
         copy.textContent = "Copy";
       }, 2000);
     });
-    const insert = el("button", {
-      type: "button",
-      hook: "insert",
-      class: "tutornb-button tutornb-small",
-      text: "Insert below",
-      title: "Insert this code as a new cell below",
-    });
-    insert.addEventListener("click", async () => {
-      const cell = /** @type {HTMLElement|null} */ (view.root.closest(".jp-Cell"));
-      const done = cell ? await insertCodeBelow(cell, code()) : false;
-      if (!done)
-        view.ctrl.showError({
-          code: "INSERT_UNAVAILABLE",
-          message: "A new cell could not be added here: use Copy and paste the code into a cell.",
+    const actions = [copy];
+    if (tutor) {
+      const insert = actionButton("insert", "Insert below", "Insert this code as a new cell below");
+      insert.addEventListener("click", async () => {
+        if (askHost(view.root, INSERT_CODE, { code: code(), mode: "below" })) return;
+        const cell = /** @type {HTMLElement|null} */ (view.root.closest(".jp-Cell"));
+        const done = cell ? await insertCodeBelow(cell, code()) : false;
+        if (!done) view.ctrl.showError({ code: "INSERT_UNAVAILABLE", message: INSERT_FAILED });
+      });
+      actions.push(insert);
+      if (view.hostName) {
+        const replace = actionButton("replace", "Replace cell", "Replace the active cell's code with this code");
+        replace.addEventListener("click", () => {
+          if (!askHost(view.root, INSERT_CODE, { code: code(), mode: "replace" })) {
+            view.ctrl.showError({ code: "INSERT_UNAVAILABLE", message: INSERT_FAILED });
+          }
         });
-    });
+        actions.push(replace);
+      }
+    }
     const wrap = el("div", { class: "tutornb-code" });
     pre.replaceWith(wrap);
-    wrap.append(pre, el("div", { class: "tutornb-code-actions" }, [copy, insert]));
+    wrap.append(pre, el("div", { class: "tutornb-code-actions" }, actions));
   }
 }
 

@@ -2,8 +2,9 @@
 // The offer to resume one of this notebook's earlier sessions.
 
 import { el, plainText, plural, relativeTime } from "../util.js";
-import { PanelView } from "./panel.js";
 import { headerText } from "./text.js";
+
+/** @typedef {import("./panel.js").PanelView} PanelView */
 
 /** @param {PanelView} view */
 export function renderOffer(view) {

@@ -3,7 +3,6 @@
 // slots, transcript, compose box), routes the controller's change events to the renderers of views/, and
 // says where keyboard focus goes after each action.
 
-import { Controller } from "../controller.js";
 import { searchHistory, setHistoryFilter, toggleHistory } from "../history.js";
 import { el, HOOK } from "../util.js";
 import { reveal, toggleDock } from "./dock.js";
@@ -13,15 +12,22 @@ import { renderOffer } from "./offer.js";
 import { askClose, renderError, renderSession, renderStatus } from "./status.js";
 import { extendStream, jumpToLatest, nearBottom, renderMessages, setUnseen } from "./transcript.js";
 
+/** @typedef {import("../controller.js").Controller} Controller */
+
 /** @typedef {import("../types.js").PanelError} PanelError */
 
 const HISTORY_DEBOUNCE_MS = 200;
 
 export class PanelView {
-  /** @param {Controller} ctrl @param {HTMLElement} root */
-  constructor(ctrl, root) {
+  /**
+   * @param {Controller} ctrl @param {HTMLElement} root
+   * @param {{hostName?: string}} [options] `hostName`: the host that mounted the panel (mountChat), which
+   *   handles the page's host events; the in-notebook widget has none
+   */
+  constructor(ctrl, root, { hostName = "" } = {}) {
     this.ctrl = ctrl;
     this.root = root;
+    this.hostName = hostName;
     /** @type {Map<string, HTMLElement>} */
     this.nodes = new Map(); // key -> li
     /** @type {string|null} what gets focus once the next render has it on screen */

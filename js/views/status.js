@@ -3,8 +3,9 @@
 
 import { retryOutbox } from "../outbox.js";
 import { el } from "../util.js";
-import { PanelView } from "./panel.js";
 import { headerText } from "./text.js";
+
+/** @typedef {import("./panel.js").PanelView} PanelView */
 
 /** @param {PanelView} view */
 export function renderStatus(view) {

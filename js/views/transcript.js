@@ -5,11 +5,13 @@
 import { renderStreamingMarkdown } from "../markdown.js";
 import { el, HOOK } from "../util.js";
 import { messageHead, messageNode } from "./message.js";
-import { PanelView } from "./panel.js";
 import { headerText } from "./text.js";
+
+/** @typedef {import("./panel.js").PanelView} PanelView */
 
 /** @typedef {import("../types.js").StoredMessage} StoredMessage */
 
+const ASK_ERROR_TEXT = "Why does my last cell fail, and how do I fix it?";
 const SUGGESTIONS = [
   { key: "plan", label: "Plan my study", text: "Make me a study plan for this notebook" },
   { key: "quiz", label: "Quiz me", text: "Quiz me" },
@@ -34,7 +36,7 @@ export function renderGreeting(view) {
   const askError = {
     key: "error",
     label: "Ask about my last error",
-    text: "Why does my last cell fail, and how do I fix it?",
+    text: ASK_ERROR_TEXT,
     work,
   };
   if (!empty) {
@@ -141,7 +143,7 @@ export function renderMessages(view) {
         ],
       );
     }
-    paintStream(node, text);
+    paintStream(node, text, view.ctrl.model.get("sanitizer_policy"));
     wanted.push([key, node]);
   }
   const online = ctrl.connection === "online";
@@ -204,12 +206,13 @@ export function renderMessages(view) {
   if (grew) followScroll(view, wasNearBottom || wanted.length <= 2);
 }
 
-/** The streamed text as Markdown, re-rendered as it grows (blocks keep their place: no jumps). @param {HTMLElement} node @param {string} text */
-export function paintStream(node, text) {
+/** The streamed text as Markdown, re-rendered as it grows (blocks keep their place: no jumps). @param {HTMLElement} node @param {string} text
+ * @param {import("../types.js").SanitizerPolicy|null} policy */
+export function paintStream(node, text, policy) {
   const body = /** @type {HTMLElement} */ (node.querySelector(".tutornb-text"));
   if (body.dataset.length === String(text.length)) return;
   body.dataset.length = String(text.length);
-  body.replaceChildren(renderStreamingMarkdown(text));
+  body.replaceChildren(renderStreamingMarkdown(text, policy));
 }
 
 /** One more delta of a streaming reply: its bubble is re-painted, at most once per frame. @param {PanelView} view @param {{id: string, text: string}} detail */
@@ -226,7 +229,7 @@ export function extendStream(view, { id }) {
     const text = view.ctrl.streaming.get(id);
     if (text === undefined || !node.isConnected) return;
     const wasNearBottom = nearBottom(view);
-    paintStream(node, text);
+    paintStream(node, text, view.ctrl.model.get("sanitizer_policy"));
     view.typingNode.hidden = !view.ctrl.typing;
     if (wasNearBottom) view.messagesNode.scrollTop = view.messagesNode.scrollHeight;
     else setUnseen(view, true);

@@ -1,9 +1,12 @@
-"""A citation to another notebook, and "Ask about my last error", in a real JupyterLab.
+"""A citation to another notebook, the code actions, and "Ask about my last error", in a real JupyterLab.
 
-A tutor reply citing a cell of another notebook of the course opens that notebook in the same
-JupyterLab (no new browser tab) and makes the cited cell the active cell. A cell that raises makes
-the empty panel offer "Ask about my last error"; the question it sends carries the failing code and
-its error to the server, and the offline tutor's reply explains the error.
+The page asks its host (the JupyterLab extension) to show a cited cell or insert code with DOM events
+(docs/architecture.md, "Page <-> host events"), never with JupyterLab's CommandLinker (which asks an
+untrusted notebook's learner to confirm the command). These tests stand in for the host with a listener on
+``window`` that sees the event first: it either handles it or hides it from every host, so what the page
+does in both cases is tested whatever extensions are installed (the extension's own handling is tested
+with it). A cell that raises makes the empty panel offer "Ask about my last error"; the question it sends
+carries the failing code and its error to the server, and the offline tutor's reply explains the error.
 """
 
 from __future__ import annotations
@@ -17,7 +20,7 @@ from playwright.sync_api import expect
 
 from .conftest import COURSE, Lab, LabServer
 from .journey_fixtures import messages, only_session, open_panel, session_detail
-from .panel_helpers import active_cell_index, import_session, skip_offer
+from .panel_helpers import import_session, skip_offer
 
 HERE = "01_lists_and_loops.ipynb"
 OTHER = "02_dictionaries.ipynb"
@@ -31,20 +34,43 @@ def last_code_cell(notebook: str) -> int:
 
 
 def import_session_citing(server: LabServer, notebook: str, cited: int) -> str:
-    """A session of HERE whose tutor reply cites cell ``cited`` of ``notebook`` (through the import API)."""
+    """A session of HERE whose tutor reply cites cell ``cited`` of ``notebook`` and shows a code block,
+    after a learner message carrying code of its own (through the import API)."""
     now = "2026-01-01T10:00:00Z"
     transcript = [
         {"id": "a", "seq": 1, "role": "learner", "text": "How do I read a dict?", "created_at": now,
-         "client_id": "c1"},
-        {"id": "b", "seq": 2, "role": "tutor", "text": "See the dictionaries notebook.",
+         "client_id": "c1", "work": {"cell_index": 2, "code": "d = {}\nd['x']"}},
+        {"id": "b", "seq": 2, "role": "tutor",
+         "text": "See the dictionaries notebook:\n\n```python\nprint(d.get('x'))\n```",
          "created_at": now,
          "citations": [{"notebook_path": notebook, "cell_index": cited}]},
     ]  # fmt: skip
     return import_session(server, HERE, "citing", transcript)
 
 
+# The host's side of the contract, played by the test: a capturing listener on window runs before any host
+# (hosts listen on document), records each event, and either handles it (preventDefault) or not; in both
+# cases no real host sees it.
+HOST_STANDIN = """([names, handle]) => {
+  window.__tnbEvents = window.__tnbEvents || [];
+  for (const name of names) {
+    const key = `__tnbStandin:${name}`;
+    if (window[key]) window.removeEventListener(name, window[key], true);
+    window[key] = (event) => {
+      const { bubbles, composed, cancelable } = event;
+      window.__tnbEvents.push({ name, detail: event.detail, bubbles, composed, cancelable });
+      if (handle) event.preventDefault();
+      event.stopImmediatePropagation();
+    };
+    window.addEventListener(name, window[key], true);
+  }
+}"""
+EVENTS = "() => window.__tnbEvents.splice(0)"
+FLAGS = {"bubbles": True, "composed": True, "cancelable": True}
+
+
 @pytest.mark.browser
-def test_a_citation_to_another_notebook_opens_it_here_at_the_cited_cell(
+def test_a_citation_asks_the_host_and_without_one_names_the_other_notebook(
     lab: Lab, lab_server: LabServer, browser_page: Any
 ) -> None:
     page = browser_page
@@ -54,48 +80,82 @@ def test_a_citation_to_another_notebook_opens_it_here_at_the_cited_cell(
     lab.run_cell("%load_ext tutornb")
     panel = lab.panel(lab.run_code(f"%tutor resume {session_id}"))
     expect(messages(panel, "tutor")).to_have_count(1, timeout=30_000)
+    reply = messages(panel, "tutor").first
 
-    # Given a reply citing a cell of another notebook: a button with an accessible name
-    citation = messages(panel, "tutor").first.locator("[data-tutornb='citation']")
+    # Given a reply citing a cell of another notebook: a button with an accessible name, and no
+    # CommandLinker attribute anywhere in the panel
+    citation = reply.locator("[data-tutornb='citation']")
     expect(citation).to_have_count(1)
     assert citation.evaluate("(n) => n.localName") == "button"
     expect(citation).to_have_accessible_name(re.compile(rf"{re.escape(OTHER)} · cell {cited + 1}"))
+    assert (
+        panel.evaluate(
+            "(p) => Array.from(p.querySelectorAll('*')).some((n) => n.getAttributeNames().some("
+            "(a) => a.startsWith('data-commandlinker')))"
+        )
+        is False
+    )
 
-    # When the learner presses Enter on it (JupyterLab may first ask to confirm the command)
-    pages_before = len(page.context.pages)
+    # When the learner presses Enter on it and a host handles the event
+    page.evaluate(HOST_STANDIN, [["tutornb:navigate"], True])
     citation.focus()
     page.keyboard.press("Enter")
-    confirm = page.locator(".jp-Dialog .jp-mod-accept")
-    other_tab = page.locator(".lm-DockPanel-tabBar .lm-TabBar-tab.lm-mod-current", has_text=OTHER)
-    expect(confirm.or_(other_tab).first).to_be_visible(timeout=30_000)
-    if confirm.count():
-        expect(page.locator(".jp-Dialog")).to_contain_text("docmanager:open")
-        confirm.click()
 
-    # Then the other notebook is open in this JupyterLab (no new tab), and the cited cell is active
-    expect(other_tab).to_have_count(1, timeout=30_000)
-    assert len(page.context.pages) == pages_before
-    expect(lab.cells().nth(cited)).to_have_class(re.compile(r"\bjp-mod-active\b"), timeout=30_000)
-    expect(lab.cells().nth(cited)).to_be_in_viewport()
-    assert active_cell_index(lab) == cited
-    # And the notebook with the panel is still open in its own tab
-    here_tab = page.locator(".lm-DockPanel-tabBar .lm-TabBar-tab", has_text=HERE)
-    expect(here_tab).to_have_count(1)
+    # Then the host was asked for that cell (counted from 0), and the page did nothing else
+    page.wait_for_function("() => window.__tnbEvents.length > 0")
+    detail = {"notebook_path": OTHER, "cell_index": cited}
+    assert page.evaluate(EVENTS) == [{"name": "tutornb:navigate", "detail": detail, **FLAGS}]
+    expect(citation).to_have_count(1)
+    expect(page.locator(".jp-Dialog")).to_have_count(0)
 
-    # When the learner makes another cell of that notebook active, goes back to the panel's notebook
-    # and uses the citation again
-    page.locator(".lm-DockPanel-tabBar .lm-TabBar-tab", has_text=OTHER).click()
-    lab.cells().first.click()
-    expect(lab.cells().first).to_have_class(re.compile(r"\bjp-mod-active\b"))
-    here_tab.click()
-    expect(panel).to_be_visible()
+    # When no host handles it
+    page.evaluate(HOST_STANDIN, [["tutornb:navigate"], False])
+    pages_before = len(page.context.pages)
     citation.click()
 
-    # Then the open notebook is simply shown (no confirmation) at the cited cell
-    expect(other_tab).to_have_count(1, timeout=30_000)
+    # Then the citation becomes text naming the notebook and cell: nothing opens, nothing asks to confirm
+    named = reply.locator(".tutornb-citation-text")
+    expect(named).to_have_text(f"{OTHER} · cell {cited + 1}")
+    expect(reply.locator("[data-tutornb='citation']")).to_have_count(0)
+    assert page.evaluate(EVENTS) == [{"name": "tutornb:navigate", "detail": detail, **FLAGS}]
     expect(page.locator(".jp-Dialog")).to_have_count(0)
-    expect(lab.cells().nth(cited)).to_have_class(re.compile(r"\bjp-mod-active\b"), timeout=30_000)
-    assert active_cell_index(lab) == cited
+    other_tab = page.locator(".lm-DockPanel-tabBar .lm-TabBar-tab", has_text=OTHER)
+    expect(other_tab).to_have_count(0)
+    assert len(page.context.pages) == pages_before
+
+
+@pytest.mark.browser
+def test_insert_asks_the_host_and_only_tutor_code_offers_it(
+    lab: Lab, lab_server: LabServer, browser_page: Any
+) -> None:
+    page = browser_page
+    session_id = import_session_citing(lab_server, OTHER, 0)
+    lab.open_notebook(HERE)
+    lab.run_cell("%load_ext tutornb")
+    panel = lab.panel(lab.run_code(f"%tutor resume {session_id}"))
+    expect(messages(panel, "tutor")).to_have_count(1, timeout=30_000)
+    reply = messages(panel, "tutor").first
+
+    # Given the tutor's code block and the learner's own code: Insert only on the tutor's, and no Replace
+    # in a panel no host mounted (nothing could replace a cell)
+    expect(reply.locator("[data-tutornb='insert']")).to_have_count(1)
+    expect(messages(panel, "learner").first.locator("pre")).to_have_count(1)
+    expect(messages(panel, "learner").first.locator("[data-tutornb='insert']")).to_have_count(0)
+    expect(panel.locator("[data-tutornb='replace']")).to_have_count(0)
+    cells_before = lab.cells().count()
+
+    # When the learner presses Insert below and a host handles it
+    page.evaluate(HOST_STANDIN, [["tutornb:insert-code"], True])
+    reply.locator("[data-tutornb='insert']").click()
+
+    # Then the host got the code to insert below, and the page added no cell itself
+    page.wait_for_function("() => window.__tnbEvents.length > 0")
+    code = "print(d.get('x'))\n"
+    assert page.evaluate(EVENTS) == [
+        {"name": "tutornb:insert-code", "detail": {"code": code, "mode": "below"}, **FLAGS}
+    ]
+    expect(panel.locator("[data-tutornb='error']")).to_have_count(0)
+    assert lab.cells().count() == cells_before
 
 
 @pytest.mark.browser

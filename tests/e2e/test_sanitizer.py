@@ -143,3 +143,67 @@ def test_the_page_allows_only_what_the_server_policy_allows(module_page: Any) ->
     # And without a policy only text is kept
     assert result["bareElements"] == 0
     assert "fake sign-in" in result["bareText"]
+
+
+# A 1x1 transparent PNG, served for every image the page asks for.
+PIXEL = bytes.fromhex(
+    "89504e470d0a1a0a0000000d4948445200000001000000010806000000"
+    "1f15c4890000000d49444154789c6360000002000100e221bc330000000049454e44ae426082"
+)
+
+
+@pytest.mark.browser
+def test_remote_images_are_fetched_only_when_the_learner_asks(module_page: Any) -> None:
+    # Given an image host that records every request it gets (an image URL in a message tells its host
+    # that, and when, the message was read)
+    requested: list[str] = []
+
+    def image_host(route: Any) -> None:
+        requested.append(route.request.url)
+        route.fulfill(body=PIXEL, content_type="image/png")
+
+    module_page.route("http://images.test/**", image_host)
+
+    # When a stored (server-rendered) message and a streamed one with remote images are shown, and then
+    # a control image is loaded (requests go out in order: once it has arrived, any image the messages
+    # asked for would have been requested before it)
+    shown = module_page.evaluate(
+        """async ([stored, streamed, policy]) => {
+             const { sanitizeHtml, renderStreamingMarkdown } = await import('/chat.js');
+             const host = document.createElement('div');
+             host.id = 'host';
+             document.body.append(host);
+             host.append(sanitizeHtml(stored, policy));
+             host.append(renderStreamingMarkdown(streamed, policy));
+             const control = new Image();
+             control.src = 'http://images.test/control.png';
+             await control.decode();
+             return {
+               images: host.querySelectorAll('img').length,
+               placeholders: Array.from(
+                 host.querySelectorAll('[data-tutornb="image"]'), (b) => b.textContent),
+             };
+           }""",
+        [
+            '<p>See <img src="http://images.test/stored.png" alt="a chart"></p>',
+            "Look: ![streamed](http://images.test/streamed.png)",
+            SANITIZER_POLICY,
+        ],
+    )
+
+    # Then nothing was fetched for the messages: each image is a button naming its host
+    assert requested == ["http://images.test/control.png"]
+    assert shown["images"] == 0
+    assert shown["placeholders"] == [
+        "Show image from images.test: a chart",
+        "Show image from images.test: streamed",
+    ]
+
+    # When the learner presses the first one, that image (and only it) is fetched, without a referrer
+    with module_page.expect_request("http://images.test/stored.png") as request:
+        module_page.locator("#host [data-tutornb='image']").first.click()
+    assert request.value.headers.get("referer") is None
+    image = module_page.locator("#host img")
+    assert image.get_attribute("src") == "http://images.test/stored.png"
+    assert image.get_attribute("alt") == "a chart"
+    assert requested == ["http://images.test/control.png", "http://images.test/stored.png"]

@@ -1,5 +1,6 @@
-// Unit tests for chat.js's controller logic (outbox, frame handling, reconnect/backoff, sign-out),
-// run by node's own test runner with a fake transport: `node --test tests/js/`.
+// Unit tests for the controller (js/controller.js, frames.js, outbox.js: outbox queue, frame handling,
+// reconnect/backoff in transports/socket.js, sign-out), run by node's own test runner with a fake transport:
+// `node --test tests/js/`.
 // The browser behaviour (DOM, JupyterLab) is covered by tests/e2e.
 import assert from "node:assert/strict";
 import { afterEach, test } from "node:test";
