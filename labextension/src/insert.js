@@ -27,7 +27,8 @@ export function insertCode(panel, request) {
   if (notebook.activeCell?.model.type !== "code") NotebookActions.changeCellType(notebook, "code");
   const cell = notebook.activeCell;
   if (!cell) return -1;
-  cell.model.sharedModel.setSource(request.code);
+  // A code block's text ends with a newline; a cell's source does not.
+  cell.model.sharedModel.setSource(request.code.replace(/\s+$/, ""));
   notebook.mode = "command";
   void notebook.scrollToItem(notebook.activeCellIndex, "smart");
   return notebook.activeCellIndex;

@@ -6,6 +6,7 @@ the server extension over REST and its WebSocket, and its context is the noteboo
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import pytest
@@ -13,7 +14,9 @@ from playwright.sync_api import expect
 
 from .conftest import Lab, LabServer
 from .journey_fixtures import messages, send
-from .lab_helpers import open_sidebar
+from .lab_helpers import open_sidebar, trust
+from .panel_helpers import active_cell_index, cell_count, cell_source, import_session
+from .test_panel_citations_errors import last_code_cell
 
 HERE = "01_lists_and_loops.ipynb"
 OTHER = "02_dictionaries.ipynb"
@@ -100,3 +103,59 @@ def test_switching_notebooks_switches_the_sidebar_session_and_a_reload_keeps_bot
     resume_offered(panel)
     expect(messages(panel, "learner")).to_contain_text(["What is a variable?"], timeout=30_000)
     assert len(sessions_of(lab_server, "00_start_here.ipynb")) == 1
+
+
+@pytest.mark.browser
+@pytest.mark.parametrize("trusted", [False, True], ids=["untrusted", "trusted"])
+def test_the_sidebars_citations_and_code_actions_work_through_jupyterlab(
+    lab: Lab, lab_server: LabServer, trusted: bool
+) -> None:
+    cited = last_code_cell(OTHER)
+    now = "2026-01-01T10:00:00Z"
+    transcript = [
+        {"id": "a", "seq": 1, "role": "learner", "text": "How do I print?", "created_at": now,
+         "client_id": "c1"},
+        {"id": "b", "seq": 2, "role": "tutor", "created_at": now,
+         "text": "Like this:\n\n```python\nprint('from the tutor')\n```\n\nSee the dictionaries notebook.",
+         "citations": [{"notebook_path": OTHER, "cell_index": cited},
+                       {"notebook_path": HERE, "cell_index": 2}]},
+    ]  # fmt: skip
+    import_session(lab_server, HERE, f"citing ({trusted})", transcript)
+    if trusted:
+        trust(lab_server, HERE)
+        trust(lab_server, OTHER)
+    lab.open_notebook(HERE)
+    panel = open_sidebar(lab).locator("[data-tutornb='panel']")
+    resume_offered(panel)
+    # The reply with sources (a resume may add a "welcome back" recap after it)
+    reply = messages(panel, "tutor").filter(has=lab.page.locator("[data-tutornb='citation']"))
+    expect(reply.locator("[data-tutornb='citation']")).to_have_count(2)
+
+    # A citation into another notebook: opened here at the cell, no dialog, the sidebar stays
+    reply.locator(f"[data-tutornb='citation'][data-notebook='{OTHER}']").click()
+    expect(
+        lab.page.locator(".lm-DockPanel-tabBar .lm-TabBar-tab.lm-mod-current", has_text=OTHER)
+    ).to_have_count(1, timeout=30_000)
+    expect(lab.cells().nth(cited)).to_have_class(re.compile(r"\bjp-mod-active\b"), timeout=30_000)
+    expect(lab.cells().nth(cited)).to_be_in_viewport()
+    expect(lab.page.locator(".jp-Dialog")).to_have_count(0)
+
+    # The sidebar followed the learner into the other notebook; back to the first one by its citation
+    expect(panel.locator("[data-tutornb='context']")).to_contain_text("Dictionaries", timeout=30_000)
+    lab.page.locator(".lm-DockPanel-tabBar .lm-TabBar-tab", has_text=HERE).click()
+    resume_offered(panel)
+    reply.locator(f"[data-tutornb='citation'][data-notebook='{HERE}']").click()
+    expect(lab.cells().nth(2)).to_have_class(re.compile(r"\bjp-mod-active\b"), timeout=30_000)
+    expect(lab.page.locator(".jp-Dialog")).to_have_count(0)
+
+    # Insert puts the tutor's code below the learner's active cell; Replace replaces that cell's code
+    before = cell_count(lab)
+    code_block = reply.locator(".tutornb-code")
+    code_block.locator("[data-tutornb='insert']").click()
+    expect(lab.cells()).to_have_count(before + 1)
+    assert active_cell_index(lab) == 3
+    assert cell_source(lab, 3) == "print('from the tutor')"
+    lab.cells().nth(5).locator(".jp-InputPrompt").click()
+    code_block.locator("[data-tutornb='replace']").click()
+    expect(lab.cells().nth(5).locator(".cm-line").first).to_have_text("print('from the tutor')")
+    expect(lab.cells()).to_have_count(before + 1)
