@@ -3,13 +3,14 @@
 // tutornb/widget/static/chat.js, the file the widget's `_esm` loads (`npm run build`; CI checks the
 // committed bundle is rebuilt byte for byte). One controller per widget model (created in `initialize`)
 // owns the session, the transport and the outbox; `render` only builds DOM and follows the controller.
-// The named exports are what the browser tests reach in the bundle.
+// The named exports are what the browser tests reach in the bundle (the mount API of index.js included).
 
 import { Controller } from "./controller.js";
 import { PanelView } from "./views/panel.js";
 
 export { Controller } from "./controller.js";
 export { learnerErrorText, TutorError } from "./errors.js";
+export { createRestTransport, mountChat, setLastWork } from "./index.js";
 export { renderStreamingMarkdown } from "./markdown.js";
 export { outboxStore } from "./outbox.js";
 export { sanitizeHtml } from "./sanitizer.js";

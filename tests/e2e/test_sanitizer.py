@@ -1,4 +1,5 @@
-"""The panel's own HTML sanitizer, run in chromium against payloads the server would never send.
+"""The panel's page code on its own in chromium (no Jupyter): its HTML sanitizer, against payloads the
+server would never send, its remote-image placeholders, and the mount API other hosts use.
 
 The server already sanitizes tutor and learner HTML; this is the page's second line of defence, so
 it is tested on raw hostile HTML, not on what the server produces.
@@ -10,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from playwright.sync_api import expect
 
 from tutornb.htmlpolicy import SANITIZER_POLICY
 
@@ -207,3 +209,91 @@ def test_remote_images_are_fetched_only_when_the_learner_asks(module_page: Any) 
     assert image.get_attribute("src") == "http://images.test/stored.png"
     assert image.get_attribute("alt") == "a chart"
     assert requested == ["http://images.test/control.png", "http://images.test/stored.png"]
+
+
+# A transport with the page's Pipe shape, answering from data: one session whose tutor reply has a code block
+# and a citation. Every host event reaching the document is recorded and handled, as the JupyterLab
+# extension does.
+MOUNT = r"""async ([policy]) => {
+  const { mountChat } = await import('/chat.js');
+  window.__tnbEvents = [];
+  for (const name of ['tutornb:navigate', 'tutornb:insert-code', 'tutornb:ask-error']) {
+    document.addEventListener(name, (event) => {
+      window.__tnbEvents.push({ name, detail: event.detail });
+      event.preventDefault();
+    }, true);
+  }
+  const reply = {
+    id: 'm2', seq: 2, role: 'tutor', text: 'Like this', created_at: '2026-01-01T10:00:01Z',
+    html: '<p>Like this:</p><pre><code class="language-python">print(1)\n</code></pre>',
+    citations: [{ notebook_path: 'other.ipynb', cell_index: 4, heading: 'Loops' }],
+  };
+  const question = { id: 'm1', seq: 1, role: 'learner', text: 'How?', created_at: '2026-01-01T10:00:00Z' };
+  const transport = {
+    kind: 'websocket',
+    async request(method) {
+      return method === 'list_sessions' ? { sessions: [], total: 0 } : {};
+    },
+    async exportSession() { return { blob: new Blob([]), filename: 'x' }; },
+    openChat(sessionId, handlers) {
+      setTimeout(() => {
+        handlers.onStatus('online');
+        const session = { id: sessionId, status: 'active', messages: [question, reply] };
+        handlers.onFrame({ type: 'session', session });
+      }, 0);
+      return { online: true, send: () => true, retryNow() {}, close() {} };
+    },
+    dispose() {},
+  };
+  const root = document.createElement('div');
+  root.setAttribute('data-tutornb', 'sidebar');
+  document.body.append(root);
+  const context = { course_id: 'py', course_title: 'Python', module_id: 'm', module_title: 'Lists',
+                    notebook_path: 'here.ipynb' };
+  window.__tnbChat = mountChat(root, { transport, context, hostName: 'jupyterlab-sidebar',
+                                       sanitizerPolicy: policy });
+}"""
+
+
+@pytest.mark.browser
+def test_mount_chat_renders_a_panel_that_asks_its_host(module_page: Any) -> None:
+    page = module_page
+    # Given a panel mounted by a host (the JupyterLab sidebar's way) on a transport of its own
+    page.evaluate(MOUNT, [SANITIZER_POLICY])
+    root = page.locator("[data-tutornb='sidebar']")
+    panel = root.locator("[data-tutornb='panel']")
+    expect(panel).to_be_visible()
+    assert root.get_attribute("data-tutornb-host") == "jupyterlab-sidebar"
+    expect(panel.locator("[data-tutornb='context']")).to_contain_text("Python \u203a Lists")
+
+    # When nothing has been said yet, the greeting offers to ask about the last error: the host finds it
+    suggestion = panel.locator("[data-suggestion='error']")
+    suggestion.click()
+    assert page.evaluate("() => window.__tnbEvents.splice(0)") == [
+        {"name": "tutornb:ask-error", "detail": {}}
+    ]
+
+    # When a session is opened, its tutor reply offers Insert below and Replace cell on its code
+    page.evaluate("() => window.__tnbChat.controller.openSession('s1', { resume: false })")
+    reply = panel.locator("[data-tutornb='message'][data-role='tutor']")
+    expect(reply).to_have_count(1)
+    reply.locator("[data-tutornb='replace']").click()
+    reply.locator("[data-tutornb='insert']").click()
+    reply.locator("[data-tutornb='citation']").click()
+
+    # Then each asks the host, which handled it: nothing else happened in the page
+    assert page.evaluate("() => window.__tnbEvents.splice(0)") == [
+        {"name": "tutornb:insert-code", "detail": {"code": "print(1)\n", "mode": "replace"}},
+        {"name": "tutornb:insert-code", "detail": {"code": "print(1)\n", "mode": "below"}},
+        {
+            "name": "tutornb:navigate",
+            "detail": {"notebook_path": "other.ipynb", "cell_index": 4, "heading": "Loops"},
+        },
+    ]
+    expect(reply.locator("[data-tutornb='citation']")).to_have_count(1)
+    expect(panel.locator("[data-tutornb='error']")).to_have_count(0)
+
+    # When the host unmounts it, the root is left empty and unmarked
+    page.evaluate("() => window.__tnbChat.destroy()")
+    assert root.inner_html() == ""
+    assert root.get_attribute("data-tutornb-host") is None
