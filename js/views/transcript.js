@@ -2,6 +2,7 @@
 // The transcript: stored messages, streaming replies and queued learner messages in order, the greeting
 // with its suggestions, scroll following and quiz state.
 
+import { ASK_ERROR, askHost } from "../host.js";
 import { renderStreamingMarkdown } from "../markdown.js";
 import { el, HOOK } from "../util.js";
 import { messageHead, messageNode } from "./message.js";
@@ -45,8 +46,11 @@ export function renderGreeting(view) {
     view.greetingSlot.replaceChildren(...offer);
     return;
   }
+  /** @type {Array<{key: string, label: string, text: string, work: any, host?: boolean}>} */
   const suggestions = SUGGESTIONS.map((s) => ({ ...s, work: null }));
   if (work?.error) suggestions.push(askError);
+  // A host (the JupyterLab sidebar) knows the learner's cells: it finds the last error and asks with it.
+  else if (view.hostName) suggestions.push({ ...askError, work: null, host: true });
   const where = headerText(ctrl.context);
   const buttons = suggestions.map((s) => suggestionButton(view, s));
   view.greetingSlot.replaceChildren(
@@ -63,8 +67,9 @@ export function renderGreeting(view) {
 }
 
 /**
- * A suggestion's button: sends its text (and work) and keeps the cursor in the compose box.
- * @param {PanelView} view @param {{key: string, label: string, text: string, work: any}} s
+ * A suggestion's button: sends its text (and work), or asks the host to, and keeps the cursor in the
+ * compose box.
+ * @param {PanelView} view @param {{key: string, label: string, text: string, work: any, host?: boolean}} s
  */
 function suggestionButton(view, s) {
   const ctrl = view.ctrl;
@@ -75,7 +80,9 @@ function suggestionButton(view, s) {
     text: s.label,
     onClick: async () => {
       view.wantFocus = "input";
-      await ctrl.sendText(s.text, { work: s.work });
+      if (s.host) {
+        if (!askHost(view.root, ASK_ERROR, {})) view.announceNode.textContent = "No error to ask about yet.";
+      } else await ctrl.sendText(s.text, { work: s.work });
       view.applyFocus();
     },
   });

@@ -61,3 +61,24 @@ export function cellWork(notebook, index) {
   if (error) work.error = errorText(error);
   return work;
 }
+
+/**
+ * The index of the cell whose error output is the most recent (highest execution count), or -1: the
+ * learner's last error in a notebook opened from disk, before anything ran in this page.
+ * @param {import('@jupyterlab/notebook').Notebook} notebook
+ */
+export function lastFailedCell(notebook) {
+  let found = -1;
+  let newest = -Infinity;
+  notebook.widgets.forEach((cell, index) => {
+    if (cell.model.type !== "code") return;
+    const model = /** @type {import('@jupyterlab/cells').ICodeCellModel} */ (cell.model);
+    if (!cellError(model)) return;
+    const count = model.executionCount ?? 0;
+    if (count >= newest) {
+      newest = count;
+      found = index;
+    }
+  });
+  return found;
+}

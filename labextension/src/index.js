@@ -14,7 +14,7 @@ import { IDocumentManager } from "@jupyterlab/docmanager";
 import { INotebookTracker, NotebookActions } from "@jupyterlab/notebook";
 import { ISettingRegistry } from "@jupyterlab/settingregistry";
 import { createMount, chatActions } from "./chat.js";
-import { cellWork } from "./cellwork.js";
+import { cellWork, lastFailedCell } from "./cellwork.js";
 import { ErrorButtons } from "./errorbutton.js";
 import { insertCode, insertDetail } from "./insert.js";
 import { navigateDetail, navigateToCell } from "./navigate.js";
@@ -120,10 +120,10 @@ const plugin = {
       "tutornb:ask-error",
       (event) => {
         const panel = tracker.currentWidget;
-        const work = panel ? lastError.get(panel.content) : null;
-        if (!panel || !work) return;
+        const index = panel ? lastError.get(panel.content)?.cell_index ?? lastFailedCell(panel.content) : -1;
+        if (!panel || index < 0) return;
         event.preventDefault();
-        void askAboutCell(panel, work.cell_index);
+        void askAboutCell(panel, index);
       },
       true,
     );
