@@ -13,7 +13,7 @@ import pytest
 from playwright.sync_api import expect
 
 from .conftest import Lab, LabServer
-from .journey_fixtures import messages, send
+from .journey_fixtures import messages, save_screenshot, send
 from .lab_helpers import open_sidebar, trust
 from .panel_helpers import active_cell_index, cell_count, cell_source, import_session
 from .test_panel_citations_errors import last_code_cell
@@ -51,6 +51,7 @@ def test_the_sidebar_chats_about_a_notebook_without_tutor_or_kernel(lab: Lab, la
     [session] = sessions_of(lab_server, HERE)
     assert session["context"]["course_id"] == "python-foundations"
     assert session["message_count"] == 2
+    save_screenshot(lab.page, "sidebar.png")  # the README's picture of the sidebar
 
 
 def open_in_file_browser(lab: Lab, name: str) -> None:
