@@ -48,7 +48,8 @@ export { PanelView } from "./views/panel.js";
  * @returns {Pipe}
  */
 export function createRestTransport({ baseUrl }) {
-  return new RestPipe(new URL(baseUrl, globalThis.location.href).href);
+  const base = new URL(baseUrl, globalThis.location.href).href;
+  return new RestPipe(base.endsWith("/") ? base : `${base}/`);
 }
 
 /**

@@ -23,14 +23,25 @@ export function hideOpenMarkers(text) {
   if (fences % 2 === 1) return text; // inside an open code block: its text is shown as it is
   const start = String(text).lastIndexOf("\n\n") + 1;
   let tail = String(text).slice(start);
-  for (const marker of ["**", "__", "`"]) {
-    const count = tail.split(marker).length - 1;
-    if (count % 2 === 1) {
-      const at = tail.lastIndexOf(marker);
-      tail = tail.slice(0, at) + tail.slice(at + marker.length);
+  // A backtick with no partner opens a code span still being written.
+  const ticks = tail.split("`").length - 1;
+  if (ticks % 2 === 1) tail = withoutMarkerAt(tail, tail.lastIndexOf("`"), 1);
+  // Stars and underscores inside closed code spans are code (`**kwargs`), not emphasis.
+  const code = Array.from(tail.matchAll(/`[^`]*`/g), (m) => [m.index || 0, (m.index || 0) + m[0].length]);
+  const inCode = (/** @type {number} */ at) => code.some(([from, to]) => at >= from && at < to);
+  for (const marker of ["**", "__"]) {
+    const found = [];
+    for (let at = tail.indexOf(marker); at >= 0; at = tail.indexOf(marker, at + marker.length)) {
+      if (!inCode(at)) found.push(at);
     }
+    if (found.length % 2 === 1) tail = withoutMarkerAt(tail, found[found.length - 1], marker.length);
   }
   return String(text).slice(0, start) + tail;
+}
+
+/** @param {string} text @param {number} at @param {number} length */
+function withoutMarkerAt(text, at, length) {
+  return text.slice(0, at) + text.slice(at + length);
 }
 
 /** The HTML markdown-it makes of `text` (raw HTML in the text is escaped, never passed). @param {string} text */

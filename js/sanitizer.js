@@ -156,7 +156,8 @@ function imagePlaceholder(src, alt, title) {
     title: `Load the image from ${host} (${src})`,
     text: alt ? `Show image from ${host}: ${alt}` : `Show image from ${host}`,
   });
-  button.addEventListener("click", () => {
+  button.addEventListener("click", (event) => {
+    event.preventDefault();
     const image = el("img", { alt, title: title || undefined, referrerpolicy: "no-referrer" });
     image.src = src;
     button.replaceWith(image);
@@ -196,12 +197,20 @@ export function sanitizeHtml(html, policy = null) {
       images.push([image, { src, alt: image.getAttribute("alt") || "", title: image.getAttribute("title") || "" }]);
     else image.replaceWith(image.getAttribute("alt") || ""); // no image to show: its words stay
   }
-  for (const [image] of images) image.replaceWith(inert.ownerDocument.createElement("tutornb-image"));
-  const live = /** @type {DocumentFragment} */ (document.importNode(inert, true));
-  const slots = Array.from(live.querySelectorAll("tutornb-image"));
-  slots.forEach((slot, index) => {
-    const { src, alt, title } = images[index][1];
-    slot.replaceWith(imagePlaceholder(src, alt, title));
+  images.forEach(([image, { alt }], index) => {
+    const slot = inert.ownerDocument.createElement("tutornb-image");
+    slot.setAttribute("data-index", String(index));
+    // A button inside a link would be interactive content inside interactive content: it goes after it.
+    const link = image.closest("a");
+    if (link) {
+      image.replaceWith(alt);
+      link.after(slot);
+    } else image.replaceWith(slot);
   });
+  const live = /** @type {DocumentFragment} */ (document.importNode(inert, true));
+  for (const slot of Array.from(live.querySelectorAll("tutornb-image"))) {
+    const { src, alt, title } = images[Number(slot.getAttribute("data-index"))][1];
+    slot.replaceWith(imagePlaceholder(src, alt, title));
+  }
   return live;
 }

@@ -182,12 +182,15 @@ def test_remote_images_are_fetched_only_when_the_learner_asks(module_page: Any) 
              await control.decode();
              return {
                images: host.querySelectorAll('img').length,
+               inLinks: host.querySelectorAll('a button').length,
+               linkText: host.querySelector('a').textContent,
                placeholders: Array.from(
                  host.querySelectorAll('[data-tutornb="image"]'), (b) => b.textContent),
              };
            }""",
         [
-            '<p>See <img src="http://images.test/stored.png" alt="a chart"></p>',
+            '<p>See <img src="http://images.test/stored.png" alt="a chart"> and '
+            '<a href="https://example.org/"><img src="http://images.test/linked.png" alt="logo"></a></p>',
             "Look: ![streamed](http://images.test/streamed.png)",
             SANITIZER_POLICY,
         ],
@@ -198,8 +201,12 @@ def test_remote_images_are_fetched_only_when_the_learner_asks(module_page: Any) 
     assert shown["images"] == 0
     assert shown["placeholders"] == [
         "Show image from images.test: a chart",
+        "Show image from images.test: logo",
         "Show image from images.test: streamed",
     ]
+    # and a linked image's button sits after its link (a button inside a link is not operable on its own)
+    assert shown["inLinks"] == 0
+    assert shown["linkText"] == "logo"
 
     # When the learner presses the first one, that image (and only it) is fetched, without a referrer
     with module_page.expect_request("http://images.test/stored.png") as request:

@@ -49,6 +49,9 @@ test("a marker still open at the end of a stream is hidden until it closes", () 
   assert.equal(hideOpenMarkers("Use **enum"), "Use enum");
   assert.equal(hideOpenMarkers("Use **enumerate** and `zi"), "Use **enumerate** and zi");
   assert.equal(hideOpenMarkers("Closed **bold** and `code`"), "Closed **bold** and `code`");
+  // Stars inside code are code
+  assert.equal(hideOpenMarkers("Pass `**kwargs` to it"), "Pass `**kwargs` to it");
+  assert.equal(hideOpenMarkers("Pass `**kwargs` and **bo"), "Pass `**kwargs` and bo");
   // Only the paragraph being written is touched
   assert.equal(hideOpenMarkers("a ** b\n\nnow __str"), "a ** b\n\nnow str");
   // Inside an open code block the text is code: nothing is hidden

@@ -242,7 +242,7 @@ def test_panel_for_syncs_the_notebook_context(course_root: Path) -> None:
         assert panel.context["notebook_path"] == NOTEBOOK
         assert (panel.session_id, panel.auto_resume) == ("abc", True)
         assert panel.panel_id
-        assert "export default" in str(panel._esm)
+        assert " as default" in str(panel._esm)  # the bundle exports anywidget's entry as its default
     finally:
         panel.close()
 
