@@ -52,7 +52,7 @@ const plugin = {
    * @param {import('@jupyterlab/settingregistry').ISettingRegistry|null} settingRegistry
    */
   activate(app, tracker, docManager, restorer, palette, settingRegistry) {
-    const sidebar = new TutorSidebar(createMount(app));
+    const sidebar = new TutorSidebar(createMount());
     let side = /** @type {"right"|"left"} */ ("right");
     app.shell.add(sidebar, side, { rank: 900 });
     if (restorer) restorer.add(sidebar, SIDEBAR_ID);
