@@ -31,6 +31,7 @@ export class TutorSidebar extends Widget {
     this.node.setAttribute("data-tutornb", "sidebar");
     this.node.setAttribute("role", "complementary");
     this.node.setAttribute("aria-label", "Tutor");
+    this.node.tabIndex = -1; // focusable by script (activation), not a tab stop
     this.empty = document.createElement("p");
     this.empty.className = "tutornb-sidebar-empty";
     this.empty.textContent = "Open a course notebook to chat with the tutor about it.";
@@ -84,11 +85,19 @@ export class TutorSidebar extends Widget {
     this.host.replaceChildren();
   }
 
-  /** Activating the sidebar (its tab, the shortcut, a command) puts the cursor in the message box. */
+  /**
+   * Activating the sidebar (its tab, the shortcut, a command) puts the keyboard focus in it: on the message
+   * box, or on Resume while the panel offers an earlier session (the box is not in use then).
+   */
   onActivateRequest() {
     if (!this.isAttached) return;
     void this.whenChat().then((chat) => {
-      if (this.isVisible) chat.view.input.focus();
+      if (!this.isVisible) return;
+      const input = /** @type {HTMLTextAreaElement} */ (chat.view.input);
+      const resume = /** @type {HTMLElement|null} */ (this.node.querySelector('[data-tutornb="resume-offer"] [data-tutornb="resume"]'));
+      if (input.offsetParent !== null && !input.disabled) input.focus();
+      else if (resume) resume.focus();
+      else this.node.focus();
     });
   }
 

@@ -65,7 +65,9 @@ def test_axe_finds_no_serious_violation_in_the_sidebar(
 ) -> None:
     lab = zoomed_lab
     set_theme(lab_server, theme)
-    lab.open_notebook("03_functions.ipynb")
+    # No kernel is needed (and at 200% the toolbar hides the kernel indicator the harness waits for)
+    lab.page.goto(lab.server.lab_url("lab/tree/03_functions.ipynb") + "&reset")
+    lab.cells().first.wait_for(timeout=60_000)
     dark = lab.page.evaluate("() => document.body.dataset.jpThemeLight") == "false"
     assert dark == (theme == "JupyterLab Dark")
     root = open_sidebar(lab)
