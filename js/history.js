@@ -75,6 +75,9 @@ export async function searchHistory(ctrl) {
 export function openFromHistory(ctrl, id) {
   ctrl.history.open = false;
   ctrl.emit("history");
+  // The session already on screen: reconnecting would close its socket first, and the server pauses a
+  // session whose last socket closed. Opening it from History must never pause it.
+  if (ctrl.session?.id === id && ctrl.chat) return Promise.resolve();
   return ctrl.openSession(id, { resume: false });
 }
 

@@ -6,9 +6,15 @@ import { isTextEntry } from "./text.js";
 
 /** @typedef {import("./panel.js").PanelView} PanelView */
 
-/** Letters answer the open quiz question from anywhere in the panel (but not while typing text). @param {KeyboardEvent} event @param {PanelView} view */
+/**
+ * Letters answer the open quiz question from anywhere in the panel, the empty compose box included (the
+ * question says "Press A, B, …" while the cursor is there), but not while typing text.
+ * @param {KeyboardEvent} event @param {PanelView} view
+ */
 export function onPanelKey(view, event) {
-  if (event.defaultPrevented || event.ctrlKey || event.metaKey || event.altKey || isTextEntry(event.target)) return;
+  const emptyInput = event.target === view.input && !view.input.value;
+  if (event.defaultPrevented || event.ctrlKey || event.metaKey || event.altKey) return;
+  if (isTextEntry(event.target) && !emptyInput) return;
   if (event.key.length !== 1) return;
   const index = LETTERS.indexOf(event.key.toUpperCase());
   if (index < 0) return;

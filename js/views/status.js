@@ -45,6 +45,8 @@ export function renderSession(view) {
   view.sessionBadge.textContent = status || "";
   view.sessionBadge.hidden = !chatting || !status || status === "active";
   view.sessionBadge.dataset.status = status || "";
+  // A closed session is over: "closed" alone, not "closed" beside the phase it ended in.
+  view.phaseNode.hidden = status === "closed";
   view.pausedNode.hidden = !chatting || status !== "paused";
   view.pauseButton.disabled = status !== "active" || !chatting;
   view.closeButton.disabled = !session || status === "closed" || !chatting;

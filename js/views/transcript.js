@@ -28,40 +28,31 @@ export function renderGreeting(view) {
     !ctrl.outbox.length &&
     !ctrl.streaming.size &&
     !(ctrl.session && ctrl.session.status === "closed");
+  const work = ctrl.model.get("last_work");
+  const closed = !!(ctrl.session && ctrl.session.status === "closed");
+  // Rebuilt only when what it offers changes, so a focused suggestion keeps its focus.
+  const key = `${empty}|${closed}|${headerText(ctrl.context)}|${!!(work?.error)}`;
+  if (key === view.greetingKey && (view.greetingSlot.firstChild || (!empty && !work?.error))) return;
+  view.greetingKey = key;
+  const askError = {
+    key: "error",
+    label: "Ask about my last error",
+    text: ASK_ERROR_TEXT,
+    work,
+  };
   if (!empty) {
-    view.greetingSlot.replaceChildren();
-    view.greetingKey = "";
+    // Whenever the last run failed, in any session (not only an empty one): one button, no greeting.
+    const offer = work?.error && ctrl.view === "chat" && !closed ? [suggestionButton(view, askError)] : [];
+    view.greetingSlot.replaceChildren(...offer);
     return;
   }
-  const work = ctrl.model.get("last_work");
-  // Rebuilt only when what it offers changes, so a focused suggestion keeps its focus.
-  const key = `${headerText(ctrl.context)}|${!!(work?.error)}`;
-  if (key === view.greetingKey && view.greetingSlot.firstChild) return;
-  view.greetingKey = key;
   /** @type {Array<{key: string, label: string, text: string, work: any, host?: boolean}>} */
   const suggestions = SUGGESTIONS.map((s) => ({ ...s, work: null }));
-  if (work?.error) {
-    suggestions.push({ key: "error", label: "Ask about my last error", text: ASK_ERROR_TEXT, work });
-  } else if (view.hostName) {
-    // A host (the JupyterLab sidebar) knows the learner's cells: it finds the last error and asks with it.
-    suggestions.push({ key: "error", label: "Ask about my last error", text: ASK_ERROR_TEXT, work: null, host: true });
-  }
+  if (work?.error) suggestions.push(askError);
+  // A host (the JupyterLab sidebar) knows the learner's cells: it finds the last error and asks with it.
+  else if (view.hostName) suggestions.push({ ...askError, work: null, host: true });
   const where = headerText(ctrl.context);
-  const buttons = suggestions.map((s) =>
-    el("button", {
-      type: "button",
-      class: "tutornb-button tutornb-suggestion",
-      "data-suggestion": s.key,
-      text: s.label,
-      onClick: async () => {
-        view.wantFocus = "input";
-        if (s.host) {
-          if (!askHost(view.root, ASK_ERROR, {})) view.announceNode.textContent = "No error to ask about yet.";
-        } else await ctrl.sendText(s.text, { work: s.work });
-        view.applyFocus();
-      },
-    }),
-  );
+  const buttons = suggestions.map((s) => suggestionButton(view, s));
   view.greetingSlot.replaceChildren(
     el("div", { class: "tutornb-greeting" }, [
       el("p", {
@@ -73,6 +64,28 @@ export function renderGreeting(view) {
       el("div", { class: "tutornb-suggestions", role: "group", "aria-label": "Suggestions" }, buttons),
     ]),
   );
+}
+
+/**
+ * A suggestion's button: sends its text (and work), or asks the host to, and keeps the cursor in the
+ * compose box.
+ * @param {PanelView} view @param {{key: string, label: string, text: string, work: any, host?: boolean}} s
+ */
+function suggestionButton(view, s) {
+  const ctrl = view.ctrl;
+  return el("button", {
+    type: "button",
+    class: "tutornb-button tutornb-suggestion",
+    "data-suggestion": s.key,
+    text: s.label,
+    onClick: async () => {
+      view.wantFocus = "input";
+      if (s.host) {
+        if (!askHost(view.root, ASK_ERROR, {})) view.announceNode.textContent = "No error to ask about yet.";
+      } else await ctrl.sendText(s.text, { work: s.work });
+      view.applyFocus();
+    },
+  });
 }
 
 /** @param {PanelView} view */

@@ -357,27 +357,34 @@ class TutorMagic:
             session_id, reply = ask_server(route, notebook.course, self._session_id, text, work)
             if not notebook.notebook_path:
                 self._session_id = session_id
-            self._show_reply(reply, work)
+            self._show_reply(reply, work, None)
             return
 
-        async def turn(service: TutorService) -> Message:
+        async def turn(service: TutorService) -> tuple[Message, SessionSummary | None]:
+            paused = self._find_current(service, notebook, "paused")
             session = await service.continue_or_start(
                 self.owner, notebook.course, session_id=self._session_id
             )
             if not notebook.notebook_path:
                 self._session_id = session.id
-            return await service.ask(self.owner, session.id, text, work)
+            fresh = session.message_count == 0  # a new session: say where the paused one went
+            return await service.ask(self.owner, session.id, text, work), paused if fresh else None
 
-        message: Message = self._call(turn)
-        self._show_reply(message, work)
+        message, paused = self._call(turn)
+        self._show_reply(message, work, paused)
 
-    def _show_reply(self, message: Message, work: LearnerWork | None) -> None:
-        """Rendered Markdown where the front end renders it; the plain text for nbval and
-        terminals."""
+    def _show_reply(self, message: Message, work: LearnerWork | None, paused: SessionSummary | None) -> None:
+        """Rendered Markdown where the front end renders it; the plain text for nbval and terminals;
+        ``paused``: the notebook's paused session a new one was started beside (said, never reopened)."""
         plain = message_text(message)
+        markdown = message_markdown(message, work)
         if work is not None:
             plain += "\n" + _work_note(work)
-        bundle = {"text/markdown": message_markdown(message, work), "text/plain": plain}
+        if paused is not None:
+            note = f"(A new session: paused {paused.id} is kept; %tutor resume {paused.id} goes back to it.)"
+            plain += "\n" + note
+            markdown += "\n\n*" + note + "*"
+        bundle = {"text/markdown": markdown, "text/plain": plain}
         from IPython.display import display
 
         show: Callable[..., object] = display

@@ -16,6 +16,7 @@ from tornado.ioloop import IOLoop, PeriodicCallback
 from traitlets import Bool, CaselessStrEnum, Dict, Float, Int, Unicode
 
 from tutornb.errors import InvalidPolicy, TutorNBError
+from tutornb.htmlpolicy import SANITIZER_POLICY
 from tutornb.paths import (
     EXCHANGE_DIR_ENV,
     KERNEL_TOKEN_ENV,
@@ -216,6 +217,9 @@ class TutorNBApp(ExtensionApp):
         """Only the store's path, the environment kernels inherit and the store guard: the service
         (store, tutor, pydantic, renderer) opens on the first tutornb request (see lifetime.py)."""
         assert self.serverapp is not None
+        # The Tutor sidebar (JupyterLab extension) filters HTML with THE allowlist, via the page config.
+        page_config = self.serverapp.web_app.settings.setdefault("page_config_data", {})
+        page_config["tutornbSanitizerPolicy"] = SANITIZER_POLICY
         root = Path(self.serverapp.root_dir).expanduser().resolve()
         store_dir = self._resolved_store_dir(root)
         # Before the environment below names the resolved folder.

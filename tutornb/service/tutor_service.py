@@ -251,21 +251,20 @@ class TutorService:
     async def continue_or_start(
         self, owner: str, context: CourseContext, *, session_id: str | None = None
     ) -> Session:
-        """The session a headless turn goes to: the notebook's current one (or ``session_id``), resumed
-        when paused, else a new one for ``context``."""
+        """The session a headless turn goes to: the notebook's active one (or ``session_id`` while it is
+        active), else a new one for ``context``. A paused session is never reopened here: pausing was
+        the learner's choice (or the panel's when it closed), and only an explicit resume undoes it."""
         current: SessionSummary | None = None
         if context.notebook_path:
-            current = self.current_session(owner, context.notebook_path)
+            current = self.current_session(owner, context.notebook_path, "active")
         elif session_id is not None:
             try:
                 known = self.get_session(owner, session_id)
             except SessionNotFound:
                 known = None
-            current = known if known is not None and known.status is not Status.CLOSED else None
+            current = known if known is not None and known.status is Status.ACTIVE else None
         if current is None:
             return self.store.create_session(owner, context)
-        if current.status is Status.PAUSED:
-            return await self.change_status(owner, current.id, "resume")
         return self.store.get_session(current.id, owner=owner)
 
     def list_sessions(self, owner: str, params: Mapping[str, str]) -> SessionPage:

@@ -70,6 +70,10 @@ def _str_params(params: object) -> dict[str, str]:
     return out
 
 
+#: The panel's text/plain: shown instead of the chat wherever the widget cannot be drawn.
+PLACEHOLDER = "Tutor chat: run this cell or open the tutor sidebar (the Tutor tab on the right)."
+
+
 class ChatPanel(anywidget.AnyWidget):  # type: ignore[misc]
     """The learner's chat panel for one notebook (see ``static/chat.js`` for the browser half)."""
 
@@ -117,6 +121,11 @@ class ChatPanel(anywidget.AnyWidget):  # type: ignore[misc]
         self._chat_tail: asyncio.Future[None] | None = None
         self.on_msg(self._on_custom_msg)
         self._stop_watching_work = self._watch_work()
+
+    def __repr__(self) -> str:
+        # What a notebook keeps as this output's text/plain, and what JupyterLab shows after a reload
+        # (the widget's live state is gone): something a learner can act on, not a Python repr.
+        return PLACEHOLDER
 
     def _watch_work(self) -> Callable[[], None]:
         """Follows the kernel's last run (captured by tutornb.kernel.lastrun) into ``last_work``."""
