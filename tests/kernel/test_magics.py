@@ -14,7 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from tutornb.kernel.magics import HISTORY_COLUMNS, USAGE
+from tutornb.kernel.display import HISTORY_COLUMNS
+from tutornb.kernel.magics import USAGE
 from tutornb.kernel.runtime import reset_kernel_runtime
 
 from .conftest import NOTEBOOK, QUESTION, Shell

@@ -21,6 +21,7 @@ from tutornb.tutors import errorhelp
 from tutornb.tutors.errorhelp import Diagnosis, TracebackInfo
 from tutornb.tutors.lesson import Lesson
 from tutornb.tutors.material import CONCEPTS, is_tool_passage
+from tutornb.tutors.pythonerrors import explanation_for
 from tutornb.tutors.retrieval import Hit, Passage, preference, same_content
 from tutornb.tutors.terms import code_fragments, squash
 
@@ -82,7 +83,7 @@ def filled(diagnosis: Diagnosis) -> Diagnosis:
     said = " ".join([diagnosis.meaning, diagnosis.fix, diagnosis.fix_code or ""])
     if not any(_PROSE_IN_CODE_RE.search(span) for span in _CODE_SPAN_RE.findall(said)):
         return diagnosis
-    general = errorhelp.explanation_for(diagnosis.info.exc_type)
+    general = explanation_for(diagnosis.info.exc_type)
     return replace(diagnosis, meaning=general.meaning, fix=general.fix, fix_code=None)
 
 
