@@ -17,11 +17,11 @@ from __future__ import annotations
 import argparse
 import os
 import shutil
-import statistics
 import sys
 import tempfile
 from pathlib import Path
 
+from bench.figures import p50_p95_max
 from tests.support.browser import CHROMIUM_ARGS
 from tests.support.lab import Lab, start_lab
 
@@ -80,12 +80,6 @@ def _close_current(lab: Lab, notebook: str) -> None:
         lab.page.wait_for_timeout(50)
 
 
-def _figures(values: list[float]) -> str:
-    ordered = sorted(values)
-    p95 = ordered[min(len(ordered) - 1, round(0.95 * (len(ordered) - 1)))]
-    return f"{statistics.median(ordered):.0f} / {p95:.0f} / {ordered[-1]:.0f}"
-
-
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--runs", type=int, default=12, help="notebook openings measured (default 12)")
@@ -128,7 +122,7 @@ def main() -> int:
     print("| measure (ms) | p50 / p95 / max | first run |")
     print("|---|---|---|")
     label = "double click → sidebar input enabled, online (target ≤ 1000 p50)"
-    print(f"| {label} | {_figures(times)} | {times[0]:.0f} |")
+    print(f"| {label} | {p50_p95_max(times)} | {times[0]:.0f} |")
     return 0
 
 

@@ -22,11 +22,11 @@ from __future__ import annotations
 import argparse
 import os
 import shutil
-import statistics
 import sys
 import tempfile
 from pathlib import Path
 
+from bench.figures import p50_p95_max
 from tests.support.browser import CHROMIUM_ARGS, chromium_path
 from tests.support.lab import Lab, start_lab
 
@@ -104,12 +104,6 @@ def _restart_kernel(lab: Lab, notebook: str) -> None:
     lab.wait_for_idle_kernel(notebook)
 
 
-def _figures(values: list[float]) -> str:
-    ordered = sorted(values)
-    p95 = ordered[min(len(ordered) - 1, round(0.95 * (len(ordered) - 1)))]
-    return f"{statistics.median(ordered):.0f} / {p95:.0f} / {ordered[-1]:.0f}"
-
-
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--runs", type=int, default=10, help="kernel restarts measured (default 10)")
@@ -168,7 +162,7 @@ def main() -> int:
     }
     for key, label in labels.items():
         values = [run[key] for run in runs]
-        print(f"| {label} | {_figures(values)} | {values[0]:.0f} |")
+        print(f"| {label} | {p50_p95_max(values)} | {values[0]:.0f} |")
     return 0
 
 

@@ -94,10 +94,29 @@ export class TutorSidebar extends Widget {
     void this.whenChat().then((chat) => {
       if (!this.isVisible) return;
       const input = /** @type {HTMLTextAreaElement} */ (chat.view.input);
-      const resume = /** @type {HTMLElement|null} */ (this.node.querySelector('[data-tutornb="resume-offer"] [data-tutornb="resume"]'));
-      if (input.offsetParent !== null && !input.disabled) input.focus();
-      else if (resume) resume.focus();
-      else this.node.focus();
+      const place = () => {
+        const resume = /** @type {HTMLElement|null} */ (this.node.querySelector('[data-tutornb="resume-offer"] [data-tutornb="resume"]'));
+        if (input.offsetParent !== null && !input.disabled) input.focus();
+        else if (resume) resume.focus();
+        else return false;
+        return true;
+      };
+      if (!place()) this.node.focus();
+      // The panel may still be connecting (the server opens the tutor on its first request) or about to
+      // render its resume offer again: for a few seconds, whenever the focus is left on the sidebar itself
+      // or dropped to the page (its element was re-rendered), put it back on the box or on Resume. Once the
+      // learner has moved the focus anywhere else, nothing is moved.
+      // (A focused element that was just disabled or removed keeps the focus until the browser's next
+      // rendering step drops it to the page, so those count as lost too.)
+      const lost = () => {
+        const active = /** @type {HTMLElement & {disabled?: boolean} | null} */ (document.activeElement);
+        return !active || active === this.node || active === document.body || !!active.disabled || !active.isConnected;
+      };
+      const watch = new MutationObserver(() => {
+        if (lost()) place();
+      });
+      watch.observe(this.node, { subtree: true, childList: true, attributes: true, attributeFilter: ["disabled"] });
+      setTimeout(() => watch.disconnect(), 5_000);
     });
   }
 

@@ -24,8 +24,8 @@ FOCUSED = """() => {
 
 # axe-core on the panel only; JupyterLab's own UI is not ours to judge. The body is given the
 # window's height while axe runs (JupyterLab's body has none, which hides every colour from axe).
-RUN_AXE = """async () => {
-  const panel = document.querySelector('[data-tutornb="panel"]');
+RUN_AXE = """async (root) => {
+  const panel = document.querySelector(`[data-tutornb="${root}"]`);
   const height = document.body.style.height;
   document.body.style.height = '100vh';
   try {
@@ -44,11 +44,12 @@ RUN_AXE = """async () => {
 }"""
 
 
-def axe_violations(page: Any) -> list[dict[str, Any]]:
-    """Serious and critical axe-core violations inside the panel."""
+def axe_violations(page: Any, root: str = "panel") -> list[dict[str, Any]]:
+    """Serious and critical axe-core violations inside the panel (or the element whose
+    ``data-tutornb`` is ``root``, e.g. the sidebar)."""
     if not page.evaluate("() => typeof axe !== 'undefined'"):
         page.add_script_tag(path=str(AXE))
-    result: list[dict[str, Any]] = page.evaluate(RUN_AXE)
+    result: list[dict[str, Any]] = page.evaluate(RUN_AXE, root)
     return result
 
 

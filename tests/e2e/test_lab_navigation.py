@@ -36,6 +36,15 @@ def expect_active_cell_in_view(lab: Lab, index: int) -> None:
     cell = lab.cells().nth(index)
     expect(cell).to_have_class(re.compile(r"\bjp-mod-active\b"), timeout=30_000)
     expect(cell).to_be_in_viewport()
+    # While a tab switch settles two notebook panels can be unhidden for a moment: wait for the one
+    # shown to have exactly this cell active.
+    lab.page.wait_for_function(
+        """(index) => Array.from(document.querySelectorAll(
+             '.jp-NotebookPanel:not(.lm-mod-hidden) .jp-Notebook .jp-Cell'))
+             .findIndex((c) => c.classList.contains('jp-mod-active')) === index""",
+        arg=index,
+        timeout=30_000,
+    )
     assert active_cell_index(lab) == index
 
 

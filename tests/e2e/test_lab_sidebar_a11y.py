@@ -16,33 +16,11 @@ from tests.support.lab import Lab, LabServer
 
 from .journey_fixtures import messages, send
 from .lab_helpers import open_sidebar
-from .panel_helpers import AXE, open_quiz, set_theme
-
-RUN_AXE_ON_SIDEBAR = """async () => {
-  const root = document.querySelector('[data-tutornb="sidebar"]');
-  const height = document.body.style.height;
-  document.body.style.height = '100vh';
-  try {
-    const result = await axe.run(root, {
-      runOnly: { type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'best-practice'] },
-      resultTypes: ['violations'],
-    });
-    return result.violations
-      .filter((v) => v.impact === 'serious' || v.impact === 'critical')
-      .map((v) => ({ id: v.id, impact: v.impact, help: v.help,
-                     nodes: v.nodes.slice(0, 5)
-                       .map((n) => n.target.join(' ') + ' :: ' + n.failureSummary) }));
-  } finally {
-    document.body.style.height = height;
-  }
-}"""
+from .panel_helpers import axe_violations, open_quiz, set_theme
 
 
 def sidebar_violations(page: Any) -> list[dict[str, Any]]:
-    if not page.evaluate("() => typeof axe !== 'undefined'"):
-        page.add_script_tag(path=str(AXE))
-    found: list[dict[str, Any]] = page.evaluate(RUN_AXE_ON_SIDEBAR)
-    return found
+    return axe_violations(page, "sidebar")
 
 
 @pytest.fixture
