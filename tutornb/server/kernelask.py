@@ -23,12 +23,8 @@ from jupyter_server.auth.decorator import authorized
 from jupyter_server.auth.identity import User
 from jupyter_server.base.handlers import APIHandler
 from jupyter_server.extension.handler import ExtensionHandlerMixin
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from tornado import web
 
-from tutornb.errors import InvalidRequest
-from tutornb.frames import validation_errors
-from tutornb.models import CourseContext, LearnerWork
 from tutornb.paths import KERNEL_TOKEN_HEADER, default_owner
 from tutornb.server.base import OWNER_MODE_SETTING, TutorNBMixin, is_shared
 
@@ -44,16 +40,6 @@ def loopback_url(serverapp: Any) -> str | None:
     ip = str(getattr(serverapp, "ip", "") or "")
     host = "[::1]" if ":" in ip else "127.0.0.1"
     return f"{scheme}://{host}:{serverapp.port}{serverapp.base_url}"
-
-
-class KernelAsk(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    context: CourseContext
-    session_id: str | None = Field(default=None, pattern=r"^[A-Za-z0-9_-]{1,64}$")
-    #: Length and blank text are the service's to refuse (its configured limit, its message).
-    text: str
-    work: LearnerWork | None = None
 
 
 class _KernelUser(User):
@@ -125,12 +111,10 @@ class KernelAskHandler(TutorNBMixin, ExtensionHandlerMixin, APIHandler):  # type
     async def post(self) -> None:
         if len(self.request.body or b"") > MAX_ASK_BYTES:
             raise web.HTTPError(413)
-        try:
-            ask = KernelAsk.model_validate(json.loads(self.request.body or b"{}"))
-        except ValidationError as exc:
-            raise InvalidRequest("Invalid kernel question.", errors=validation_errors(exc)) from None
-        except ValueError:
-            raise InvalidRequest("Invalid kernel question: not JSON.") from None
+        # The body's model loads with the service, on first use (the server starts light).
+        from tutornb.server.kernelask_body import parse_kernel_ask
+
+        ask = parse_kernel_ask(self.request.body or b"{}")
         owner = self.owner
         session = await self.service.continue_or_start(owner, ask.context, session_id=ask.session_id)
         message = await self.service.ask(owner, session.id, ask.text, ask.work)
