@@ -30,9 +30,9 @@ import httpx
 import pytest
 from jupyter_core.paths import jupyter_config_path, jupyter_path
 
-from tests.hub.model_recorder import ModelRecorder
 from tests.support.browser import IN_CI
 from tests.support.live_server import free_port
+from tests.support.model_server import ModelServer
 from tutornb.hub.material import learner_copy
 
 REPO = Path(__file__).resolve().parents[2]
@@ -145,7 +145,7 @@ class Hub:
     exchange: Path
     process: subprocess.Popen[bytes]
     tokens: dict[str, str]
-    model: ModelRecorder
+    model: ModelServer
     tutornb_url: str = ""
 
     def service(self, user: str) -> httpx.Client:
@@ -301,7 +301,7 @@ def hub() -> Iterator[Hub]:
     for user in USERS:
         _prepare_home(base / "home" / user)
     port, service_token, tutornb_port = free_port(), secrets.token_hex(16), free_port()
-    model = ModelRecorder().start()
+    model = ModelServer()
     _course_folders(base, tutornb_port, model.url)
     (base / "jupyterhub_config.py").write_text(
         CONFIG.format(

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.hub.model_recorder import ModelRecorder
+from tests.support.model_server import ANSWER, ModelServer
 from tutornb.hub.modelproxy import ModelProxy, ProxyRefused
 
 BODY = json.dumps(
@@ -19,7 +19,7 @@ BODY = json.dumps(
 ).encode()
 
 
-def _proxy(model: ModelRecorder, log: Path, *, budget: int = 0, per_minute: int = 600) -> ModelProxy:
+def _proxy(model: ModelServer, log: Path, *, budget: int = 0, per_minute: int = 600) -> ModelProxy:
     return ModelProxy(
         base_url=model.url, api_key="sk-proxy-test", per_minute=per_minute, burst=2,
         course_budget=budget, usage_log=log, timeout=30,
@@ -32,19 +32,18 @@ async def _call(proxy: ModelProxy, user: str, course: str) -> bytes:
 
 
 @pytest.fixture
-def model() -> Iterator[ModelRecorder]:
-    recorder = ModelRecorder().start()
-    yield recorder
-    recorder.stop()
+def model() -> Iterator[ModelServer]:
+    with ModelServer() as server:
+        yield server
 
 
-def test_the_budget_stops_a_course_and_survives_a_restart(model: ModelRecorder, tmp_path: Path) -> None:
+def test_the_budget_stops_a_course_and_survives_a_restart(model: ModelServer, tmp_path: Path) -> None:
     log = tmp_path / "usage.jsonl"
 
     async def run() -> None:
         proxy = _proxy(model, log, budget=150)
         answer = await _call(proxy, "ann", "py101")
-        assert b"step by step" in answer
+        assert ANSWER.encode() in answer
         await _call(proxy, "bo", "py101")  # 200 of 150 tokens: the next call is refused
         with pytest.raises(ProxyRefused) as refused:
             proxy.admit("ann", "py101", BODY)
@@ -67,7 +66,7 @@ def test_the_budget_stops_a_course_and_survives_a_restart(model: ModelRecorder, 
     assert "secret question" not in log.read_text()
 
 
-def test_a_user_past_their_rate_is_refused_others_are_not(model: ModelRecorder, tmp_path: Path) -> None:
+def test_a_user_past_their_rate_is_refused_others_are_not(model: ModelServer, tmp_path: Path) -> None:
     async def run() -> None:
         proxy = _proxy(model, tmp_path / "usage.jsonl", per_minute=1)
         proxy.admit("ann", "c", BODY)

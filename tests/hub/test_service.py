@@ -24,6 +24,7 @@ from tests.hub.conftest import (
     Hub,
 )
 from tests.hub.test_hub import _execute
+from tests.support.model_server import ANSWER
 
 
 def _report(learner: str, module_title: str) -> dict[str, Any]:
@@ -103,7 +104,7 @@ def test_the_model_call_carries_the_key_and_the_kernel_holds_none(hub: Hub) -> N
         ],
     )
     # Then the reply came from the model, through the service, which added the key
-    assert "step by step" in outputs[1], outputs
+    assert ANSWER in outputs[1], outputs
     calls = hub.model.seen[before:]
     assert calls, "no call reached the model"
     assert {c.authorization for c in calls} == {f"Bearer {MODEL_KEY}"}

@@ -8,6 +8,10 @@ Two ways to answer, one server:
 - from a queue of scripts (``scripted=True``): each request takes the next :data:`Script` put on
   :attr:`ModelServer.scripts` (:func:`stream`, :func:`failure`), waiting up to 10 s for one, and
   answers 503 when none comes.
+
+Every request is recorded in :attr:`ModelServer.seen` (its path, ``Authorization`` header and body),
+so a test can say which key a call carried and what its prompt held; the default answer ends with a
+``usage`` chunk, as OpenAI's streams do when asked for one.
 """
 
 from __future__ import annotations
@@ -17,10 +21,23 @@ import queue
 import threading
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 PARTIAL = ["A list comprehension ", "builds a list "]
+#: The default answer to any other message.
+ANSWER = "Complete answer."
+
+
+@dataclass(frozen=True)
+class Seen:
+    """One request as it reached the model."""
+
+    path: str
+    authorization: str
+    body: dict[str, Any]
+
 
 #: One answer to one request, written on the handler.
 Script = Callable[[BaseHTTPRequestHandler], None]
@@ -87,8 +104,10 @@ def by_message(handler: BaseHTTPRequestHandler, body: dict[str, Any]) -> None:
                 handler.wfile.flush()
                 time.sleep(0.2)
         else:
-            handler.wfile.write(_chunk("Complete answer."))
+            handler.wfile.write(_chunk(ANSWER))
         handler.wfile.write(_chunk("", "stop"))
+        usage = {"prompt_tokens": 90, "completion_tokens": 10, "total_tokens": 100}
+        handler.wfile.write(f"data: {json.dumps({'choices': [], 'usage': usage})}\n\n".encode())
         handler.wfile.write(b"data: [DONE]\n\n")
         handler.wfile.flush()
     except (BrokenPipeError, ConnectionResetError):
@@ -100,6 +119,8 @@ class ModelServer:
 
     def __init__(self, *, scripted: bool = False) -> None:
         self.scripts: queue.Queue[Script] = queue.Queue()
+        self._seen: list[Seen] = []
+        self._lock = threading.Lock()
         owner = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -107,8 +128,11 @@ class ModelServer:
 
             def do_POST(self) -> None:
                 raw = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                body = json.loads(raw or b"{}")
+                with owner._lock:
+                    owner._seen.append(Seen(self.path, self.headers.get("Authorization", ""), body))
                 if not scripted:
-                    by_message(self, json.loads(raw or b"{}"))
+                    by_message(self, body)
                     return
                 try:
                     script = owner.scripts.get(timeout=10)
@@ -131,6 +155,11 @@ class ModelServer:
     @property
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}/v1"
+
+    @property
+    def seen(self) -> list[Seen]:
+        with self._lock:
+            return list(self._seen)
 
     def stop(self) -> None:
         self.httpd.shutdown()
