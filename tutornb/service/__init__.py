@@ -8,15 +8,9 @@ service composes.
 
 from __future__ import annotations
 
-from tutornb.service.tutor_service import (
-    ChatConnection,
-    ExportFile,
-    FrameSink,
-    ServiceConfig,
-    StatusAction,
-    TutorService,
-    check_session_id,
-)
+from tutornb.service.config import ServiceConfig
+from tutornb.service.connections import ChatConnection, FrameSink
+from tutornb.service.tutor_service import ExportFile, StatusAction, TutorService, check_session_id
 
 __all__ = [
     "ChatConnection",

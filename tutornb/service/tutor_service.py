@@ -66,17 +66,6 @@ from tutornb.store.api import NewMessage, SessionStoreAPI
 from tutornb.tutors.base import Tutor
 from tutornb.version import __version__
 
-# Transports import these from here, the service's one public face.
-__all__ = [
-    "ChatConnection",
-    "ExportFile",
-    "FrameSink",
-    "ServiceConfig",
-    "StatusAction",
-    "TutorService",
-    "check_session_id",
-]
-
 StatusAction = Literal["pause", "resume", "close"]
 
 
