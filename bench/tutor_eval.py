@@ -670,7 +670,7 @@ def twenty_notebooks(sources: list[Path], target: Path, count: int = 20) -> str:
 
 #: The suite: the sample course and the three shared courses (``cfd-python`` is held out: tune on
 #: the others, read its failures only at the end, report it on its own).
-SHARED = REPO.parent.parent / "shared" / "eval-courses"
+SHARED = REPO.parent / "shared" / "eval-courses"  # ../shared/eval-courses beside the checkout
 HELD_OUT = "cfd-python"
 
 
