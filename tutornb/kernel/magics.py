@@ -36,7 +36,7 @@ if TYPE_CHECKING:
 
     from tutornb.instructor.reports.sharing import ShareFlow
     from tutornb.kernel.receipt import ReceiptFlow
-    from tutornb.service import TutorService
+    from tutornb.service import NotebookAnswer, TutorService
     from tutornb.widget import ChatPanel
 
 USAGE = (
@@ -273,18 +273,15 @@ class TutorMagic:
             self._show_reply(reply, work, None)
             return
 
-        async def turn(service: TutorService) -> tuple[Message, SessionSummary | None]:
-            paused = self._find_current(service, notebook, "paused")
-            session = await service.continue_or_start(
-                self.owner, notebook.course, session_id=self._session_id
+        async def turn(service: TutorService) -> NotebookAnswer:
+            return await service.ask_in_notebook(
+                self.owner, notebook.course, text, work, session_id=self._session_id
             )
-            if not notebook.notebook_path:
-                self._session_id = session.id
-            fresh = session.message_count == 0  # a new session: say where the paused one went
-            return await service.ask(self.owner, session.id, text, work), paused if fresh else None
 
-        message, paused = self._call(turn)
-        self._show_reply(message, work, paused)
+        answer: NotebookAnswer = self._call(turn)
+        if not notebook.notebook_path:
+            self._session_id = answer.session_id
+        self._show_reply(answer.reply, work, answer.kept_paused)
 
     def _show_reply(self, message: Message, work: LearnerWork | None, paused: SessionSummary | None) -> None:
         """Rendered Markdown where the front end renders it; the plain text for nbval and terminals;

@@ -116,8 +116,12 @@ class KernelAskHandler(TutorNBMixin, ExtensionHandlerMixin, APIHandler):  # type
 
         ask = parse_kernel_ask(self.request.body or b"{}")
         owner = self.owner
-        session = await self.service.continue_or_start(owner, ask.context, session_id=ask.session_id)
-        message = await self.service.ask(owner, session.id, ask.text, ask.work)
-        body: dict[str, Any] = {"session_id": session.id, "message": message.model_dump(mode="json")}
+        answer = await self.service.ask_in_notebook(
+            owner, ask.context, ask.text, ask.work, session_id=ask.session_id
+        )
+        body: dict[str, Any] = {
+            "session_id": answer.session_id,
+            "message": answer.reply.model_dump(mode="json"),
+        }
         self.set_header("Content-Type", "application/json")
         self.finish(json.dumps(body))

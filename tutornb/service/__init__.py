@@ -10,12 +10,19 @@ from __future__ import annotations
 
 from tutornb.service.config import ServiceConfig
 from tutornb.service.connections import ChatConnection, FrameSink
-from tutornb.service.tutor_service import ExportFile, StatusAction, TutorService, check_session_id
+from tutornb.service.tutor_service import (
+    ExportFile,
+    NotebookAnswer,
+    StatusAction,
+    TutorService,
+    check_session_id,
+)
 
 __all__ = [
     "ChatConnection",
     "ExportFile",
     "FrameSink",
+    "NotebookAnswer",
     "ServiceConfig",
     "StatusAction",
     "TutorService",

@@ -70,6 +70,16 @@ StatusAction = Literal["pause", "resume", "close"]
 
 
 @dataclass(frozen=True)
+class NotebookAnswer:
+    """What :meth:`TutorService.ask_in_notebook` did: the session asked in, the tutor's reply, and
+    the notebook's paused session a new one was started beside (``None`` when there is none)."""
+
+    session_id: str
+    reply: Message
+    kept_paused: SessionSummary | None
+
+
+@dataclass(frozen=True)
 class ExportFile:
     filename: str
     media_type: str
@@ -255,6 +265,32 @@ class TutorService:
         if current is None:
             return self.store.create_session(owner, context)
         return self.store.get_session(current.id, owner=owner)
+
+    async def ask_in_notebook(
+        self,
+        owner: str,
+        context: CourseContext,
+        text: str,
+        work: LearnerWork | Mapping[str, Any] | None = None,
+        *,
+        session_id: str | None = None,
+    ) -> NotebookAnswer:
+        """A headless question for a notebook (``%tutor ask`` in a kernel, or through the server's
+        kernel route): asked in the session :meth:`continue_or_start` picks, answered durably. When
+        that is a new session beside a paused one, the paused one is named (kept, never reopened)."""
+        paused: SessionSummary | None = None
+        if context.notebook_path:
+            paused = self.current_session(owner, context.notebook_path, "paused")
+        elif session_id is not None:
+            try:
+                known = self.get_session(owner, session_id)
+            except SessionNotFound:
+                known = None
+            paused = known if known is not None and known.status is Status.PAUSED else None
+        session = await self.continue_or_start(owner, context, session_id=session_id)
+        fresh = session.message_count == 0
+        message = await self.ask(owner, session.id, text, work)
+        return NotebookAnswer(session.id, message, paused if fresh else None)
 
     def list_sessions(self, owner: str, params: Mapping[str, str]) -> SessionPage:
         return self.store.list_sessions(queryparams.session_query(params, owner))
